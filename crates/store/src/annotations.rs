@@ -1,0 +1,397 @@
+//! Span and document annotations: insert, read, delete, and the annotator registry.
+
+use std::collections::BTreeMap;
+
+use api::{AnnotationStatus, DocLabel, DocLabelId, Fragment, NoteId, Span, SpanId};
+use rusqlite::{OptionalExtension, params};
+
+use crate::db::{Db, Tx};
+use crate::error::{Error, Result};
+
+/// A span about to be stored. Offsets are UTF-8 byte offsets already checked by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSpan {
+    /// The note.
+    pub note: NoteId,
+    /// Label name.
+    pub label: String,
+    /// Annotator name (created on first use).
+    pub annotator: String,
+    /// Gold, suggested or rejected.
+    pub status: AnnotationStatus,
+    /// Fragments in text order, non-empty.
+    pub fragments: Vec<Fragment>,
+    /// Attribute values by name.
+    pub attributes: BTreeMap<String, String>,
+    /// Free-text comment.
+    pub comment: Option<String>,
+    /// Id in the source file (brat `T3`), kept so exports reuse it.
+    pub source_ref: Option<String>,
+}
+
+/// A document label about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDocLabel {
+    /// The note.
+    pub note: NoteId,
+    /// Label name.
+    pub label: String,
+    /// Annotator name (created on first use).
+    pub annotator: String,
+    /// Gold, suggested or rejected.
+    pub status: AnnotationStatus,
+    /// Attribute values by name.
+    pub attributes: BTreeMap<String, String>,
+}
+
+fn fragments_json(fragments: &[Fragment]) -> String {
+    let pairs: Vec<[usize; 2]> = fragments.iter().map(|f| [f.start, f.end]).collect();
+    serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn parse_fragments(json: &str) -> Vec<Fragment> {
+    serde_json::from_str::<Vec<[usize; 2]>>(json)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|[start, end]| Fragment { start, end })
+        .collect()
+}
+
+impl Tx<'_> {
+    /// Returns the annotator's id, registering the name on first use.
+    pub fn ensure_annotator(&self, name: &str, kind: &str) -> Result<i64> {
+        if let Some(id) = self.annotator_id(name)? {
+            return Ok(id);
+        }
+        self.conn()
+            .prepare_cached("INSERT INTO annotators (name, kind) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![name, kind]))
+            .map_err(Error::sql("adding an annotator"))?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    /// Stores a span, under `id` when given (redo restores a deleted span under its old id).
+    pub fn insert_span(&self, span: &NewSpan, id: Option<SpanId>) -> Result<SpanId> {
+        let (Some(first), Some(last)) = (span.fragments.first(), span.fragments.last()) else {
+            return Err(Error::Invalid(
+                "a span needs at least one fragment".to_owned(),
+            ));
+        };
+        let label = self.label_id(&span.label)?;
+        let annotator = self.ensure_annotator(&span.annotator, "human")?;
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO span_annotations (id, note_id, label_id, annotator_id, status,
+                     start_byte, end_byte, fragments, comment, source_ref)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    id.map(|i| i.0),
+                    span.note.0,
+                    label,
+                    annotator,
+                    span.status.as_str(),
+                    first.start as i64,
+                    last.end as i64,
+                    fragments_json(&span.fragments),
+                    span.comment,
+                    span.source_ref,
+                ])
+            })
+            .map_err(Error::sql("saving a span"))?;
+        let id = SpanId(self.conn().last_insert_rowid());
+        let mut attr = self
+            .conn()
+            .prepare_cached(
+                "INSERT INTO span_attributes (span_id, name, value) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(Error::sql("saving span attributes"))?;
+        for (name, value) in &span.attributes {
+            attr.execute(params![id.0, name, value])
+                .map_err(Error::sql("saving span attributes"))?;
+        }
+        Ok(id)
+    }
+
+    /// Deletes a span (its attributes go with it).
+    pub fn delete_span(&self, id: SpanId) -> Result<()> {
+        let n = self
+            .conn()
+            .prepare_cached("DELETE FROM span_annotations WHERE id = ?1")
+            .and_then(|mut s| s.execute([id.0]))
+            .map_err(Error::sql("deleting a span"))?;
+        if n == 0 {
+            return Err(Error::NotFound {
+                what: "span",
+                id: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Stores a document label, under `id` when given.
+    pub fn insert_doc_label(
+        &self,
+        doc: &NewDocLabel,
+        id: Option<DocLabelId>,
+    ) -> Result<DocLabelId> {
+        let label = self.label_id(&doc.label)?;
+        let annotator = self.ensure_annotator(&doc.annotator, "human")?;
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO doc_annotations (id, note_id, label_id, annotator_id, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    id.map(|i| i.0),
+                    doc.note.0,
+                    label,
+                    annotator,
+                    doc.status.as_str()
+                ])
+            })
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    Error::Conflict(format!(
+                        "note {} already has label {} from {}",
+                        doc.note, doc.label, doc.annotator
+                    ))
+                }
+                e => Error::Sqlite {
+                    context: "saving a document label",
+                    source: e,
+                },
+            })?;
+        let id = DocLabelId(self.conn().last_insert_rowid());
+        let mut attr = self
+            .conn()
+            .prepare_cached("INSERT INTO doc_attributes (doc_id, name, value) VALUES (?1, ?2, ?3)")
+            .map_err(Error::sql("saving label attributes"))?;
+        for (name, value) in &doc.attributes {
+            attr.execute(params![id.0, name, value])
+                .map_err(Error::sql("saving label attributes"))?;
+        }
+        Ok(id)
+    }
+
+    /// Deletes a document label.
+    pub fn delete_doc_label(&self, id: DocLabelId) -> Result<()> {
+        let n = self
+            .conn()
+            .prepare_cached("DELETE FROM doc_annotations WHERE id = ?1")
+            .and_then(|mut s| s.execute([id.0]))
+            .map_err(Error::sql("deleting a document label"))?;
+        if n == 0 {
+            return Err(Error::NotFound {
+                what: "document label",
+                id: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Keeps a brat line that has no Clinitune counterpart (relation, event, normalisation).
+    pub fn insert_standoff_extra(&self, note: NoteId, kind: &str, line: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached("INSERT INTO standoff_extras (note_id, kind, line) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![note.0, kind, line]))
+            .map_err(Error::sql("keeping a standoff line"))?;
+        Ok(())
+    }
+
+    /// Appends to the audit log: who did what to which entity, as ids and numbers only.
+    pub fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        entity: &str,
+        entity_id: Option<i64>,
+        note: Option<NoteId>,
+        detail: &serde_json::Value,
+    ) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO audit_log (actor, action, entity, entity_id, note_id, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    actor,
+                    action,
+                    entity,
+                    entity_id,
+                    note.map(|n| n.0),
+                    detail.to_string()
+                ])
+            })
+            .map_err(Error::sql("writing the audit log"))?;
+        Ok(())
+    }
+}
+
+impl Db<'_> {
+    /// The id of an annotator, if the name is known.
+    pub fn annotator_id(&self, name: &str) -> Result<Option<i64>> {
+        self.conn
+            .prepare_cached("SELECT id FROM annotators WHERE name = ?1")
+            .and_then(|mut s| s.query_row([name], |r| r.get(0)).optional())
+            .map_err(Error::sql("looking up an annotator"))
+    }
+
+    /// One span.
+    pub fn span(&self, id: SpanId) -> Result<(NoteId, Span)> {
+        self.spans_where("s.id = ?1", id.0)?
+            .pop()
+            .ok_or_else(|| Error::NotFound {
+                what: "span",
+                id: id.to_string(),
+            })
+    }
+
+    /// A note's spans in text order.
+    pub fn spans_of_note(&self, note: NoteId) -> Result<Vec<Span>> {
+        Ok(self
+            .spans_where("s.note_id = ?1", note.0)?
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect())
+    }
+
+    fn spans_where(&self, condition: &str, value: i64) -> Result<Vec<(NoteId, Span)>> {
+        let sql = format!(
+            "SELECT s.id, s.note_id, l.name, a.name, s.status, s.fragments, s.comment,
+                    (SELECT json_group_object(name, value) FROM span_attributes
+                     WHERE span_id = s.id)
+             FROM span_annotations s
+             JOIN labels l ON l.id = s.label_id
+             JOIN annotators a ON a.id = s.annotator_id
+             WHERE {condition}
+             ORDER BY s.start_byte, s.end_byte, s.id"
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(Error::sql("reading spans"))?;
+        let rows = stmt
+            .query_map([value], |r| {
+                Ok((
+                    NoteId(r.get(1)?),
+                    Span {
+                        id: SpanId(r.get(0)?),
+                        label: r.get(2)?,
+                        annotator: r.get(3)?,
+                        status: AnnotationStatus::parse(&r.get::<_, String>(4)?)
+                            .unwrap_or(AnnotationStatus::Gold),
+                        fragments: parse_fragments(&r.get::<_, String>(5)?),
+                        comment: r.get(6)?,
+                        attributes: serde_json::from_str(&r.get::<_, String>(7)?)
+                            .unwrap_or_default(),
+                    },
+                ))
+            })
+            .map_err(Error::sql("reading spans"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(Error::sql("reading spans"))
+    }
+
+    /// One document label.
+    pub fn doc_label(&self, id: DocLabelId) -> Result<(NoteId, DocLabel)> {
+        self.doc_labels_where("d.id = ?1", id.0)?
+            .pop()
+            .ok_or_else(|| Error::NotFound {
+                what: "document label",
+                id: id.to_string(),
+            })
+    }
+
+    /// A note's document labels in label order.
+    pub fn doc_labels_of_note(&self, note: NoteId) -> Result<Vec<DocLabel>> {
+        Ok(self
+            .doc_labels_where("d.note_id = ?1", note.0)?
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect())
+    }
+
+    fn doc_labels_where(&self, condition: &str, value: i64) -> Result<Vec<(NoteId, DocLabel)>> {
+        let sql = format!(
+            "SELECT d.id, d.note_id, l.name, a.name, d.status,
+                    (SELECT json_group_object(name, value) FROM doc_attributes
+                     WHERE doc_id = d.id)
+             FROM doc_annotations d
+             JOIN labels l ON l.id = d.label_id
+             JOIN annotators a ON a.id = d.annotator_id
+             WHERE {condition}
+             ORDER BY l.position, l.id, d.id"
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(Error::sql("reading labels"))?;
+        let rows = stmt
+            .query_map([value], |r| {
+                Ok((
+                    NoteId(r.get(1)?),
+                    DocLabel {
+                        id: DocLabelId(r.get(0)?),
+                        label: r.get(2)?,
+                        annotator: r.get(3)?,
+                        status: AnnotationStatus::parse(&r.get::<_, String>(4)?)
+                            .unwrap_or(AnnotationStatus::Gold),
+                        attributes: serde_json::from_str(&r.get::<_, String>(5)?)
+                            .unwrap_or_default(),
+                    },
+                ))
+            })
+            .map_err(Error::sql("reading labels"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(Error::sql("reading labels"))
+    }
+
+    /// Source-file ids (brat `T3`) of a note's spans that came from a file with one.
+    pub fn span_source_refs(
+        &self,
+        note: NoteId,
+    ) -> Result<std::collections::HashMap<SpanId, String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, source_ref FROM span_annotations
+                 WHERE note_id = ?1 AND source_ref IS NOT NULL",
+            )
+            .map_err(Error::sql("reading spans"))?;
+        let refs = stmt
+            .query_map([note.0], |r| Ok((SpanId(r.get(0)?), r.get(1)?)))
+            .map_err(Error::sql("reading spans"))?
+            .collect::<Result<_, _>>()
+            .map_err(Error::sql("reading spans"))?;
+        Ok(refs)
+    }
+
+    /// The brat lines kept verbatim for a note.
+    pub fn standoff_extras(&self, note: NoteId) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT line FROM standoff_extras WHERE note_id = ?1 ORDER BY id")
+            .map_err(Error::sql("reading standoff lines"))?;
+        let lines = stmt
+            .query_map([note.0], |r| r.get(0))
+            .map_err(Error::sql("reading standoff lines"))?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(Error::sql("reading standoff lines"))?;
+        Ok(lines)
+    }
+
+    /// Number of audit entries about a note (tests and the UI's history panel).
+    pub fn audit_count(&self, note: NoteId) -> Result<u64> {
+        self.conn
+            .prepare_cached("SELECT count(*) FROM audit_log WHERE note_id = ?1")
+            .and_then(|mut s| s.query_row([note.0], |r| r.get::<_, i64>(0)))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(Error::sql("reading the audit log"))
+    }
+}

@@ -1,0 +1,223 @@
+//! Opening projects, migrations, and the read/write handles.
+
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// `PRAGMA application_id` of a Clinitune project ("ClTu"), so other SQLite files are refused.
+const APPLICATION_ID: i64 = 0x436C_5475;
+
+/// Migrations in order; the project's `user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// An open project file.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Read access to a project (also available inside a write transaction through [`Tx`]).
+#[derive(Clone, Copy)]
+pub struct Db<'c> {
+    pub(crate) conn: &'c Connection,
+}
+
+/// One write transaction; everything done through it commits together or not at all.
+pub struct Tx<'c> {
+    db: Db<'c>,
+}
+
+impl<'c> Deref for Tx<'c> {
+    type Target = Db<'c>;
+
+    fn deref(&self) -> &Db<'c> {
+        &self.db
+    }
+}
+
+impl<'c> Tx<'c> {
+    /// The transaction's connection, for the write helpers of this crate.
+    pub(crate) fn conn(&self) -> &'c Connection {
+        self.db.conn
+    }
+}
+
+impl Store {
+    /// Creates a new project file; refuses to overwrite an existing one.
+    pub fn create(path: &Path) -> Result<Store> {
+        if path.exists() {
+            return Err(Error::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                action: "create folder",
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| Error::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(|source| Error::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        Store::prepare(conn, path)
+    }
+
+    /// Opens an existing project and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.is_file() {
+            return Err(Error::NoProject {
+                path: path.to_owned(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| Error::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let app_id: i64 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|_| Error::NotAProject {
+                path: path.to_owned(),
+            })?;
+        if app_id != APPLICATION_ID {
+            return Err(Error::NotAProject {
+                path: path.to_owned(),
+            });
+        }
+        Store::prepare(conn, path)
+    }
+
+    /// Opens the project at `path`, creating it first if there is none.
+    pub fn open_or_create(path: &Path) -> Result<Store> {
+        if path.exists() {
+            Store::open(path)
+        } else {
+            Store::create(path)
+        }
+    }
+
+    fn prepare(mut conn: Connection, path: &Path) -> Result<Store> {
+        let open_err = |source| Error::Open {
+            path: path.to_owned(),
+            source,
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        // WAL: readers never block the writer, and a killed process never leaves a torn write.
+        // synchronous=NORMAL is durable across process crashes in WAL mode.
+        conn.pragma_update_and_check(None, "journal_mode", "wal", |_| Ok(()))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        migrate(&mut conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The project file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Read access.
+    pub fn db(&self) -> Db<'_> {
+        Db { conn: &self.conn }
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction: commits if it returns `Ok`, rolls back otherwise.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(Error::sql("starting a transaction"))?;
+        let value = f(&Tx {
+            db: Db { conn: &tx },
+        })?;
+        tx.commit().map_err(Error::sql("committing"))?;
+        Ok(value)
+    }
+}
+
+/// The schema version this build writes.
+pub fn schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let current: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|_| Error::NotAProject {
+            path: path.to_owned(),
+        })?;
+    let supported = schema_version();
+    if current > supported {
+        return Err(Error::NewerSchema {
+            path: path.to_owned(),
+            found: current,
+            supported,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as i64 + 1;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Exclusive)
+            .map_err(Error::sql("starting a migration"))?;
+        tx.execute_batch(sql)
+            .map_err(Error::sql("migrating the project"))?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(Error::sql("migrating"))?;
+        tx.commit().map_err(Error::sql("committing a migration"))?;
+        tracing::info!(version, "migrated project schema");
+    }
+    Ok(())
+}
+
+impl Db<'_> {
+    /// Runs SQLite's integrity check and the FTS index check; `Ok(problems)` lists what is wrong.
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(Error::sql("checking integrity"))?;
+        let mut problems: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(Error::sql("checking integrity"))?
+            .collect::<Result<_, _>>()
+            .map_err(Error::sql("checking integrity"))?;
+        problems.retain(|p| p != "ok");
+        if let Err(e) = self.conn.execute(
+            "INSERT INTO notes_fts (notes_fts) VALUES ('integrity-check')",
+            [],
+        ) {
+            problems.push(format!("full-text index: {e}"));
+        }
+        let fk: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .map_err(Error::sql("checking foreign keys"))?;
+        if fk > 0 {
+            problems.push(format!("{fk} rows break foreign keys"));
+        }
+        Ok(problems)
+    }
+}

@@ -1,0 +1,589 @@
+//! Streaming import of notes (and any labels they carry) into a project.
+//!
+//! Each reader turns its source into [`Record`]s one at a time; [`Sink`] collects them into
+//! batches and writes each batch in one transaction, so memory stays flat and a killed import
+//! leaves whole batches only. Malformed rows are reported (file, line, reason) and skipped;
+//! re-importing a note already in the project (same external id and text) changes nothing.
+
+mod brat_dir;
+mod csv_file;
+mod jsonl;
+mod text_dir;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use api::{AnnotationStatus, Fragment, ImportSummary, JobProgress, Rejection};
+
+use crate::annotations::{NewDocLabel, NewSpan};
+use crate::db::{Store, Tx};
+use crate::error::{Error, Result};
+use crate::notes::NewNote;
+
+/// The formats notes are imported from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// CSV with a header (MIMIC-III NOTEEVENTS recognised).
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+    /// A folder of `.txt` files, one note each.
+    Txt,
+    /// A folder of brat `.txt` + `.ann` pairs.
+    Brat,
+}
+
+impl Format {
+    /// Parses a `--format` value.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            "txt" | "text" => Some(Format::Txt),
+            "brat" | "ann" => Some(Format::Brat),
+            _ => None,
+        }
+    }
+
+    /// Guesses the format from the path: extension for files; for folders, brat when any
+    /// `.ann` file is inside, plain text otherwise.
+    pub fn guess(path: &Path) -> Option<Format> {
+        if path.is_dir() {
+            let has_ann = std::fs::read_dir(path).ok()?.flatten().any(|e| {
+                e.path()
+                    .extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("ann"))
+            });
+            return Some(if has_ann { Format::Brat } else { Format::Txt });
+        }
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(Format::Csv),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            "txt" => Some(Format::Txt),
+            "ann" => Some(Format::Brat),
+            _ => None,
+        }
+    }
+}
+
+/// Which source columns (CSV) or keys (JSONL) hold which field; `None` = recognise by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Columns {
+    /// Note text.
+    pub text: Option<String>,
+    /// External id.
+    pub id: Option<String>,
+    /// Category.
+    pub category: Option<String>,
+    /// Description / title.
+    pub description: Option<String>,
+    /// Patient id.
+    pub subject: Option<String>,
+    /// Admission id.
+    pub hadm: Option<String>,
+    /// Chart date.
+    pub date: Option<String>,
+    /// Comma-joined document labels.
+    pub label: Option<String>,
+    /// Comma-joined adverse/nonadverse values aligned with the labels.
+    pub adverse: Option<String>,
+}
+
+/// How to import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Source format.
+    pub format: Format,
+    /// Column or key mapping.
+    pub columns: Columns,
+    /// Replace invalid UTF-8 with U+FFFD instead of refusing the file.
+    pub lossy: bool,
+    /// Annotator name given to imported annotations.
+    pub annotator: String,
+    /// Notes per transaction.
+    pub batch_size: usize,
+}
+
+impl ImportOptions {
+    /// Defaults for a format: names recognised, strict UTF-8, annotator `import`.
+    pub fn new(format: Format) -> ImportOptions {
+        ImportOptions {
+            format,
+            columns: Columns::default(),
+            lossy: false,
+            annotator: "import".to_owned(),
+            batch_size: 1000,
+        }
+    }
+}
+
+/// Progress reporting and cancellation for a running import.
+pub struct Control<'a> {
+    /// Receives progress after each batch.
+    pub progress: &'a mut dyn FnMut(JobProgress),
+    /// Polled between batches; `true` stops the import after the current batch.
+    pub cancelled: &'a dyn Fn() -> bool,
+}
+
+/// A document label found in a source row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordLabel {
+    pub label: String,
+    pub status: AnnotationStatus,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// A span found in a source, already in UTF-8 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordSpan {
+    pub label: String,
+    pub status: AnnotationStatus,
+    pub fragments: Vec<Fragment>,
+    pub attributes: BTreeMap<String, String>,
+    pub comment: Option<String>,
+    pub source_ref: Option<String>,
+}
+
+/// One note read from a source, with whatever annotations came with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Record {
+    pub note: NewNote,
+    pub labels: Vec<RecordLabel>,
+    pub spans: Vec<RecordSpan>,
+    /// brat lines kept verbatim: (kind, line).
+    pub extras: Vec<(String, String)>,
+}
+
+/// Imports `path` into `store`; see the module docs for what is guaranteed.
+pub fn import(
+    store: &mut Store,
+    path: &Path,
+    options: &ImportOptions,
+    control: Control<'_>,
+) -> Result<ImportSummary> {
+    let mut sink = Sink::new(store, options, control);
+    match options.format {
+        Format::Csv => csv_file::read(path, options, &mut sink)?,
+        Format::Jsonl => jsonl::read(path, options, &mut sink)?,
+        Format::Txt => text_dir::read(path, options, &mut sink)?,
+        Format::Brat => brat_dir::read(path, options, &mut sink)?,
+    }
+    sink.finish()
+}
+
+/// Collects records into batches and commits each batch in one transaction.
+pub(crate) struct Sink<'s, 'c> {
+    store: &'s mut Store,
+    options: &'s ImportOptions,
+    control: Control<'c>,
+    batch: Vec<Record>,
+    batch_bytes: usize,
+    summary: ImportSummary,
+    label_ids: HashMap<String, i64>,
+    stage: String,
+    done: u64,
+    total: Option<u64>,
+    unit: &'static str,
+}
+
+/// Bytes of text after which a batch is committed even if it has fewer notes.
+const BATCH_BYTES: usize = 8 << 20;
+
+impl<'s, 'c> Sink<'s, 'c> {
+    fn new(store: &'s mut Store, options: &'s ImportOptions, control: Control<'c>) -> Self {
+        Sink {
+            store,
+            options,
+            control,
+            batch: Vec::new(),
+            batch_bytes: 0,
+            summary: ImportSummary::default(),
+            label_ids: HashMap::new(),
+            stage: String::new(),
+            done: 0,
+            total: None,
+            unit: "bytes",
+        }
+    }
+
+    /// Names the file being read and how progress is counted.
+    pub(crate) fn begin(&mut self, stage: String, total: Option<u64>, unit: &'static str) {
+        self.stage = stage;
+        self.total = total;
+        self.unit = unit;
+        self.done = 0;
+        self.report();
+    }
+
+    /// Records how far the reader has got (bytes or files).
+    pub(crate) fn advance_to(&mut self, done: u64) {
+        self.done = done;
+    }
+
+    fn report(&mut self) {
+        (self.control.progress)(JobProgress {
+            stage: self.stage.clone(),
+            done: self.done,
+            total: self.total,
+            unit: self.unit.to_owned(),
+        });
+    }
+
+    /// Whether the user asked to stop; readers stop reading when this is true.
+    pub(crate) fn stopped(&self) -> bool {
+        self.summary.cancelled
+    }
+
+    /// Reports a refused row or annotation.
+    pub(crate) fn reject(&mut self, file: &Path, line: u64, reason: impl Into<String>) {
+        self.summary.rejected.push(Rejection {
+            file: file.display().to_string(),
+            line,
+            reason: reason.into(),
+        });
+    }
+
+    /// Queues a note; commits the batch when it is full. Empty notes are counted and dropped.
+    pub(crate) fn push(&mut self, record: Record) -> Result<()> {
+        if record.note.text.trim().is_empty() {
+            self.summary.empty += 1;
+            return Ok(());
+        }
+        self.batch_bytes += record.note.text.len();
+        self.batch.push(record);
+        if self.batch.len() >= self.options.batch_size.max(1) || self.batch_bytes >= BATCH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Commits the queued notes, reports progress and checks for cancellation.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if !self.batch.is_empty() {
+            let batch = std::mem::take(&mut self.batch);
+            self.batch_bytes = 0;
+            let annotator = self.options.annotator.clone();
+            let mut counts = ImportSummary::default();
+            let mut label_ids = std::mem::take(&mut self.label_ids);
+            let result = self.store.write(|tx| {
+                tx.ensure_annotator(&annotator, "import")?;
+                for record in &batch {
+                    write_record(tx, record, &annotator, &mut label_ids, &mut counts)?;
+                }
+                Ok(())
+            });
+            // On error the batch rolled back, labels created inside it too: the cache is dropped.
+            result?;
+            self.label_ids = label_ids;
+            self.summary.imported += counts.imported;
+            self.summary.duplicates += counts.duplicates;
+            self.summary.spans += counts.spans;
+            self.summary.doc_labels += counts.doc_labels;
+            self.summary.kept_standoff_lines += counts.kept_standoff_lines;
+            self.summary.labels_created.extend(counts.labels_created);
+            tracing::debug!(notes = batch.len(), "import batch committed");
+        }
+        self.report();
+        if (self.control.cancelled)() {
+            self.summary.cancelled = true;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<ImportSummary> {
+        self.flush()?;
+        Ok(self.summary)
+    }
+}
+
+fn write_record(
+    tx: &Tx<'_>,
+    record: &Record,
+    annotator: &str,
+    label_ids: &mut HashMap<String, i64>,
+    counts: &mut ImportSummary,
+) -> Result<()> {
+    let Some(note) = tx.insert_note(&record.note)? else {
+        counts.duplicates += 1;
+        return Ok(());
+    };
+    counts.imported += 1;
+    let mut ensure_label = |name: &str, counts: &mut ImportSummary| -> Result<String> {
+        if label_ids.contains_key(name) {
+            return Ok(name.to_owned());
+        }
+        let id = match tx.find_label_id(name)? {
+            Some(id) => id,
+            None => {
+                counts.labels_created.push(name.to_owned());
+                tx.create_imported_label(name)?
+            }
+        };
+        label_ids.insert(name.to_owned(), id);
+        Ok(name.to_owned())
+    };
+    for label in &record.labels {
+        let name = ensure_label(&label.label, counts)?;
+        tx.insert_doc_label(
+            &NewDocLabel {
+                note,
+                label: name,
+                annotator: annotator.to_owned(),
+                status: label.status,
+                attributes: label.attributes.clone(),
+            },
+            None,
+        )?;
+        counts.doc_labels += 1;
+    }
+    for span in &record.spans {
+        let name = ensure_label(&span.label, counts)?;
+        tx.insert_span(
+            &NewSpan {
+                note,
+                label: name,
+                annotator: annotator.to_owned(),
+                status: span.status,
+                fragments: span.fragments.clone(),
+                attributes: span.attributes.clone(),
+                comment: span.comment.clone(),
+                source_ref: span.source_ref.clone(),
+            },
+            None,
+        )?;
+        counts.spans += 1;
+    }
+    for (kind, line) in &record.extras {
+        tx.insert_standoff_extra(note, kind, line)?;
+        counts.kept_standoff_lines += 1;
+    }
+    tx.audit(
+        annotator,
+        "import_note",
+        "note",
+        Some(note.0),
+        Some(note),
+        &serde_json::json!({
+            "source": record.note.source,
+            "bytes": record.note.text.len(),
+            "spans": record.spans.len(),
+            "doc_labels": record.labels.len(),
+        }),
+    )?;
+    Ok(())
+}
+
+/// Merges labels that a row names twice: one document label each, adverse if any is adverse.
+pub(crate) fn merge_labels(labels: Vec<RecordLabel>) -> Vec<RecordLabel> {
+    let mut out: Vec<RecordLabel> = Vec::new();
+    for label in labels {
+        match out
+            .iter_mut()
+            .find(|l| l.label.eq_ignore_ascii_case(&label.label))
+        {
+            Some(existing) => {
+                for (k, v) in label.attributes {
+                    let slot = existing.attributes.entry(k).or_insert_with(|| v.clone());
+                    if v == "true" {
+                        *slot = v;
+                    }
+                }
+            }
+            None => out.push(label),
+        }
+    }
+    out
+}
+
+/// Splits aligned `label` and `adverse` cells (`"SUPPORT,PARENT"`, `"nonadverse,adverse"`).
+pub(crate) fn labels_from_cells(
+    labels: &str,
+    adverse: Option<&str>,
+) -> Result<Vec<RecordLabel>, String> {
+    let names: Vec<&str> = labels
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let flags: Option<Vec<&str>> = adverse.map(|a| {
+        a.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    if let Some(flags) = &flags
+        && !flags.is_empty()
+        && flags.len() != names.len()
+    {
+        return Err(format!(
+            "{} labels but {} adverse values; they must be aligned one to one",
+            names.len(),
+            flags.len()
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let mut attributes = BTreeMap::new();
+        if let Some(flag) = flags.as_ref().and_then(|f| f.get(i)) {
+            let value = match flag.to_ascii_lowercase().as_str() {
+                "adverse" | "true" | "yes" | "1" => "true",
+                "nonadverse" | "non-adverse" | "not adverse" | "false" | "no" | "0" => "false",
+                other => {
+                    return Err(format!(
+                        "adverse value {other:?} is not adverse or nonadverse"
+                    ));
+                }
+            };
+            attributes.insert("adverse".to_owned(), value.to_owned());
+        }
+        out.push(RecordLabel {
+            label: name.to_ascii_uppercase(),
+            status: AnnotationStatus::Gold,
+            attributes,
+        });
+    }
+    Ok(merge_labels(out))
+}
+
+/// Finds the first invalid UTF-8 sequence in a file, reading it in chunks.
+pub(crate) fn first_invalid_utf8(path: &Path) -> Result<Option<u64>> {
+    let mut file = std::fs::File::open(path).map_err(|source| Error::Io {
+        action: "open",
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut carry = 0usize; // bytes of an incomplete sequence kept from the last chunk
+    let mut offset = 0u64; // file offset of buf[0]
+    loop {
+        let n = file.read(&mut buf[carry..]).map_err(|source| Error::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?;
+        let filled = carry + n;
+        if filled == 0 {
+            return Ok(None);
+        }
+        match std::str::from_utf8(&buf[..filled]) {
+            Ok(_) if n == 0 => return Ok(None),
+            Ok(_) => {
+                offset += filled as u64;
+                carry = 0;
+            }
+            Err(e) => {
+                let valid = e.valid_up_to();
+                if e.error_len().is_some() || n == 0 {
+                    return Ok(Some(offset + valid as u64));
+                }
+                // An incomplete sequence at the end of the chunk: finish it with the next read.
+                buf.copy_within(valid..filled, 0);
+                carry = filled - valid;
+                offset += valid as u64;
+            }
+        }
+    }
+}
+
+/// Refuses a non-UTF-8 file unless `lossy` is set.
+pub(crate) fn check_utf8(path: &Path, lossy: bool) -> Result<()> {
+    if lossy {
+        return Ok(());
+    }
+    match first_invalid_utf8(path)? {
+        Some(offset) => Err(Error::NotUtf8 {
+            path: path.to_owned(),
+            offset,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Reads a whole (small) file as text, replacing bad UTF-8 only when `lossy`.
+pub(crate) fn read_text(path: &Path, lossy: bool) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(e) if lossy => Ok(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        Err(e) => Err(Error::NotUtf8 {
+            path: path.to_owned(),
+            offset: e.utf8_error().valid_up_to() as u64,
+        }),
+    }
+}
+
+/// Files in a folder with one of `extensions`, sorted, recursing into subfolders.
+pub(crate) fn files_with_extension(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| Error::Io {
+            action: "list",
+            path: d.clone(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| extensions.iter().any(|e| x.eq_ignore_ascii_case(e)))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The note's external id for a file: its path under the folder without the extension.
+pub(crate) fn file_external_id(root: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(root).unwrap_or(file).with_extension("");
+    rel.to_string_lossy().replace('\\', "/")
+}
+
+/// Converts code-point fragments into byte fragments of `text`, or says which is out of range.
+pub(crate) fn fragments_to_bytes(
+    text: &str,
+    fragments: &[(usize, usize)],
+) -> Result<Vec<Fragment>, String> {
+    let mut wanted: Vec<usize> = fragments.iter().flat_map(|&(s, e)| [s, e]).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let converted = api::offsets::chars_to_bytes(text, &wanted);
+    let lookup = |cp: usize| -> Option<usize> {
+        wanted
+            .binary_search(&cp)
+            .ok()
+            .and_then(|i| converted.get(i).copied().flatten())
+    };
+    let chars = text.chars().count();
+    let mut out = Vec::with_capacity(fragments.len());
+    for &(s, e) in fragments {
+        if s >= e {
+            return Err(format!("fragment {s}-{e} is empty or reversed"));
+        }
+        match (lookup(s), lookup(e)) {
+            (Some(start), Some(end)) => out.push(Fragment { start, end }),
+            _ => {
+                return Err(format!(
+                    "fragment {s}-{e} ends past the text ({chars} characters)"
+                ));
+            }
+        }
+    }
+    out.sort_by_key(|f| (f.start, f.end));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

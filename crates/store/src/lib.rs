@@ -1,0 +1,30 @@
+//! The project file: one SQLite database per project (`*.clinitune`).
+//!
+//! [`Store`] opens or creates a project, applies versioned migrations, and hands out [`Db`] for
+//! reads and [`Tx`] (one IMMEDIATE transaction) for writes. Importers ([`import`]) stream CSV,
+//! JSONL, text folders and brat standoff into the store in batches, one transaction each, so a
+//! killed import leaves every committed batch complete and nothing half-written. [`export`]
+//! writes brat and JSONL back out.
+//!
+//! Invariants: every statement uses bound parameters; offsets are UTF-8 byte offsets on char
+//! boundaries (the importers convert from brat's code points); note text never reaches a log.
+//! This crate knows nothing of models or training (`tune`) nor of undo or jobs (`studio`).
+
+#![deny(missing_docs)]
+
+pub mod brat;
+pub mod export;
+pub mod import;
+pub mod schema;
+
+mod annotations;
+mod db;
+mod error;
+mod history;
+mod notes;
+
+pub use annotations::{NewDocLabel, NewSpan};
+pub use db::{Db, Store, Tx};
+pub use error::Error;
+pub use history::{Change, HistoryEntry};
+pub use notes::NewNote;
