@@ -1,1 +1,191 @@
-fn main() {}
+//! `cargo xtask <task>`: set-up, demo, test and benchmarks, written in Rust so they run the same
+//! everywhere (see matklad/cargo-xtask). Builds go to one shared target folder outside the
+//! clone (`$CARGO_TARGET_DIR`, default `~/.cache/clinitune/target`) so CI and sessions reuse it.
+
+mod bench;
+mod edges;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, bail};
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  setup          install what the build needs (rustfmt, clippy) when missing
+  demo           build the CLI, make a demo project from the synthetic corpus, show stats and a search
+  test           fmt check, clippy -D warnings, architecture edges, every test
+  bench store    import/search/annotation benchmark (JSON on the last line)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup(),
+        Some("demo") => demo(&args[1..]),
+        Some("test") => test(),
+        Some("bench") => bench::run(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown task {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root (the parent of `xtask/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_default()
+}
+
+/// The shared target folder for every build this task starts.
+pub fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    home.join(".cache/clinitune/target")
+}
+
+/// A `cargo` command in the repository root using the shared target folder.
+pub fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    cmd.args(args)
+        .current_dir(root())
+        .env("CARGO_TARGET_DIR", target_dir());
+    cmd
+}
+
+/// Runs a command, failing with its name when it fails.
+pub fn run(mut cmd: Command) -> anyhow::Result<()> {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: running {shown}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn has_component(name: &str) -> bool {
+    Command::new("cargo")
+        .args([name, "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn setup() -> anyhow::Result<()> {
+    for (tool, component) in [("fmt", "rustfmt"), ("clippy", "clippy")] {
+        if !has_component(tool) {
+            let mut cmd = Command::new("rustup");
+            cmd.args(["component", "add", component]);
+            run(cmd)?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the release CLI and returns its path.
+pub fn build_cli() -> anyhow::Result<PathBuf> {
+    run(cargo(&[
+        "build",
+        "--release",
+        "--package",
+        "cli",
+        "--bin",
+        "clinitune",
+    ]))?;
+    Ok(target_dir().join("release").join("clinitune"))
+}
+
+fn demo(args: &[String]) -> anyhow::Result<()> {
+    setup()?;
+    let notes = match args.iter().position(|a| a == "--notes") {
+        Some(i) => args.get(i + 1).context("--notes needs a number")?.parse()?,
+        None => 2000usize,
+    };
+    let bin = build_cli()?;
+    let dir = root().join("demo");
+    std::fs::create_dir_all(&dir)?;
+    let project = dir.join("demo.clinitune");
+    let corpus = dir.join("corpus.jsonl");
+    let clinitune = |args: &[&str]| {
+        let mut cmd = Command::new(&bin);
+        cmd.args(args).env("CLINITUNE_PROJECT", &project);
+        cmd
+    };
+    if !project.exists() {
+        run(clinitune(&[
+            "init",
+            &project.to_string_lossy(),
+            "--schema",
+            "sdoh",
+            "--schema",
+            "outcomes",
+        ]))?;
+    }
+    run(clinitune(&[
+        "demo-corpus",
+        &corpus.to_string_lossy(),
+        "--notes",
+        &notes.to_string(),
+        "--seed",
+        "7",
+    ]))?;
+    run(clinitune(&["import", &corpus.to_string_lossy()]))?;
+    println!("\n== Project {} ==", project.display());
+    run(clinitune(&["stats"]))?;
+    println!("\n== Search: \"lives alone\" in social work notes ==");
+    run(clinitune(&[
+        "notes",
+        "search",
+        "lives alone",
+        "--category",
+        "Social work",
+        "--limit",
+        "5",
+    ]))?;
+    println!("\n== Notes labelled HOUSING ==");
+    run(clinitune(&[
+        "notes", "list", "--label", "HOUSING", "--limit", "5",
+    ]))?;
+    println!(
+        "\nOpen a note with: CLINITUNE_PROJECT={} {} notes show 1",
+        project.display(),
+        bin.display()
+    );
+    Ok(())
+}
+
+fn test() -> anyhow::Result<()> {
+    setup()?;
+    run(cargo(&["fmt", "--all", "--", "--check"]))?;
+    edges::check()?;
+    run(cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo(&["test", "--workspace", "--locked"]))?;
+    Ok(())
+}

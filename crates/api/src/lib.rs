@@ -19,6 +19,7 @@ mod notes;
 pub use error::{ApiError, ErrorKind};
 pub use labels::{AttributeDef, AttributeKind, AttributeValue, Label, LabelScope, SchemaSummary};
 pub use notes::{
-    AnnotationStatus, DocLabel, DocLabelId, ExportSummary, Fragment, ImportSummary, JobProgress,
-    NoteDetail, NoteId, NoteStatus, NoteSummary, Rejection, SearchQuery, Span, SpanId, Stats,
+    AnnotationStatus, DocLabel, DocLabelId, ExportSummary, Fragment, ImportRequest, ImportSummary,
+    JobProgress, NoteDetail, NoteId, NoteStatus, NoteSummary, Rejection, SearchQuery, Span, SpanId,
+    SpanRequest, Stats,
 };

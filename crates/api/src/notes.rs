@@ -318,3 +318,45 @@ pub struct ExportSummary {
     /// Files written.
     pub files: u64,
 }
+
+/// A span to create or to replace an existing one with (offsets in UTF-8 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpanRequest {
+    /// The note.
+    pub note: NoteId,
+    /// Label name.
+    pub label: String,
+    /// Fragments in text order, UTF-8 byte offsets on character boundaries.
+    pub fragments: Vec<Fragment>,
+    /// Attribute values by name; values a schema implies are filled in.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// How to read a file of notes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRequest {
+    /// `csv`, `jsonl`, `txt` or `brat`; guessed from the path when `None`.
+    pub format: Option<String>,
+    /// Column (CSV) or key (JSONL) of the text; recognised by name when `None`.
+    pub text_col: Option<String>,
+    /// Column or key of the external id.
+    pub id_col: Option<String>,
+    /// Column or key of the category.
+    pub category_col: Option<String>,
+    /// Column or key of the description.
+    pub description_col: Option<String>,
+    /// Column or key of the patient id.
+    pub subject_col: Option<String>,
+    /// Column or key of the admission id.
+    pub hadm_col: Option<String>,
+    /// Column or key of the chart date.
+    pub date_col: Option<String>,
+    /// Column or key of comma-joined document labels.
+    pub label_col: Option<String>,
+    /// Column or key of the aligned adverse/nonadverse values.
+    pub adverse_col: Option<String>,
+    /// Replace invalid UTF-8 instead of refusing the file.
+    pub lossy: bool,
+    /// Annotator name for imported labels (default `import`).
+    pub annotator: Option<String>,
+}

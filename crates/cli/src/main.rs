@@ -1,1 +1,505 @@
-fn main() {}
+//! `clinitune`: the command-line face of the studio. It parses arguments, calls `studio`
+//! services and renders their results as text or JSON; it holds no domain logic.
+
+mod args;
+mod progress;
+mod render;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use api::{ApiError, Fragment, ImportRequest, NoteStatus, SearchQuery, SpanRequest};
+use clap::Parser;
+use studio::{CancelToken, Project};
+
+use crate::args::{
+    AnnotateCommand, Cli, Command, DocArgs, ExportFormat, NotesCommand, RemoveCommand,
+    SchemaCommand, SpanArgs,
+};
+use crate::progress::Bar;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLINITUNE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            report(&err, json);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints an error: an [`ApiError`] with its hint, or the cause chain of anything else.
+fn report(err: &anyhow::Error, json: bool) {
+    let api = err.downcast_ref::<ApiError>();
+    if json {
+        let value = match api {
+            Some(e) => serde_json::json!({ "error": e }),
+            None => {
+                serde_json::json!({ "error": { "kind": "internal", "message": format!("{err:#}") } })
+            }
+        };
+        eprintln!("{value}");
+        return;
+    }
+    match api {
+        Some(e) => {
+            eprintln!("error: {}", e.message);
+            if let Some(hint) = &e.hint {
+                eprintln!("hint: {hint}");
+            }
+        }
+        None => eprintln!("error: {err:#}"),
+    }
+}
+
+/// Converts a service error to the API error shown to the user.
+fn api(e: studio::Error) -> anyhow::Error {
+    anyhow::Error::new(ApiError::from(e))
+}
+
+fn project_path(cli_project: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    cli_project.clone().ok_or_else(|| {
+        anyhow::Error::new(
+            ApiError::new(api::ErrorKind::InvalidInput, "no project given")
+                .with_hint("Pass --project PATH or set CLINITUNE_PROJECT; create one with `clinitune init PATH`."),
+        )
+    })
+}
+
+fn open(cli_project: &Option<PathBuf>) -> anyhow::Result<Project> {
+    Project::open(&project_path(cli_project)?).map_err(api)
+}
+
+/// The annotator: the flag, else `$CLINITUNE_ANNOTATOR`, else the user name.
+fn annotator(given: &Option<String>) -> String {
+    given
+        .clone()
+        .or_else(|| std::env::var("CLINITUNE_ANNOTATOR").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("USERNAME").ok())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "annotator".to_owned())
+}
+
+/// Parses `--attr NAME` (a flag set to true) and `--attr NAME=VALUE`.
+fn attributes(raw: &[String]) -> BTreeMap<String, String> {
+    raw.iter()
+        .map(|a| match a.split_once('=') {
+            Some((k, v)) => (k.trim().to_owned(), v.trim().to_owned()),
+            None => (a.trim().to_owned(), "true".to_owned()),
+        })
+        .collect()
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let json = cli.json;
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Init { path, schemas } => {
+            let project = Project::create(&path, &schemas).map_err(api)?;
+            let labels = studio::schemas::labels(&project).map_err(api)?;
+            if json {
+                render::json(
+                    &mut out,
+                    &serde_json::json!({
+                        "project": path, "labels": labels.len(),
+                    }),
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "Created {} with {} labels.",
+                    path.display(),
+                    labels.len()
+                )?;
+            }
+        }
+        Command::Import(a) => {
+            let mut project = open(&cli.project)?;
+            let request = ImportRequest {
+                format: a.format,
+                text_col: a.text_col,
+                id_col: a.id_col,
+                category_col: a.category_col,
+                description_col: a.description_col,
+                subject_col: a.subject_col,
+                hadm_col: a.hadm_col,
+                date_col: a.date_col,
+                label_col: a.label_col,
+                adverse_col: a.adverse_col,
+                lossy: a.lossy,
+                annotator: a.annotator,
+            };
+            let mut bar = Bar::new();
+            let cancel = CancelToken::new();
+            let summary = studio::transfer::import_notes(
+                &mut project,
+                &a.path,
+                &request,
+                &mut |p| bar.update(&p),
+                &cancel,
+            )
+            .map_err(api)?;
+            bar.finish();
+            let mut err = std::io::stderr().lock();
+            for r in &summary.rejected {
+                writeln!(err, "{r}")?;
+            }
+            if json {
+                render::json(&mut out, &summary)?;
+            } else {
+                render::import_summary(&mut out, &summary)?;
+            }
+            if summary.imported == 0 && summary.duplicates == 0 {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Notes(cmd) => notes(&cli.project, json, cmd, &mut out)?,
+        Command::Schema(cmd) => match cmd {
+            SchemaCommand::Add { file } => {
+                let mut project = open(&cli.project)?;
+                let summary = studio::schemas::add(&mut project, &file).map_err(api)?;
+                if json {
+                    render::json(&mut out, &summary)?;
+                } else {
+                    writeln!(
+                        out,
+                        "Added schema {} ({} labels).",
+                        summary.name,
+                        summary.labels.len()
+                    )?;
+                }
+            }
+            SchemaCommand::List => {
+                let project = open(&cli.project)?;
+                let labels = studio::schemas::labels(&project).map_err(api)?;
+                if json {
+                    let schemas = studio::schemas::list(&project).map_err(api)?;
+                    render::json(
+                        &mut out,
+                        &serde_json::json!({ "schemas": schemas, "labels": labels }),
+                    )?;
+                } else {
+                    render::labels(&mut out, &labels)?;
+                }
+            }
+        },
+        Command::Annotate(cmd) => annotate(&cli.project, json, cmd, &mut out)?,
+        Command::Export {
+            format,
+            out: path,
+            annotator,
+            notes_only,
+        } => {
+            let project = open(&cli.project)?;
+            let what = match (format, notes_only) {
+                (ExportFormat::Brat, false) => studio::transfer::Export::Brat,
+                (ExportFormat::Brat, true) => bail!("--notes-only needs --format jsonl"),
+                (ExportFormat::Jsonl, false) => studio::transfer::Export::Jsonl,
+                (ExportFormat::Jsonl, true) => studio::transfer::Export::NotesJsonl,
+            };
+            let mut bar = Bar::new();
+            let summary =
+                studio::transfer::export(&project, &path, what, annotator.as_deref(), &mut |p| {
+                    bar.update(&p)
+                })
+                .map_err(api)?;
+            bar.finish();
+            if json {
+                render::json(&mut out, &summary)?;
+            } else {
+                writeln!(
+                    out,
+                    "Exported {} notes, {} spans, {} document labels to {}.",
+                    summary.notes,
+                    summary.spans,
+                    summary.doc_labels,
+                    path.display()
+                )?;
+                if summary.doc_labels_not_exported > 0 {
+                    writeln!(
+                        out,
+                        "{} document labels have no place in brat; export JSONL to keep them.",
+                        summary.doc_labels_not_exported
+                    )?;
+                }
+            }
+        }
+        Command::Stats => {
+            let project = open(&cli.project)?;
+            let stats = studio::notes::stats(&project).map_err(api)?;
+            if json {
+                render::json(&mut out, &stats)?;
+            } else {
+                render::stats(&mut out, &stats)?;
+            }
+        }
+        Command::DemoCorpus {
+            out: path,
+            notes,
+            seed,
+            format,
+        } => {
+            let format = match format {
+                ExportFormat::Brat => studio::corpus::CorpusFormat::Brat,
+                ExportFormat::Jsonl => studio::corpus::CorpusFormat::Jsonl,
+            };
+            let mut bar = Bar::new();
+            let written =
+                studio::corpus::write_corpus(&path, notes, seed, format, &mut |p| bar.update(&p))
+                    .map_err(api)?;
+            bar.finish();
+            if json {
+                render::json(
+                    &mut out,
+                    &serde_json::json!({ "notes": written, "out": path }),
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "Wrote {written} synthetic notes to {} (seed {seed}).",
+                    path.display()
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn notes(
+    project: &Option<PathBuf>,
+    json: bool,
+    cmd: NotesCommand,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let project = open(project)?;
+    let query = |text: String, f: args::Filters| -> anyhow::Result<SearchQuery> {
+        let status = match f.status.as_deref() {
+            Some(s) => Some(NoteStatus::parse(s).with_context(|| {
+                format!("unknown status {s:?}; use todo, in_progress, done or skipped")
+            })?),
+            None => None,
+        };
+        Ok(SearchQuery {
+            text,
+            category: f.category,
+            status,
+            label: f.label,
+            annotator: f.annotator,
+            limit: f.limit,
+            offset: f.offset,
+        })
+    };
+    match cmd {
+        NotesCommand::List(f) => {
+            let found = studio::notes::search(&project, &query(String::new(), f)?).map_err(api)?;
+            render::note_list(out, &found, json)?;
+        }
+        NotesCommand::Search {
+            query: text,
+            filters,
+        } => {
+            let found = studio::notes::search(&project, &query(text, filters)?).map_err(api)?;
+            render::note_list(out, &found, json)?;
+        }
+        NotesCommand::Show { id } => {
+            let note = studio::notes::resolve(&project, &id).map_err(api)?;
+            let detail = studio::notes::show(&project, note).map_err(api)?;
+            render::note(out, &detail, json)?;
+        }
+        NotesCommand::Status {
+            id,
+            status,
+            annotator: who,
+        } => {
+            let mut project = project;
+            let note = studio::notes::resolve(&project, &id).map_err(api)?;
+            let status = NoteStatus::parse(&status).with_context(|| {
+                format!("unknown status {status:?}; use todo, in_progress, done or skipped")
+            })?;
+            studio::annotation::set_status(&mut project, note, status, &annotator(&who))
+                .map_err(api)?;
+            if json {
+                render::json(out, &serde_json::json!({ "note": note, "status": status }))?;
+            } else {
+                writeln!(out, "Note {note} is now {}.", status.as_str())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Converts command-line character offsets into a byte-offset span request.
+fn span_request(project: &Project, a: &SpanArgs) -> anyhow::Result<SpanRequest> {
+    let note = studio::notes::resolve(project, &a.note).map_err(api)?;
+    let text = studio::notes::show(project, note).map_err(api)?.text;
+    let chars = text.chars().count();
+    let to_byte = |cp: usize| {
+        api::offsets::char_to_byte(&text, cp).ok_or_else(|| {
+            anyhow::Error::new(
+                ApiError::new(
+                    api::ErrorKind::InvalidInput,
+                    format!(
+                        "offset {cp} is past the end of note {note}, which has {chars} characters"
+                    ),
+                )
+                .with_hint("Offsets count characters from 0; the end is exclusive."),
+            )
+        })
+    };
+    if a.start >= a.end {
+        return Err(anyhow::Error::new(ApiError::new(
+            api::ErrorKind::InvalidInput,
+            format!("--start {} must be less than --end {}", a.start, a.end),
+        )));
+    }
+    Ok(SpanRequest {
+        note,
+        label: a.label.clone(),
+        fragments: vec![Fragment {
+            start: to_byte(a.start)?,
+            end: to_byte(a.end)?,
+        }],
+        attributes: attributes(&a.attrs),
+    })
+}
+
+fn remove_span(
+    project: &mut Project,
+    a: &SpanArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let who = annotator(&a.annotator);
+    let request = span_request(project, a)?;
+    let found = studio::annotation::find_span(
+        project,
+        request.note,
+        &a.label,
+        &request.fragments,
+        Some(&who),
+    )
+    .map_err(api)?;
+    let Some(id) = found else {
+        return Err(anyhow::Error::new(
+            ApiError::new(
+                api::ErrorKind::NotFound,
+                format!(
+                    "{who} has no {} span at {}..{} in note {}",
+                    a.label, a.start, a.end, request.note
+                ),
+            )
+            .with_hint("See the note's spans with `clinitune notes show ID`."),
+        ));
+    };
+    studio::annotation::remove_span(project, id, &who).map_err(api)?;
+    if json {
+        render::json(out, &serde_json::json!({ "removed": id }))?;
+    } else {
+        writeln!(out, "Removed span {id}.")?;
+    }
+    Ok(())
+}
+
+fn remove_doc(
+    project: &mut Project,
+    a: &DocArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let who = annotator(&a.annotator);
+    let note = studio::notes::resolve(project, &a.note).map_err(api)?;
+    let removed =
+        studio::annotation::remove_doc_label(project, note, &a.label, &who).map_err(api)?;
+    if !removed {
+        return Err(anyhow::Error::new(ApiError::new(
+            api::ErrorKind::NotFound,
+            format!("{who} has no label {} on note {note}", a.label),
+        )));
+    }
+    if json {
+        render::json(
+            out,
+            &serde_json::json!({ "removed": a.label, "note": note }),
+        )?;
+    } else {
+        writeln!(out, "Removed {} from note {note}.", a.label)?;
+    }
+    Ok(())
+}
+
+fn annotate(
+    project: &Option<PathBuf>,
+    json: bool,
+    cmd: AnnotateCommand,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut project = open(project)?;
+    match cmd {
+        AnnotateCommand::Span(a) => {
+            let request = span_request(&project, &a)?;
+            let span =
+                studio::annotation::add_span(&mut project, &request, &annotator(&a.annotator))
+                    .map_err(api)?;
+            let text = studio::notes::show(&project, request.note)
+                .map_err(api)?
+                .text;
+            if json {
+                render::json(out, &render::span_json(&text, &span))?;
+            } else {
+                writeln!(
+                    out,
+                    "Added span {} ({}) to note {}.",
+                    span.id, span.label, request.note
+                )?;
+            }
+        }
+        AnnotateCommand::Doc(a) => {
+            let note = studio::notes::resolve(&project, &a.note).map_err(api)?;
+            let doc = studio::annotation::set_doc_label(
+                &mut project,
+                note,
+                &a.label,
+                &attributes(&a.attrs),
+                &annotator(&a.annotator),
+            )
+            .map_err(api)?;
+            if json {
+                render::json(out, &doc)?;
+            } else {
+                writeln!(out, "Note {note} has label {}.", doc.label)?;
+            }
+        }
+        AnnotateCommand::Remove(RemoveCommand::Span(a)) | AnnotateCommand::RemoveSpan(a) => {
+            remove_span(&mut project, &a, json, out)?;
+        }
+        AnnotateCommand::Remove(RemoveCommand::Doc(a)) | AnnotateCommand::RemoveDoc(a) => {
+            remove_doc(&mut project, &a, json, out)?;
+        }
+        AnnotateCommand::Undo(a) => {
+            let note = studio::notes::resolve(&project, &a.note).map_err(api)?;
+            let done = studio::annotation::undo(&mut project, note, &annotator(&a.annotator))
+                .map_err(api)?;
+            render::history(out, "undo", done.as_deref(), json)?;
+        }
+        AnnotateCommand::Redo(a) => {
+            let note = studio::notes::resolve(&project, &a.note).map_err(api)?;
+            let done = studio::annotation::redo(&mut project, note, &annotator(&a.annotator))
+                .map_err(api)?;
+            render::history(out, "redo", done.as_deref(), json)?;
+        }
+    }
+    Ok(())
+}

@@ -143,7 +143,12 @@ impl Store {
     }
 
     /// Runs `f` in one IMMEDIATE transaction: commits if it returns `Ok`, rolls back otherwise.
-    pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+    ///
+    /// Generic over the error so that callers can fail with their own errors inside.
+    pub fn write<T, E: From<Error>>(
+        &mut self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -1,1 +1,28 @@
-//! placeholder
+//! Application services: what the desktop app and the CLI can do with a project.
+//!
+//! [`Project`] is an open project file. Services are plain blocking functions over it —
+//! [`annotation`] (spans, document labels, undo/redo, note status, each with an audit entry),
+//! [`notes`] (search, show, stats), [`schemas`] (label schemas, the built-in SDoH and outcome
+//! schemas), [`transfer`] (import and export jobs with progress and cancellation) and
+//! [`demo`] (the synthetic corpus). Errors convert into [`api::ApiError`] here, because this is
+//! the layer that knows what a clinician can do about them.
+//!
+//! Invariants: no SQL and no tensors here (`store` and, later, `tune` own those); this crate is
+//! the only place where `store` meets `tune`; nothing here writes note text to a log.
+
+#![deny(missing_docs)]
+
+pub mod annotation;
+pub mod corpus;
+pub mod demo;
+pub mod jobs;
+pub mod notes;
+pub mod schemas;
+pub mod transfer;
+
+mod error;
+mod project;
+
+pub use error::Error;
+pub use jobs::CancelToken;
+pub use project::Project;

@@ -1,1 +1,437 @@
+use std::path::{Path, PathBuf};
+
+use api::{NoteStatus, SearchQuery};
+
 use super::*;
+use crate::export::{ExportFormat, ExportOptions, export};
+
+fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(&dir.path().join("p.clinitune")).unwrap();
+    (dir, store)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn run(store: &mut Store, path: &Path, options: &ImportOptions) -> Result<ImportSummary> {
+    let never = || false;
+    import(
+        store,
+        path,
+        options,
+        Control {
+            progress: &mut |_| {},
+            cancelled: &never,
+        },
+    )
+}
+
+fn all_notes(store: &Store) -> Vec<api::NoteDetail> {
+    store
+        .db()
+        .note_ids()
+        .unwrap()
+        .into_iter()
+        .map(|id| store.db().note(id).unwrap())
+        .collect()
+}
+
+// MIMIC-III NOTEEVENTS columns, quoted multi-line TEXT, padded CATEGORY as in the real file.
+const MIMIC: &str = "\"ROW_ID\",\"SUBJECT_ID\",\"HADM_ID\",\"CHARTDATE\",\"CHARTTIME\",\"STORETIME\",\"CATEGORY\",\"DESCRIPTION\",\"CGID\",\"ISERROR\",\"TEXT\"
+174,22532,167853,2151-08-04,,,\"Discharge summary\",\"Report\",,,\"Admission Date:  [**2151-7-16**]
+Discharge Date:  [**2151-8-4**]
+
+Pt lives alone, \"\"independent\"\" at baseline.\"
+175,13702,107527,2118-06-14,,,\"Physician \",\"Physician Resident Progress Note\",,,\"Chief Complaint: SOB
+HPI: 3 days of dyspnea.\"
+176,13702,,2118-06-14,,,\"Nursing\",\"Nursing Progress Note\",,,
+177,13702,107527,2118-06-15,,,\"Nursing\"
+178,13703,107528,2118-06-16,,,\"Radiology\",\"CHEST (PA & LAT)\",,,\"No acute process.\"
+";
+
+#[test]
+fn mimic_csv_is_recognised_with_quoted_multiline_text() {
+    let (dir, mut store) = temp_store();
+    let path = write(dir.path(), "NOTEEVENTS.csv", MIMIC.as_bytes());
+    let summary = run(&mut store, &path, &ImportOptions::new(Format::Csv)).unwrap();
+    assert_eq!(summary.imported, 3, "{summary:?}");
+    assert_eq!(summary.empty, 1, "row 176 has no text");
+    assert_eq!(summary.rejected.len(), 1);
+    let bad = &summary.rejected[0];
+    assert_eq!(
+        bad.line, 9,
+        "row 177 starts on line 9 (row 174 spans 4 lines): {bad:?}"
+    );
+    assert!(
+        bad.reason.contains("7 columns; expected 11"),
+        "{}",
+        bad.reason
+    );
+    assert!(bad.file.ends_with("NOTEEVENTS.csv"));
+
+    let notes = all_notes(&store);
+    let first = &notes[0];
+    assert_eq!(first.external_id.as_deref(), Some("174"));
+    assert_eq!(first.subject_id.as_deref(), Some("22532"));
+    assert_eq!(first.hadm_id.as_deref(), Some("167853"));
+    assert_eq!(first.chart_date.as_deref(), Some("2151-08-04"));
+    assert_eq!(first.category.as_deref(), Some("Discharge summary"));
+    assert!(
+        first
+            .text
+            .contains("Discharge Date:  [**2151-8-4**]\n\nPt lives alone, \"independent\"")
+    );
+    assert_eq!(
+        notes[1].category.as_deref(),
+        Some("Physician"),
+        "padded value is trimmed"
+    );
+    assert!(
+        notes[1].metadata.contains_key("CGID"),
+        "unmapped columns are kept"
+    );
+}
+
+#[test]
+fn reimporting_the_same_file_changes_nothing() {
+    let (dir, mut store) = temp_store();
+    let path = write(dir.path(), "n.csv", MIMIC.as_bytes());
+    run(&mut store, &path, &ImportOptions::new(Format::Csv)).unwrap();
+    let before = store.db().stats().unwrap();
+    let again = run(&mut store, &path, &ImportOptions::new(Format::Csv)).unwrap();
+    assert_eq!(again.imported, 0);
+    assert_eq!(again.duplicates, 3);
+    assert_eq!(store.db().stats().unwrap(), before);
+}
+
+#[test]
+fn other_columns_are_mapped_by_name_given() {
+    let (dir, mut store) = temp_store();
+    let csv =
+        "note_no,kind,body\nA1,Social work,\"Lives with wife.\"\nA2,Social work,Uses the bus.\n";
+    let path = write(dir.path(), "other.csv", csv.as_bytes());
+    let mut options = ImportOptions::new(Format::Csv);
+    options.columns.id = Some("note_no".into());
+    options.columns.category = Some("KIND".into());
+    let summary = run(&mut store, &path, &options).unwrap();
+    assert_eq!(summary.imported, 2);
+    let notes = all_notes(&store);
+    assert_eq!(notes[1].external_id.as_deref(), Some("A2"));
+    assert_eq!(notes[1].category.as_deref(), Some("Social work"));
+
+    options.columns.text = Some("missing".into());
+    let err = run(&mut store, &path, &options).unwrap_err();
+    assert!(
+        err.to_string().contains("\"missing\" is not a column"),
+        "{err}"
+    );
+}
+
+#[test]
+fn shadr_label_columns_become_document_labels_with_adverse() {
+    let (dir, mut store) = temp_store();
+    let csv = "text,label,adverse\n\
+Pt relies on daughter for rides,\"SUPPORT,TRANSPORTATION\",\"nonadverse,adverse\"\n\
+Separated couple discusses parenting,\"RELATIONSHIP,PARENT\",\"adverse,adverse\"\n\
+Bad row,\"HOUSING,EMPLOYMENT\",adverse\n";
+    let path = write(dir.path(), "shadr.csv", csv.as_bytes());
+    let summary = run(&mut store, &path, &ImportOptions::new(Format::Csv)).unwrap();
+    assert_eq!(summary.imported, 3);
+    assert_eq!(summary.doc_labels, 4);
+    assert_eq!(summary.rejected.len(), 1);
+    assert_eq!(summary.rejected[0].line, 4);
+    let notes = all_notes(&store);
+    let labels: Vec<(String, String)> = notes[0]
+        .doc_labels
+        .iter()
+        .map(|d| (d.label.clone(), d.attributes["adverse"].clone()))
+        .collect();
+    assert_eq!(
+        labels,
+        vec![
+            ("SUPPORT".into(), "false".into()),
+            ("TRANSPORTATION".into(), "true".into())
+        ]
+    );
+    assert!(
+        notes[2].doc_labels.is_empty(),
+        "misaligned labels are refused, the note kept"
+    );
+}
+
+#[test]
+fn non_utf8_file_is_refused_with_the_offset_unless_lossy() {
+    let (dir, mut store) = temp_store();
+    let mut bytes = b"text\nfine\n".to_vec();
+    bytes.extend_from_slice(b"caf\xe9\n");
+    let path = write(dir.path(), "latin1.csv", &bytes);
+    let err = run(&mut store, &path, &ImportOptions::new(Format::Csv)).unwrap_err();
+    assert!(matches!(err, Error::NotUtf8 { offset: 13, .. }), "{err:?}");
+    assert_eq!(
+        store.db().stats().unwrap().notes,
+        0,
+        "nothing imported from a refused file"
+    );
+
+    let mut lossy = ImportOptions::new(Format::Csv);
+    lossy.lossy = true;
+    let summary = run(&mut store, &path, &lossy).unwrap();
+    assert_eq!(summary.imported, 2);
+    assert_eq!(all_notes(&store)[1].text, "caf\u{fffd}");
+}
+
+#[test]
+fn first_invalid_utf8_finds_sequences_split_across_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    // A valid 4-byte emoji straddling the 64 KiB read boundary, then a bad byte far later.
+    let mut bytes = vec![b'a'; (1 << 16) - 2];
+    bytes.extend_from_slice("🫁".as_bytes());
+    bytes.extend_from_slice(&vec![b'b'; 70_000]);
+    let good = write(dir.path(), "good.txt", &bytes);
+    assert_eq!(first_invalid_utf8(&good).unwrap(), None);
+    let at = bytes.len() as u64;
+    bytes.push(0xff);
+    let bad = write(dir.path(), "bad.txt", &bytes);
+    assert_eq!(first_invalid_utf8(&bad).unwrap(), Some(at));
+    // A truncated sequence at the very end.
+    let truncated = write(dir.path(), "trunc.txt", &"é".as_bytes()[..1]);
+    assert_eq!(first_invalid_utf8(&truncated).unwrap(), Some(0));
+}
+
+#[test]
+fn jsonl_keeps_extra_keys_and_reports_bad_lines() {
+    let (dir, mut store) = temp_store();
+    let jsonl = concat!(
+        "{\"id\": 7, \"text\": \"Zoë lives with her partner.\", \"site\": \"B\", \"labels\": [\"RELATIONSHIP\"]}\n",
+        "{\"id\": \"x\", \"text\": 5}\n",
+        "not json\n",
+        "\n",
+        "{\"id\": \"e\", \"text\": \"   \"}\n",
+        "{\"text\": \"µg dose → 🫁 ok\", \"spans\": [{\"start\": 12, \"end\": 14, \"label\": \"OK\"}, {\"start\": 12, \"end\": 99, \"label\": \"OK\"}]}\n",
+    );
+    let path = write(dir.path(), "notes.jsonl", jsonl.as_bytes());
+    let summary = run(&mut store, &path, &ImportOptions::new(Format::Jsonl)).unwrap();
+    assert_eq!(summary.imported, 2);
+    assert_eq!(summary.empty, 1);
+    let lines: Vec<u64> = summary.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(lines, vec![2, 3, 6], "{:?}", summary.rejected);
+    assert_eq!(
+        summary.labels_created,
+        vec!["RELATIONSHIP".to_owned(), "OK".to_owned()]
+    );
+    let notes = all_notes(&store);
+    assert_eq!(notes[0].external_id.as_deref(), Some("7"));
+    assert_eq!(notes[0].metadata["site"], "B");
+    let span = &notes[1].spans[0];
+    assert_eq!(
+        &notes[1].text[span.start()..span.end()],
+        "ok",
+        "code points became bytes"
+    );
+}
+
+const BRAT_TEXT: &str = "Zoë (72) lives alone → no car; takes the bus.\nSon visits weekly.\n";
+const BRAT_ANN: &str = "T1\tSUPPORT 9 20\tlives alone\n\
+T2\tTRANSPORTATION 23 29;37 44\tno car the bus\n\
+A1\tadverse T1\n\
+A2\ttype T2 resource\n\
+#1\tAnnotatorNotes T2\tdiscontinuous on purpose\n\
+R1\tRelated Arg1:T1 Arg2:T2\n\
+T3\tSUPPORT 46 64\tSon visits weekly.\n\
+T4\tSUPPORT 0 3\tZoe\n";
+
+#[test]
+fn brat_offsets_are_code_points_and_nothing_is_silently_dropped() {
+    let (dir, mut store) = temp_store();
+    let corpus = dir.path().join("brat");
+    write(&corpus, "n1.txt", BRAT_TEXT.as_bytes());
+    write(&corpus, "n1.ann", BRAT_ANN.as_bytes());
+    write(&corpus, "orphan.ann", b"T1\tX 0 1\ta\n");
+    let summary = run(&mut store, &corpus, &ImportOptions::new(Format::Brat)).unwrap();
+    assert_eq!(summary.imported, 1);
+    assert_eq!(summary.spans, 3);
+    assert_eq!(summary.kept_standoff_lines, 1, "the relation is kept");
+    let reasons: Vec<String> = summary
+        .rejected
+        .iter()
+        .map(|r| format!("{}:{}", r.line, r.reason))
+        .collect();
+    assert_eq!(summary.rejected.len(), 2, "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.starts_with("8:T4 not imported")),
+        "{reasons:?}"
+    );
+    assert!(
+        summary
+            .rejected
+            .iter()
+            .any(|r| r.file.ends_with("orphan.ann"))
+    );
+
+    let note = &all_notes(&store)[0];
+    let covered: Vec<String> = note
+        .spans
+        .iter()
+        .map(|s| {
+            s.fragments
+                .iter()
+                .map(|f| &note.text[f.start..f.end])
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    assert_eq!(
+        covered,
+        vec!["lives alone", "no car|the bus", "Son visits weekly."]
+    );
+    assert_eq!(note.spans[0].attributes["adverse"], "true");
+    assert_eq!(note.spans[1].attributes["type"], "resource");
+    assert_eq!(
+        note.spans[1].comment.as_deref(),
+        Some("discontinuous on purpose")
+    );
+}
+
+#[test]
+fn brat_export_of_an_imported_corpus_reproduces_its_spans() {
+    let (dir, mut store) = temp_store();
+    let corpus = dir.path().join("in");
+    let ann = BRAT_ANN.replace("T4\tSUPPORT 0 3\tZoe\n", "");
+    write(&corpus, "sub/n1.txt", BRAT_TEXT.as_bytes());
+    write(&corpus, "sub/n1.ann", ann.as_bytes());
+    run(&mut store, &corpus, &ImportOptions::new(Format::Brat)).unwrap();
+    let out = dir.path().join("out");
+    let options = ExportOptions {
+        format: ExportFormat::Brat,
+        annotator: None,
+        annotations: true,
+    };
+    export(store.db(), &out, &options, &mut |_| {}).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(out.join("sub/n1.txt")).unwrap(),
+        BRAT_TEXT
+    );
+    let (original, _) = crate::brat::parse(&ann);
+    let (exported, errors) =
+        crate::brat::parse(&std::fs::read_to_string(out.join("sub/n1.ann")).unwrap());
+    assert!(errors.is_empty());
+    let key = |s: &crate::brat::Standoff| {
+        let mut v: Vec<_> = s
+            .text_bounds
+            .iter()
+            .map(|t| (t.id.clone(), t.label.clone(), t.fragments.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(key(&exported), key(&original));
+    assert_eq!(
+        exported.others, original.others,
+        "the kept relation is written back"
+    );
+    assert_eq!(exported.notes.len(), 1);
+
+    // And the exported corpus imports into a fresh project as the same spans.
+    let (_dir2, mut again) = temp_store();
+    run(&mut again, &out, &ImportOptions::new(Format::Brat)).unwrap();
+    let a = &all_notes(&store)[0];
+    let b = &all_notes(&again)[0];
+    let frags = |n: &api::NoteDetail| {
+        n.spans
+            .iter()
+            .map(|s| (s.label.clone(), s.fragments.clone(), s.attributes.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(frags(a), frags(b));
+}
+
+#[test]
+fn jsonl_export_imports_back_to_the_same_notes_and_labels() {
+    let (dir, mut store) = temp_store();
+    let jsonl = "{\"id\": \"a\", \"text\": \"José has no car → misses visits.\", \"category\": \"Social work\", \"labels\": [{\"label\": \"TRANSPORTATION\", \"attributes\": {\"adverse\": \"true\"}}], \"spans\": [{\"start\": 5, \"end\": 15, \"label\": \"TRANSPORTATION\", \"attributes\": {\"type\": \"resource\"}}], \"site\": 3}\n";
+    let path = write(dir.path(), "a.jsonl", jsonl.as_bytes());
+    run(&mut store, &path, &ImportOptions::new(Format::Jsonl)).unwrap();
+    let out = dir.path().join("out.jsonl");
+    let options = ExportOptions {
+        format: ExportFormat::Jsonl,
+        annotator: None,
+        annotations: true,
+    };
+    let summary = export(store.db(), &out, &options, &mut |_| {}).unwrap();
+    assert_eq!(
+        (summary.notes, summary.spans, summary.doc_labels),
+        (1, 1, 1)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap();
+    assert_eq!(line["spans"][0]["text"], "has no car");
+    assert_eq!(line["spans"][0]["start"], 5);
+
+    let (_d, mut again) = temp_store();
+    run(&mut again, &out, &ImportOptions::new(Format::Jsonl)).unwrap();
+    let (a, b) = (&all_notes(&store)[0], &all_notes(&again)[0]);
+    assert_eq!(a.text, b.text);
+    assert_eq!(a.category, b.category);
+    assert_eq!(a.spans[0].fragments, b.spans[0].fragments);
+    assert_eq!(a.doc_labels[0].attributes, b.doc_labels[0].attributes);
+}
+
+#[test]
+fn text_folder_and_search_filters() {
+    let (dir, mut store) = temp_store();
+    let folder = dir.path().join("txt");
+    write(
+        &folder,
+        "a.txt",
+        "Patient lives alone in a walk-up apartment.".as_bytes(),
+    );
+    write(
+        &folder,
+        "b.txt",
+        "Lives with daughter; she drives him to dialysis.".as_bytes(),
+    );
+    write(&folder, "c.txt", b"\xff\xfe bad bytes");
+    let summary = run(&mut store, &folder, &ImportOptions::new(Format::Txt)).unwrap();
+    assert_eq!(summary.imported, 2);
+    assert_eq!(summary.rejected.len(), 1);
+    assert!(summary.rejected[0].reason.contains("offset 0"));
+
+    let found = store
+        .db()
+        .search_notes(&SearchQuery {
+            text: "lives".into(),
+            ..SearchQuery::default()
+        })
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    let found = store
+        .db()
+        .search_notes(&SearchQuery {
+            text: "lives alone".into(),
+            ..SearchQuery::default()
+        })
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].external_id.as_deref(), Some("a"));
+    let marked: Vec<&str> = found[0]
+        .highlights
+        .iter()
+        .map(|h| &found[0].snippet[h.start..h.end])
+        .collect();
+    assert_eq!(marked, vec!["lives", "alone"]);
+    let none = store
+        .db()
+        .search_notes(&SearchQuery {
+            text: "lives".into(),
+            status: Some(NoteStatus::Done),
+            ..SearchQuery::default()
+        })
+        .unwrap();
+    assert!(none.is_empty());
+    assert!(store.db().integrity_problems().unwrap().is_empty());
+}

@@ -1,0 +1,271 @@
+//! The command line, as clap parses it. The contract scripts rely on is in README.md.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Clinitune: annotate clinical notes, correct a local model, train it on your corrections.
+#[derive(Debug, Parser)]
+#[command(name = "clinitune", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Project file (`*.clinitune`).
+    #[arg(long, global = true, env = "CLINITUNE_PROJECT", value_name = "PATH")]
+    pub project: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a project file, optionally with label schemas (TOML files or built-in: sdoh, outcomes).
+    Init {
+        /// Where to create it.
+        path: PathBuf,
+        /// A schema file or built-in schema name; repeat for several.
+        #[arg(long = "schema", value_name = "FILE")]
+        schemas: Vec<String>,
+    },
+    /// Import notes from CSV, JSONL, a folder of .txt files, or a brat corpus.
+    Import(ImportArgs),
+    /// List, search and show notes.
+    #[command(subcommand)]
+    Notes(NotesCommand),
+    /// Add and list label schemas.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+    /// Add or remove annotations from the command line (offsets in characters, end-exclusive).
+    #[command(subcommand)]
+    Annotate(AnnotateCommand),
+    /// Export notes and annotations as brat or JSONL.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Output folder (brat) or file (JSONL).
+        out: PathBuf,
+        /// Only this annotator's annotations.
+        #[arg(long)]
+        annotator: Option<String>,
+        /// Notes only, without annotations (JSONL).
+        #[arg(long)]
+        notes_only: bool,
+    },
+    /// Counts of notes, annotations and labels.
+    Stats,
+    /// Write a synthetic, labelled corpus of clinical notes (no real patient data).
+    DemoCorpus {
+        /// Output file (JSONL) or folder (brat).
+        out: PathBuf,
+        /// How many notes.
+        #[arg(long, default_value_t = 500)]
+        notes: usize,
+        /// Random seed; the same seed gives the same corpus.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// brat standoff: one .txt and one .ann per note.
+    Brat,
+    /// JSON Lines: one note per line with its labels and spans.
+    Jsonl,
+}
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// File or folder to import.
+    pub path: PathBuf,
+    /// Format; guessed from the path when left out.
+    #[arg(long, value_parser = ["csv", "jsonl", "txt", "brat"])]
+    pub format: Option<String>,
+    /// Column (CSV) or key (JSONL) holding the note text.
+    #[arg(long)]
+    pub text_col: Option<String>,
+    /// Column or key holding the note's id in the source.
+    #[arg(long)]
+    pub id_col: Option<String>,
+    /// Column or key holding the category.
+    #[arg(long)]
+    pub category_col: Option<String>,
+    /// Column or key holding the description.
+    #[arg(long)]
+    pub description_col: Option<String>,
+    /// Column or key holding the patient id.
+    #[arg(long)]
+    pub subject_col: Option<String>,
+    /// Column or key holding the admission id.
+    #[arg(long)]
+    pub hadm_col: Option<String>,
+    /// Column or key holding the chart date.
+    #[arg(long)]
+    pub date_col: Option<String>,
+    /// Column or key holding comma-joined document labels.
+    #[arg(long)]
+    pub label_col: Option<String>,
+    /// Column or key holding the adverse/nonadverse values aligned with the labels.
+    #[arg(long)]
+    pub adverse_col: Option<String>,
+    /// Replace invalid UTF-8 with U+FFFD instead of refusing the file.
+    #[arg(long)]
+    pub lossy: bool,
+    /// Annotator name for imported annotations.
+    #[arg(long)]
+    pub annotator: Option<String>,
+}
+
+/// `notes` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NotesCommand {
+    /// List notes, filtered.
+    List(Filters),
+    /// Full-text search: every word must occur; "quoted phrases" and prefix* work.
+    Search {
+        /// What to look for.
+        query: String,
+        /// Filters.
+        #[command(flatten)]
+        filters: Filters,
+    },
+    /// Show one note with its annotations (by note id or source id).
+    Show {
+        /// Note id (or external id).
+        id: String,
+    },
+    /// Set a note's status.
+    Status {
+        /// Note id (or external id).
+        id: String,
+        /// todo, in_progress, done or skipped.
+        status: String,
+        /// Who changes it.
+        #[arg(long)]
+        annotator: Option<String>,
+    },
+}
+
+/// Filters shared by `notes list` and `notes search`.
+#[derive(Debug, Args)]
+pub struct Filters {
+    /// Only this category.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Only this status (todo, in_progress, done, skipped).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only notes with this label (span or document).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Only notes this annotator annotated.
+    #[arg(long)]
+    pub annotator: Option<String>,
+    /// At most this many results.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Skip this many results.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+}
+
+/// `schema` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Add a schema (TOML file or built-in name), replacing one of the same name.
+    Add {
+        /// File or built-in name (sdoh, outcomes).
+        file: String,
+    },
+    /// List schemas and their labels.
+    List,
+}
+
+/// `annotate` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AnnotateCommand {
+    /// Add a span.
+    Span(SpanArgs),
+    /// Add or update a document label.
+    Doc(DocArgs),
+    /// Remove a span or document label.
+    #[command(subcommand)]
+    Remove(RemoveCommand),
+    /// Remove a span (same as `remove span`).
+    RemoveSpan(SpanArgs),
+    /// Remove a document label (same as `remove doc`).
+    RemoveDoc(DocArgs),
+    /// Undo your last change on a note.
+    Undo(NoteArgs),
+    /// Redo the change you last undid on a note.
+    Redo(NoteArgs),
+}
+
+/// `annotate remove` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RemoveCommand {
+    /// Remove a span.
+    Span(SpanArgs),
+    /// Remove a document label.
+    Doc(DocArgs),
+}
+
+/// A span on the command line.
+#[derive(Debug, Args)]
+pub struct SpanArgs {
+    /// Note id (or external id).
+    #[arg(long)]
+    pub note: String,
+    /// Label name.
+    #[arg(long)]
+    pub label: String,
+    /// Start, in characters from the beginning of the note.
+    #[arg(long)]
+    pub start: usize,
+    /// End (exclusive), in characters.
+    #[arg(long)]
+    pub end: usize,
+    /// Attribute: NAME (a flag set to true) or NAME=VALUE; repeat for several.
+    #[arg(long = "attr", value_name = "NAME[=VALUE]")]
+    pub attrs: Vec<String>,
+    /// Annotator (default: $CLINITUNE_ANNOTATOR, else your user name).
+    #[arg(long)]
+    pub annotator: Option<String>,
+}
+
+/// A document label on the command line.
+#[derive(Debug, Args)]
+pub struct DocArgs {
+    /// Note id (or external id).
+    #[arg(long)]
+    pub note: String,
+    /// Label name.
+    #[arg(long)]
+    pub label: String,
+    /// Attribute: NAME or NAME=VALUE; repeat for several.
+    #[arg(long = "attr", value_name = "NAME[=VALUE]")]
+    pub attrs: Vec<String>,
+    /// Annotator.
+    #[arg(long)]
+    pub annotator: Option<String>,
+}
+
+/// A note and an annotator.
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// Note id (or external id).
+    #[arg(long)]
+    pub note: String,
+    /// Annotator.
+    #[arg(long)]
+    pub annotator: Option<String>,
+}

@@ -1,0 +1,36 @@
+//! Reading notes: search with filters, one note with its annotations, project statistics.
+
+use api::{NoteDetail, NoteId, NoteSummary, SearchQuery, Stats};
+
+use crate::error::Error;
+use crate::project::Project;
+
+/// Notes matching the query (all words, with category/status/label/annotator filters).
+pub fn search(project: &Project, query: &SearchQuery) -> Result<Vec<NoteSummary>, Error> {
+    Ok(project.store.db().search_notes(query)?)
+}
+
+/// A note with its text, spans and document labels.
+pub fn show(project: &Project, note: NoteId) -> Result<NoteDetail, Error> {
+    Ok(project.store.db().note(note)?)
+}
+
+/// Resolves what a user typed: a note id, or else an external id (MIMIC ROW_ID, file stem).
+///
+/// Numbers are note ids first, because search results and `notes show` print those.
+pub fn resolve(project: &Project, typed: &str) -> Result<NoteId, Error> {
+    let db = project.store.db();
+    if let Ok(n) = typed.trim().parse::<i64>() {
+        if db.note_status(NoteId(n)).is_ok() {
+            return Ok(NoteId(n));
+        }
+    }
+    db.note_by_external_id(typed.trim())?.ok_or_else(|| {
+        Error::Store(store::Error::NotFound { what: "note", id: typed.to_owned() })
+    })
+}
+
+/// Counts of notes, annotations and labels.
+pub fn stats(project: &Project) -> Result<Stats, Error> {
+    Ok(project.store.db().stats()?)
+}

@@ -1,0 +1,46 @@
+use std::path::Path;
+
+use store::Store;
+
+use crate::error::Error;
+
+/// An open project: its SQLite file and everything services need to work on it.
+pub struct Project {
+    pub(crate) store: Store,
+}
+
+impl Project {
+    /// Opens an existing project file.
+    pub fn open(path: &Path) -> Result<Project, Error> {
+        Ok(Project { store: Store::open(path)? })
+    }
+
+    /// Creates a new project file with the given label schemas (files or built-in names).
+    pub fn create(path: &Path, schemas: &[String]) -> Result<Project, Error> {
+        // Validate every schema before the file exists, so a typo leaves nothing behind.
+        let parsed = schemas
+            .iter()
+            .map(|s| crate::schemas::load(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut project = Project { store: Store::create(path)? };
+        for schema in &parsed {
+            crate::schemas::add_parsed(&mut project, schema)?;
+        }
+        Ok(project)
+    }
+
+    /// Opens the project at `path`, creating it (with no schemas) when missing.
+    pub fn open_or_create(path: &Path) -> Result<Project, Error> {
+        Ok(Project { store: Store::open_or_create(path)? })
+    }
+
+    /// The project file.
+    pub fn path(&self) -> &Path {
+        self.store.path()
+    }
+
+    /// Problems SQLite's integrity and foreign-key checks find (empty when healthy).
+    pub fn integrity_problems(&self) -> Result<Vec<String>, Error> {
+        Ok(self.store.db().integrity_problems()?)
+    }
+}

@@ -1,0 +1,238 @@
+//! `cargo xtask bench store`: import, search and annotation speed on 100,000 generated notes.
+//!
+//! Prints one JSON object on the last line of stdout with `import_notes_per_s`,
+//! `import_peak_rss_mb`, `search_median_ms` and `save_span_median_ms`, plus the machine.
+//! The import runs the release `clinitune import` as a child process (its peak RSS is read from
+//! /proc while it runs); search and span saving run in-process, in a release build of this task.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use api::{Fragment, NoteId, SearchQuery, SpanRequest};
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    match args.first().map(String::as_str) {
+        Some("store") => store(args.get(1..).unwrap_or_default()),
+        Some("store-inner") => {
+            let project = args.get(1).context("store-inner needs a project path")?;
+            let figures = store_inner(Path::new(project))?;
+            println!("{}", serde_json::to_string(&figures)?);
+            Ok(())
+        }
+        other => bail!("unknown benchmark {other:?}; available: store"),
+    }
+}
+
+fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => Ok(args.get(i + 1).context("flag needs a value")?.parse()?),
+        None => Ok(default),
+    }
+}
+
+fn store(args: &[String]) -> anyhow::Result<()> {
+    let notes = flag(args, "--notes", 100_000)?;
+    let bin = crate::build_cli()?;
+    let work = tempfile::tempdir()?;
+    let corpus = work.path().join("corpus.jsonl");
+    let project = work.path().join("bench.clinitune");
+    crate::run({
+        let mut c = Command::new(&bin);
+        c.args([
+            "demo-corpus",
+            &corpus.to_string_lossy(),
+            "--notes",
+            &notes.to_string(),
+            "--seed",
+            "11",
+        ]);
+        c
+    })?;
+    let corpus_bytes = std::fs::metadata(&corpus)?.len();
+    crate::run({
+        let mut c = Command::new(&bin);
+        c.args([
+            "init",
+            &project.to_string_lossy(),
+            "--schema",
+            "sdoh",
+            "--schema",
+            "outcomes",
+        ]);
+        c
+    })?;
+
+    eprintln!("xtask: importing {notes} notes");
+    let mut child = Command::new(&bin)
+        .args(["import", &corpus.to_string_lossy(), "--json"])
+        .env("CLINITUNE_PROJECT", &project)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start clinitune import")?;
+    let started = Instant::now();
+    let mut peak_kb = 0u64;
+    let status = loop {
+        if let Some(kb) = vm_hwm_kb(child.id()) {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let import_s = started.elapsed().as_secs_f64();
+    if !status.success() {
+        bail!("clinitune import failed with {status}");
+    }
+    let mut out = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        std::io::Read::read_to_string(&mut stdout, &mut out)?;
+    }
+    let summary: serde_json::Value = serde_json::from_str(out.trim())?;
+    let imported = summary["imported"].as_u64().unwrap_or(0);
+
+    // Search and span saving in a release build of this task.
+    let inner = crate::cargo(&[
+        "run",
+        "--quiet",
+        "--release",
+        "--package",
+        "xtask",
+        "--",
+        "bench",
+        "store-inner",
+    ])
+    .arg(&project)
+    .output()
+    .context("cannot run the in-process part")?;
+    if !inner.status.success() {
+        bail!(
+            "in-process benchmark failed: {}",
+            String::from_utf8_lossy(&inner.stderr)
+        );
+    }
+    let inner: serde_json::Value = serde_json::from_slice(
+        inner
+            .stdout
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .last()
+            .unwrap_or_default(),
+    )?;
+
+    let mut figures = serde_json::json!({
+        "benchmark": "store",
+        "notes": imported,
+        "corpus_mb": corpus_bytes as f64 / 1e6,
+        "mean_note_bytes": corpus_bytes as f64 / notes.max(1) as f64,
+        "import_s": import_s,
+        "import_notes_per_s": imported as f64 / import_s,
+        "import_peak_rss_mb": peak_kb as f64 / 1024.0,
+        "spans_imported": summary["spans"],
+        "doc_labels_imported": summary["doc_labels"],
+        "project_mb": std::fs::metadata(&project).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0),
+        "machine": machine(),
+    });
+    if let (Some(obj), Some(extra)) = (figures.as_object_mut(), inner.as_object()) {
+        obj.extend(extra.clone());
+    }
+    println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+/// Peak resident set of a running process, from /proc (Linux).
+fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn machine() -> serde_json::Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    serde_json::json!({
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "os": std::env::consts::OS,
+    })
+}
+
+fn median_ms(mut samples: Vec<Duration>) -> f64 {
+    samples.sort();
+    samples
+        .get(samples.len() / 2)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+fn store_inner(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let mut project = studio::Project::open(path).map_err(api::ApiError::from)?;
+    let stats = studio::notes::stats(&project).map_err(api::ApiError::from)?;
+    // Two-word queries a clinician would type, each with a category filter.
+    let queries = [
+        ("lives alone", "Social work"),
+        ("heart failure", "Discharge summary"),
+        ("shortness breath", "Admission note"),
+        ("bus appointments", "Social work"),
+        ("insulin glucose", "Discharge summary"),
+        ("chest pain", "Admission note"),
+        ("sepsis antibiotics", "Discharge summary"),
+        ("daughter helps", "Social work"),
+    ];
+    let mut search = Vec::new();
+    let mut hits = BTreeMap::new();
+    for round in 0..25 {
+        for (text, category) in queries {
+            let query = SearchQuery {
+                text: text.to_owned(),
+                category: Some(category.to_owned()),
+                limit: 50,
+                ..SearchQuery::default()
+            };
+            let t = Instant::now();
+            let found = studio::notes::search(&project, &query).map_err(api::ApiError::from)?;
+            search.push(t.elapsed());
+            if round == 0 {
+                hits.insert(text.to_owned(), found.len());
+            }
+        }
+    }
+    // Saving spans: the call the annotator makes on each keystroke.
+    let mut save = Vec::new();
+    let notes = i64::try_from(stats.notes).unwrap_or(0).max(1);
+    for i in 0..300i64 {
+        let note = NoteId(1 + (i * 7919) % notes);
+        let text = studio::notes::show(&project, note)
+            .map_err(api::ApiError::from)?
+            .text;
+        let end = text.char_indices().nth(12).map_or(text.len(), |(b, _)| b);
+        let request = SpanRequest {
+            note,
+            label: "HOUSING".to_owned(),
+            fragments: vec![Fragment { start: 0, end }],
+            attributes: BTreeMap::from([("type".to_owned(), "poor".to_owned())]),
+        };
+        let t = Instant::now();
+        studio::annotation::add_span(&mut project, &request, "bench")
+            .map_err(api::ApiError::from)?;
+        save.push(t.elapsed());
+    }
+    Ok(serde_json::json!({
+        "search_median_ms": median_ms(search.clone()),
+        "search_p95_ms": {
+            let mut s = search; s.sort();
+            s.get(s.len() * 95 / 100).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        },
+        "search_hits": hits,
+        "save_span_median_ms": median_ms(save),
+    }))
+}
