@@ -226,12 +226,12 @@ fn store_inner(path: &Path) -> anyhow::Result<serde_json::Value> {
             .map_err(api::ApiError::from)?;
         save.push(t.elapsed());
     }
+    let mut sorted = search.clone();
+    sorted.sort();
+    let p95 = sorted.get(sorted.len() * 95 / 100).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     Ok(serde_json::json!({
-        "search_median_ms": median_ms(search.clone()),
-        "search_p95_ms": {
-            let mut s = search; s.sort();
-            s.get(s.len() * 95 / 100).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-        },
+        "search_median_ms": median_ms(search),
+        "search_p95_ms": p95,
         "search_hits": hits,
         "save_span_median_ms": median_ms(save),
     }))
