@@ -1,1 +1,90 @@
+//! End-to-end tests: the real `clinitune` binary on real project files, as a script would use it.
 
+mod cli;
+mod crash;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The `clinitune` binary of this build, built once per test run.
+pub fn clinitune_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // The test runs from <target>/<profile>/deps/it-<hash>.
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
+        let target = profile_dir.parent().expect("target dir");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "--quiet", "--package", "cli", "--bin", "clinitune"])
+            .current_dir(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .parent()
+                    .expect("repo root"),
+            )
+            .env("CARGO_TARGET_DIR", target);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo build runs");
+        assert!(status.success(), "building clinitune failed");
+        profile_dir.join("clinitune")
+    })
+}
+
+/// A temporary folder with a project path in it.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn project(&self) -> PathBuf {
+        self.path("p.clinitune")
+    }
+
+    /// Runs clinitune with this sandbox's project.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(clinitune_bin())
+            .args(args)
+            .env("CLINITUNE_PROJECT", self.project())
+            .env("CLINITUNE_ANNOTATOR", "tester")
+            .current_dir(self.dir.path())
+            .output()
+            .expect("clinitune runs")
+    }
+
+    /// Runs clinitune and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "clinitune {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// Runs clinitune with `--json` and parses stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.ok(&all);
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    }
+}

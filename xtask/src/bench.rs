@@ -228,7 +228,9 @@ fn store_inner(path: &Path) -> anyhow::Result<serde_json::Value> {
     }
     let mut sorted = search.clone();
     sorted.sort();
-    let p95 = sorted.get(sorted.len() * 95 / 100).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let p95 = sorted
+        .get(sorted.len() * 95 / 100)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     Ok(serde_json::json!({
         "search_median_ms": median_ms(search),
         "search_p95_ms": p95,

@@ -15,7 +15,11 @@ use crate::error::Error;
 use crate::project::Project;
 
 /// Adds a span; returns it as stored (with attributes the schema implies filled in).
-pub fn add_span(project: &mut Project, request: &SpanRequest, annotator: &str) -> Result<Span, Error> {
+pub fn add_span(
+    project: &mut Project,
+    request: &SpanRequest,
+    annotator: &str,
+) -> Result<Span, Error> {
     project.store.write(|tx| {
         let (fragments, attributes) = validate_span(tx, request)?;
         let row = store::NewSpan {
@@ -30,7 +34,12 @@ pub fn add_span(project: &mut Project, request: &SpanRequest, annotator: &str) -
         };
         let id = tx.insert_span(&row, None)?;
         let (_, span) = tx.span(id)?;
-        record(tx, request.note, annotator, &Change::AddSpan { span: span.clone() })?;
+        record(
+            tx,
+            request.note,
+            annotator,
+            &Change::AddSpan { span: span.clone() },
+        )?;
         Ok(span)
     })
 }
@@ -45,7 +54,10 @@ pub fn update_span(
     project.store.write(|tx| {
         let (note, before) = tx.span(id)?;
         if note != request.note {
-            return Err(Error::Invalid(format!("span {id} belongs to note {note}, not {}", request.note)));
+            return Err(Error::Invalid(format!(
+                "span {id} belongs to note {note}, not {}",
+                request.note
+            )));
         }
         let (fragments, attributes) = validate_span(tx, request)?;
         let after = Span {
@@ -116,7 +128,11 @@ pub fn set_doc_label(
             .find(|d| d.label == def.name && d.annotator == annotator);
         let change = match existing {
             Some(before) => {
-                let after = DocLabel { attributes, status: api::AnnotationStatus::Gold, ..before.clone() };
+                let after = DocLabel {
+                    attributes,
+                    status: api::AnnotationStatus::Gold,
+                    ..before.clone()
+                };
                 if after == before {
                     return Ok(before);
                 }
@@ -159,7 +175,9 @@ pub fn remove_doc_label(
             .doc_labels_of_note(note)?
             .into_iter()
             .find(|d| d.label.eq_ignore_ascii_case(label) && d.annotator == annotator);
-        let Some(doc) = existing else { return Ok(false) };
+        let Some(doc) = existing else {
+            return Ok(false);
+        };
         let change = Change::RemoveDoc { doc };
         tx.apply_change(note, &change)?;
         record(tx, note, annotator, &change)?;
@@ -168,11 +186,20 @@ pub fn remove_doc_label(
 }
 
 /// Undoes this annotator's last change on the note; returns what was undone (`"add_span"`…).
-pub fn undo(project: &mut Project, note: NoteId, annotator: &str) -> Result<Option<&'static str>, Error> {
+pub fn undo(
+    project: &mut Project,
+    note: NoteId,
+    annotator: &str,
+) -> Result<Option<&'static str>, Error> {
     project.store.write(|tx| {
-        let Some(who) = tx.annotator_id(annotator)? else { return Ok(None) };
-        let Some(entry) = tx.last_undoable(note, who)? else { return Ok(None) };
-        tx.apply_change(note, &entry.forward.inverse()).map_err(|e| stale(e, "undo"))?;
+        let Some(who) = tx.annotator_id(annotator)? else {
+            return Ok(None);
+        };
+        let Some(entry) = tx.last_undoable(note, who)? else {
+            return Ok(None);
+        };
+        tx.apply_change(note, &entry.forward.inverse())
+            .map_err(|e| stale(e, "undo"))?;
         tx.mark_undone(entry.id, true)?;
         audit_change(tx, note, annotator, "undo", &entry.forward)?;
         Ok(Some(entry.forward.action()))
@@ -180,11 +207,20 @@ pub fn undo(project: &mut Project, note: NoteId, annotator: &str) -> Result<Opti
 }
 
 /// Redoes the change this annotator last undid on the note; returns what was redone.
-pub fn redo(project: &mut Project, note: NoteId, annotator: &str) -> Result<Option<&'static str>, Error> {
+pub fn redo(
+    project: &mut Project,
+    note: NoteId,
+    annotator: &str,
+) -> Result<Option<&'static str>, Error> {
     project.store.write(|tx| {
-        let Some(who) = tx.annotator_id(annotator)? else { return Ok(None) };
-        let Some(entry) = tx.next_redoable(note, who)? else { return Ok(None) };
-        tx.apply_change(note, &entry.forward).map_err(|e| stale(e, "redo"))?;
+        let Some(who) = tx.annotator_id(annotator)? else {
+            return Ok(None);
+        };
+        let Some(entry) = tx.next_redoable(note, who)? else {
+            return Ok(None);
+        };
+        tx.apply_change(note, &entry.forward)
+            .map_err(|e| stale(e, "redo"))?;
         tx.mark_undone(entry.id, false)?;
         audit_change(tx, note, annotator, "redo", &entry.forward)?;
         Ok(Some(entry.forward.action()))
@@ -192,7 +228,12 @@ pub fn redo(project: &mut Project, note: NoteId, annotator: &str) -> Result<Opti
 }
 
 /// Sets a note's workflow status (todo, in progress, done, skipped).
-pub fn set_status(project: &mut Project, note: NoteId, status: NoteStatus, annotator: &str) -> Result<(), Error> {
+pub fn set_status(
+    project: &mut Project,
+    note: NoteId,
+    status: NoteStatus,
+    annotator: &str,
+) -> Result<(), Error> {
     project.store.write(|tx| {
         let before = tx.set_note_status(note, status)?;
         tx.audit(
@@ -227,10 +268,18 @@ fn record(tx: &Tx<'_>, note: NoteId, annotator: &str, change: &Change) -> Result
     Ok(())
 }
 
-fn audit_change(tx: &Tx<'_>, note: NoteId, annotator: &str, action: &str, change: &Change) -> Result<(), Error> {
+fn audit_change(
+    tx: &Tx<'_>,
+    note: NoteId,
+    annotator: &str,
+    action: &str,
+    change: &Change,
+) -> Result<(), Error> {
     // Ids, labels and offsets only: never the covered text.
     let (entity, id, detail) = match change {
-        Change::AddSpan { span } | Change::RemoveSpan { span } | Change::ReplaceSpan { after: span, .. } => (
+        Change::AddSpan { span }
+        | Change::RemoveSpan { span }
+        | Change::ReplaceSpan { after: span, .. } => (
             "span",
             span.id.0,
             serde_json::json!({
@@ -240,7 +289,9 @@ fn audit_change(tx: &Tx<'_>, note: NoteId, annotator: &str, action: &str, change
                 "change": change.action(),
             }),
         ),
-        Change::AddDoc { doc } | Change::RemoveDoc { doc } | Change::ReplaceDoc { after: doc, .. } => (
+        Change::AddDoc { doc }
+        | Change::RemoveDoc { doc }
+        | Change::ReplaceDoc { after: doc, .. } => (
             "doc_label",
             doc.id.0,
             serde_json::json!({ "label": doc.label, "attributes": doc.attributes, "change": change.action() }),
@@ -267,15 +318,26 @@ fn validate_span(tx: &Tx<'_>, request: &SpanRequest) -> Result<Checked, Error> {
 }
 
 /// Fragments must be non-empty, inside the text, on char boundaries and not overlapping.
-pub(crate) fn check_fragments(note: NoteId, text: &str, fragments: &[Fragment]) -> Result<Vec<Fragment>, Error> {
+pub(crate) fn check_fragments(
+    note: NoteId,
+    text: &str,
+    fragments: &[Fragment],
+) -> Result<Vec<Fragment>, Error> {
     if fragments.is_empty() {
-        return Err(Error::Invalid("a span needs at least one fragment".to_owned()));
+        return Err(Error::Invalid(
+            "a span needs at least one fragment".to_owned(),
+        ));
     }
     let mut sorted = fragments.to_vec();
     sorted.sort_by_key(|f| (f.start, f.end));
     for f in &sorted {
         if f.start >= f.end || f.end > text.len() {
-            return Err(Error::OutOfRange { note, start: f.start, end: f.end, len: text.len() });
+            return Err(Error::OutOfRange {
+                note,
+                start: f.start,
+                end: f.end,
+                len: text.len(),
+            });
         }
         for offset in [f.start, f.end] {
             if !text.is_char_boundary(offset) {
@@ -283,8 +345,13 @@ pub(crate) fn check_fragments(note: NoteId, text: &str, fragments: &[Fragment]) 
             }
         }
     }
-    if sorted.windows(2).any(|w| matches!(w, [a, b] if b.start < a.end)) {
-        return Err(Error::Invalid("the fragments of a span must not overlap".to_owned()));
+    if sorted
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if b.start < a.end))
+    {
+        return Err(Error::Invalid(
+            "the fragments of a span must not overlap".to_owned(),
+        ));
     }
     Ok(sorted)
 }
@@ -334,7 +401,8 @@ pub(crate) fn complete_attributes(
     }
     for def in &label.attributes {
         if let Some(default) = &def.default {
-            out.entry(def.name.clone()).or_insert_with(|| default.clone());
+            out.entry(def.name.clone())
+                .or_insert_with(|| default.clone());
         }
     }
     Ok(out)

@@ -21,7 +21,13 @@ pub enum CorpusFormat {
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.to_owned();
-    move |source| Error::Store(store::Error::Io { action, path, source })
+    move |source| {
+        Error::Store(store::Error::Io {
+            action,
+            path,
+            source,
+        })
+    }
 }
 
 fn cp(text: &str, byte: usize) -> usize {
@@ -31,7 +37,11 @@ fn cp(text: &str, byte: usize) -> usize {
 /// The JSONL record of a demo note: what `clinitune import` reads back, gold labels included.
 pub fn note_json(note: &DemoNote) -> Value {
     let attrs = |a: &[(String, String)]| -> Value {
-        Value::Object(a.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+        Value::Object(
+            a.iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        )
     };
     json!({
         "id": note.external_id,
@@ -100,7 +110,11 @@ pub fn write_corpus(
                 let mut ann = String::new();
                 let mut a = 1;
                 for (t, s) in note.spans.iter().enumerate() {
-                    let covered = note.text.get(s.start..s.end).unwrap_or_default().replace('\n', " ");
+                    let covered = note
+                        .text
+                        .get(s.start..s.end)
+                        .unwrap_or_default()
+                        .replace('\n', " ");
                     ann.push_str(&format!(
                         "T{}\t{} {} {}\t{}\n",
                         t + 1,

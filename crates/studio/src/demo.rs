@@ -268,7 +268,11 @@ impl Fact {
     }
 
     fn parent(adverse: bool) -> Fact {
-        Fact { cat: Cat::Parent, kind: "", adverse }
+        Fact {
+            cat: Cat::Parent,
+            kind: "",
+            adverse,
+        }
     }
 
     fn is(self, cat: Cat, kind: &str) -> bool {
@@ -335,7 +339,11 @@ impl Patient {
             25..=64 => rng.range(40, 64),
             _ => rng.range(65, 96),
         };
-        let first = if female { rng.pick(FEMALE_FIRST) } else { rng.pick(MALE_FIRST) };
+        let first = if female {
+            rng.pick(FEMALE_FIRST)
+        } else {
+            rng.pick(MALE_FIRST)
+        };
         let last = rng.pick(LAST_NAMES);
         let copd_rate = if age < 40 { 30 } else { 190 };
         let dx = [
@@ -349,8 +357,10 @@ impl Patient {
         let primary = if dx[SEPSIS] {
             Primary::Dx(SEPSIS)
         } else {
-            let acute: Vec<usize> =
-                [HF, PNA, AKI, COPD].into_iter().filter(|&d| dx[d]).collect();
+            let acute: Vec<usize> = [HF, PNA, AKI, COPD]
+                .into_iter()
+                .filter(|&d| dx[d])
+                .collect();
             if !acute.is_empty() && rng.chance(880) {
                 Primary::Dx(rng.pick(&acute))
             } else {
@@ -369,7 +379,13 @@ impl Patient {
             ])
         };
         let mut fillers = Vec::new();
-        let most = if age < 40 { 1 } else if age < 60 { 3 } else { 4 };
+        let most = if age < 40 {
+            1
+        } else if age < 60 {
+            3
+        } else {
+            4
+        };
         for _ in 0..rng.range(0, most) {
             let f = rng.below(FILLER_PMH.len());
             let excluded = (f == PREDIABETES && dx[DM]) || (f == ASTHMA && dx[COPD]);
@@ -379,7 +395,9 @@ impl Patient {
         }
         let facts = sample_facts(rng, kind, age);
         let has = |cat: Cat, kinds: &[&str]| {
-            facts.iter().any(|f| f.cat == cat && (kinds.is_empty() || kinds.contains(&f.kind)))
+            facts
+                .iter()
+                .any(|f| f.cat == cat && (kinds.is_empty() || kinds.contains(&f.kind)))
         };
         let lives_alone = has(Cat::Support, &["minus"])
             && !has(Cat::Parent, &[])
@@ -387,7 +405,11 @@ impl Patient {
             && rng.chance(450);
         let undomiciled = has(Cat::Housing, &["undomiciled"]);
         let admit = days_from_civil(2021, 1, 1) + rng.below(5 * 365) as i64;
-        let los = if rng.chance(300) { rng.range(8, 27) } else { rng.pick(&[1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 6, 7]) };
+        let los = if rng.chance(300) {
+            rng.range(8, 27)
+        } else {
+            rng.pick(&[1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 6, 7])
+        };
         let severe = matches!(
             primary,
             Primary::Dx(SEPSIS | HF | PNA | COPD) | Primary::Other(1 | 7)
@@ -444,11 +466,26 @@ fn sample_facts(rng: &mut Rng, kind: Kind, age: u32) -> Vec<Fact> {
         match cat {
             Cat::Employment => {
                 let kinds: &[(&str, u32)] = if age < 30 {
-                    &[("student", 30), ("employed", 30), ("underemployed", 20), ("unemployed", 20)]
+                    &[
+                        ("student", 30),
+                        ("employed", 30),
+                        ("underemployed", 20),
+                        ("unemployed", 20),
+                    ]
                 } else if age < 62 {
-                    &[("employed", 45), ("underemployed", 18), ("unemployed", 20), ("disability", 17)]
+                    &[
+                        ("employed", 45),
+                        ("underemployed", 18),
+                        ("unemployed", 20),
+                        ("disability", 17),
+                    ]
                 } else {
-                    &[("retired", 60), ("employed", 15), ("disability", 15), ("underemployed", 10)]
+                    &[
+                        ("retired", 60),
+                        ("employed", 15),
+                        ("disability", 15),
+                        ("underemployed", 10),
+                    ]
                 };
                 let kind = weighted_kind(rng, kinds);
                 facts.push(Fact::new(Cat::Employment, kind));
@@ -457,20 +494,24 @@ fn sample_facts(rng: &mut Rng, kind: Kind, age: u32) -> Vec<Fact> {
                 }
             }
             Cat::Housing => {
-                let kind =
-                    weighted_kind(rng, &[("poor", 45), ("undomiciled", 35), ("other", 20)]);
+                let kind = weighted_kind(rng, &[("poor", 45), ("undomiciled", 35), ("other", 20)]);
                 undomiciled = kind == "undomiciled";
                 facts.push(Fact::new(Cat::Housing, kind));
             }
             Cat::Transportation => {
-                let kind =
-                    weighted_kind(rng, &[("distance", 35), ("resource", 45), ("other", 20)]);
+                let kind = weighted_kind(rng, &[("distance", 35), ("resource", 45), ("other", 20)]);
                 facts.push(Fact::new(Cat::Transportation, kind));
             }
             Cat::Parent => facts.push(Fact::parent(rng.chance(70))),
             Cat::Relationship => {
                 let married = if undomiciled { 0 } else { 40 };
-                let widowed = if age >= 55 { 16 } else if age >= 40 { 3 } else { 0 };
+                let widowed = if age >= 55 {
+                    16
+                } else if age >= 40 {
+                    3
+                } else {
+                    0
+                };
                 let partnered = if age < 40 { 25 } else { 12 };
                 let kind = weighted_kind(
                     rng,
@@ -681,7 +722,11 @@ impl Gen {
             "other" => return self.relative(OTHERS),
             "kin" => return self.relative(if self.p.age >= 50 { KIN_OLD } else { KIN_YOUNG }),
             "helper" => {
-                return self.relative(if self.p.age >= 55 { HELPERS_OLD } else { HELPERS_YOUNG });
+                return self.relative(if self.p.age >= 55 {
+                    HELPERS_OLD
+                } else {
+                    HELPERS_YOUNG
+                });
             }
             "city" => self.rng.pick(CITIES),
             "job" => {
@@ -726,7 +771,11 @@ impl Gen {
                 return;
             }
             "discharge" => {
-                write_date(&mut self.out, self.p.admit + i64::from(self.p.los), self.p.date_style);
+                write_date(
+                    &mut self.out,
+                    self.p.admit + i64::from(self.p.los),
+                    self.p.date_style,
+                );
                 return;
             }
             "time" => {
@@ -795,7 +844,12 @@ impl Gen {
             if fact.cat != Cat::Parent {
                 attributes.push(("type".to_owned(), fact.kind.to_owned()));
             }
-            self.spans.push(DemoSpan { start, end, label: fact.cat.label().to_owned(), attributes });
+            self.spans.push(DemoSpan {
+                start,
+                end,
+                label: fact.cat.label().to_owned(),
+                attributes,
+            });
         }
         self.out.push_str(". ");
     }
@@ -885,8 +939,11 @@ impl Gen {
                     });
                     if let Some(c) = combo {
                         done[j] = true;
-                        let (a, b) =
-                            if facts[i].cat == c.a.0 { (facts[i], *other) } else { (*other, facts[i]) };
+                        let (a, b) = if facts[i].cat == c.a.0 {
+                            (facts[i], *other)
+                        } else {
+                            (*other, facts[i])
+                        };
                         items.push(Item::Combo(self.rng.pick(c.templates), a, b));
                         paired = true;
                         break;
@@ -962,7 +1019,11 @@ impl Gen {
 
     fn habits(&mut self) -> Vec<Item> {
         let mut items = Vec::new();
-        let smoker = if self.p.dx[COPD] { SMOKING_COPD } else { SMOKING };
+        let smoker = if self.p.dx[COPD] {
+            SMOKING_COPD
+        } else {
+            SMOKING
+        };
         items.push(Item::Plain(self.rng.pick(smoker)));
         if self.rng.chance(800) {
             items.push(Item::Plain(self.rng.pick(ALCOHOL)));
@@ -982,17 +1043,37 @@ impl Gen {
     /// One line of vitals; `arrival` gives the sick values, otherwise discharge-day ones.
     fn vitals(&mut self, arrival: bool) {
         let septic = arrival && self.p.dx[SEPSIS];
-        let temp = if septic { self.rng.range(383, 401) } else { self.rng.range(362, 378) };
+        let temp = if septic {
+            self.rng.range(383, 401)
+        } else {
+            self.rng.range(362, 378)
+        };
         if self.rng.chance(700) {
             let _ = write!(self.out, "T {}.{} °C", temp / 10, temp % 10);
         } else {
             let f = temp * 9 / 5 + 320;
             let _ = write!(self.out, "T {}.{} °F", f / 10, f % 10);
         }
-        let hr = if septic { self.rng.range(108, 136) } else { self.rng.range(58, 104) };
-        let sys = if septic { self.rng.range(74, 96) } else { self.rng.range(102, 168) };
-        let dia = if septic { self.rng.range(38, 56) } else { self.rng.range(58, 96) };
-        let rr = if septic { self.rng.range(20, 30) } else { self.rng.range(12, 22) };
+        let hr = if septic {
+            self.rng.range(108, 136)
+        } else {
+            self.rng.range(58, 104)
+        };
+        let sys = if septic {
+            self.rng.range(74, 96)
+        } else {
+            self.rng.range(102, 168)
+        };
+        let dia = if septic {
+            self.rng.range(38, 56)
+        } else {
+            self.rng.range(58, 96)
+        };
+        let rr = if septic {
+            self.rng.range(20, 30)
+        } else {
+            self.rng.range(12, 22)
+        };
         let _ = write!(self.out, ", HR {hr}, BP {sys}/{dia}, RR {rr}, ");
         let hypoxic =
             arrival && (self.p.dx[PNA] || self.p.dx[COPD] || self.p.primary == Primary::Dx(HF));
@@ -1010,7 +1091,11 @@ impl Gen {
 
     fn labs(&mut self) {
         let d = self.p.dx;
-        let wbc = if d[SEPSIS] || d[PNA] { self.rng.range(128, 246) } else { self.rng.range(45, 110) };
+        let wbc = if d[SEPSIS] || d[PNA] {
+            self.rng.range(128, 246)
+        } else {
+            self.rng.range(45, 110)
+        };
         let hgb = self.rng.range(88, 156);
         let plt = self.rng.range(110, 420);
         let na = self.rng.range(132, 144);
@@ -1039,7 +1124,11 @@ impl Gen {
         } else {
             let _ = write!(self.out, "Cr {}.{}, ", base / 10, base % 10);
         }
-        let glucose = if d[DM] { self.rng.range(168, 420) } else { self.rng.range(76, 138) };
+        let glucose = if d[DM] {
+            self.rng.range(168, 420)
+        } else {
+            self.rng.range(76, 138)
+        };
         let _ = write!(self.out, "glucose {glucose}");
         if d[SEPSIS] {
             let lac = self.rng.range(22, 68);
@@ -1095,7 +1184,11 @@ impl Gen {
     /// "HTN, T2DM and COPD": the past history in a few words.
     fn pmh_short(&mut self) {
         let mut names: Vec<&'static str> = Vec::new();
-        for (dx, tpl) in [(HF, PMH_SHORT_HF), (DM, PMH_SHORT_DM), (COPD, PMH_SHORT_COPD)] {
+        for (dx, tpl) in [
+            (HF, PMH_SHORT_HF),
+            (DM, PMH_SHORT_DM),
+            (COPD, PMH_SHORT_COPD),
+        ] {
             if self.p.dx[dx] {
                 self.mentioned[dx] = true;
                 names.push(tpl);
@@ -1194,7 +1287,9 @@ impl Gen {
             }
         }
         if self.rng.chance(250) {
-            self.sentence("{Father|Mother} died of {an MI|a stroke|lung cancer|colon cancer} at age {#52-84}");
+            self.sentence(
+                "{Father|Mother} died of {an MI|a stroke|lung cancer|colon cancer} at age {#52-84}",
+            );
             said = true;
         }
         if !said || self.rng.chance(300) {
@@ -1308,7 +1403,9 @@ impl Gen {
         }
         let tpl = self.rng.pick(HPI_EXTRA);
         self.sentence(tpl);
-        self.sentence("{ROS otherwise negative|Remainder of ROS negative|10-point ROS otherwise negative}");
+        self.sentence(
+            "{ROS otherwise negative|Remainder of ROS negative|10-point ROS otherwise negative}",
+        );
 
         self.section("{PMH|Past medical history|PAST MEDICAL HISTORY}:");
         self.pmh_list();
@@ -1362,7 +1459,11 @@ impl Gen {
         } else {
             "{CTAB|clear bilaterally|clear to auscultation}"
         };
-        let ext = if self.p.dx[HF] { "{2+|3+} pitting edema to the {knees|shins}" } else { "{no edema|warm, no edema|no LE edema}" };
+        let ext = if self.p.dx[HF] {
+            "{2+|3+} pitting edema to the {knees|shins}"
+        } else {
+            "{no edema|warm, no edema|no LE edema}"
+        };
         self.fill("{Gen|General}: {NAD|uncomfortable-appearing|ill-appearing|alert, in no distress}. Lungs: ");
         self.fill(lungs);
         self.fill(". CV: {RRR, no murmurs|irregularly irregular|tachycardic, regular}. Ext: ");
@@ -1504,11 +1605,23 @@ impl Gen {
             self.vitals(false);
             self.section("{Patient instructions|DISCHARGE INSTRUCTIONS|Instructions}:");
             let dx_instructions = [
-                (HF, "Weigh yourself every morning and call if you gain more than 1 kg in a day or 2 kg in a week"),
+                (
+                    HF,
+                    "Weigh yourself every morning and call if you gain more than 1 kg in a day or 2 kg in a week",
+                ),
                 (DM, "Check your blood sugar before meals and at bedtime"),
-                (COPD, "Use your inhalers as prescribed and finish the prednisone taper"),
-                (PNA, "Finish all of your antibiotics even if you feel better"),
-                (AKI, "Avoid NSAIDs such as ibuprofen and naproxen; drink plenty of fluids"),
+                (
+                    COPD,
+                    "Use your inhalers as prescribed and finish the prednisone taper",
+                ),
+                (
+                    PNA,
+                    "Finish all of your antibiotics even if you feel better",
+                ),
+                (
+                    AKI,
+                    "Avoid NSAIDs such as ibuprofen and naproxen; drink plenty of fluids",
+                ),
             ];
             for (dx, tpl) in dx_instructions {
                 if self.p.dx[dx] && self.rng.chance(600) {
@@ -1522,7 +1635,9 @@ impl Gen {
             self.section("{DISCHARGE MEDICATIONS|Discharge meds}:");
             self.med_list(true);
             self.section("{FOLLOW-UP|Follow up|Follow-up appointments}:");
-            self.sentence("{PCP|Primary care} {Dr} {in 1 week|in 2 weeks|in 1-2 weeks|within 7 days}");
+            self.sentence(
+                "{PCP|Primary care} {Dr} {in 1 week|in 2 weeks|in 1-2 weeks|within 7 days}",
+            );
             if self.rng.chance(400) {
                 self.sentence("{Labs|BMP|CBC and BMP} in {#3-7} days");
             }
@@ -1574,7 +1689,10 @@ impl Gen {
                 "{Family/support|Family and supports|Supports|Relationships/family}:",
                 &[Cat::Relationship, Cat::Parent, Cat::Support],
             ),
-            ("{Employment/finances|Work/income|Employment}:", &[Cat::Employment]),
+            (
+                "{Employment/finances|Work/income|Employment}:",
+                &[Cat::Employment],
+            ),
             ("{Transportation|Transport}:", &[Cat::Transportation]),
         ];
         for (heading, cats) in groups {
@@ -1645,7 +1763,10 @@ impl Gen {
             let mut adverse = false;
             for span in self.spans.iter().filter(|s| s.label == label) {
                 any = true;
-                adverse |= span.attributes.iter().any(|(k, v)| k == "adverse" && v == "true");
+                adverse |= span
+                    .attributes
+                    .iter()
+                    .any(|(k, v)| k == "adverse" && v == "true");
             }
             if any {
                 doc_labels.push(DemoDocLabel {
@@ -1684,7 +1805,10 @@ impl Gen {
 }
 
 fn outcome(label: &str) -> DemoDocLabel {
-    DemoDocLabel { label: label.to_owned(), attributes: Vec::new() }
+    DemoDocLabel {
+        label: label.to_owned(),
+        attributes: Vec::new(),
+    }
 }
 
 fn pick2(first: bool, a: &'static str, b: &'static str) -> &'static str {
@@ -1729,23 +1853,94 @@ const FEMALE_FIRST: &[&str] = &[
     "Joan", "Noémie", "Grace",
 ];
 const MALE_FIRST: &[&str] = &[
-    "José", "James", "Andrés", "Wei", "Mohammed", "Robert", "François", "Darnell", "Jürgen",
-    "Luis", "Tomás", "Michael", "Raj", "Kwame", "Björn", "Dmitri", "Thomas", "Ángel", "Samuel",
-    "Hiroshi", "Paul", "Seán",
+    "José",
+    "James",
+    "Andrés",
+    "Wei",
+    "Mohammed",
+    "Robert",
+    "François",
+    "Darnell",
+    "Jürgen",
+    "Luis",
+    "Tomás",
+    "Michael",
+    "Raj",
+    "Kwame",
+    "Björn",
+    "Dmitri",
+    "Thomas",
+    "Ángel",
+    "Samuel",
+    "Hiroshi",
+    "Paul",
+    "Seán",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Álvarez", "Núñez", "Müller", "O'Brien", "Nguyen", "Smith", "Okafor", "Kowalski", "Johnson",
-    "Peña", "García", "Brown", "Lefèvre", "Haddad", "Rossi", "Williams", "Chen", "Dubois",
-    "Sørensen", "Patel", "Murphy", "Ibáñez", "Kim", "Wright", "Nakamura", "Fitzgerald",
+    "Álvarez",
+    "Núñez",
+    "Müller",
+    "O'Brien",
+    "Nguyen",
+    "Smith",
+    "Okafor",
+    "Kowalski",
+    "Johnson",
+    "Peña",
+    "García",
+    "Brown",
+    "Lefèvre",
+    "Haddad",
+    "Rossi",
+    "Williams",
+    "Chen",
+    "Dubois",
+    "Sørensen",
+    "Patel",
+    "Murphy",
+    "Ibáñez",
+    "Kim",
+    "Wright",
+    "Nakamura",
+    "Fitzgerald",
 ];
 const CLINICIANS: &[&str] = &[
-    "Adeyemi", "Bergström", "Castillo", "Doyle", "Esposito", "Friedman", "Gómez", "Hwang",
-    "Iyer", "Jansen", "Kaur", "Lindqvist", "Moreau", "Novak", "Osei", "Park",
+    "Adeyemi",
+    "Bergström",
+    "Castillo",
+    "Doyle",
+    "Esposito",
+    "Friedman",
+    "Gómez",
+    "Hwang",
+    "Iyer",
+    "Jansen",
+    "Kaur",
+    "Lindqvist",
+    "Moreau",
+    "Novak",
+    "Osei",
+    "Park",
 ];
 const CITIES: &[&str] = &[
-    "Worcester", "Lowell", "Brockton", "Springfield", "Quincy", "Fall River", "New Bedford",
-    "Framingham", "Chelsea", "Revere", "Lawrence", "Española", "Cañon City", "San José",
-    "Montréal", "Nashua", "Providence", "Pawtucket",
+    "Worcester",
+    "Lowell",
+    "Brockton",
+    "Springfield",
+    "Quincy",
+    "Fall River",
+    "New Bedford",
+    "Framingham",
+    "Chelsea",
+    "Revere",
+    "Lawrence",
+    "Española",
+    "Cañon City",
+    "San José",
+    "Montréal",
+    "Nashua",
+    "Providence",
+    "Pawtucket",
 ];
 const JOBS: &[&str] = &[
     "an electrician",
@@ -1832,8 +2027,14 @@ const KIN_OLD: Relatives = &[
     ("niece", 1),
     ("nephew", 0),
 ];
-const KIN_YOUNG: Relatives =
-    &[("mother", 1), ("father", 0), ("sister", 1), ("brother", 0), ("cousin", 2), ("aunt", 1)];
+const KIN_YOUNG: Relatives = &[
+    ("mother", 1),
+    ("father", 0),
+    ("sister", 1),
+    ("brother", 0),
+    ("cousin", 2),
+    ("aunt", 1),
+];
 const HELPERS_OLD: Relatives = &[
     ("daughter", 1),
     ("son", 0),
@@ -2127,16 +2328,20 @@ const NEG_EMPLOYMENT: &[&str] = &[
     "{Pt} is not on disability",
     "Left {his} job years ago to stay home and care for the family",
 ];
-const NEG_RELATIONSHIP: &[&str] =
-    &["Denies intimate partner violence and feels safe at home", "Denies intimate partner violence"];
+const NEG_RELATIONSHIP: &[&str] = &[
+    "Denies intimate partner violence and feels safe at home",
+    "Denies intimate partner violence",
+];
 const NEG_SUPPORT: &[&str] = &[
     "Denies feeling isolated",
     "{Pt} is unaccompanied today",
     "Pt/family in agreement with the plan",
 ];
 const NEG_PARENT: &[&str] = &["{Pt} has no children", "No children"];
-const NEG_PARENT_OLD: &[&str] =
-    &["Has {two|three|four} adult children", "{His} grandchildren visit on weekends"];
+const NEG_PARENT_OLD: &[&str] = &[
+    "Has {two|three|four} adult children",
+    "{His} grandchildren visit on weekends",
+];
 
 // Unlabelled: distractors.
 const DISTRACT_OTHERS: &[&str] = &[
@@ -2188,7 +2393,11 @@ const ALCOHOL: &[&str] = &[
     "Drinks {#2-6} beers on weekends",
     "No alcohol use",
 ];
-const DRUGS: &[&str] = &["Denies illicit drug use", "No IVDU", "Denies recreational drugs"];
+const DRUGS: &[&str] = &[
+    "Denies illicit drug use",
+    "No IVDU",
+    "Denies recreational drugs",
+];
 const HOBBIES: &[&str] = &[
     "Enjoys {gardening|fishing|crossword puzzles|walking {his} dog}",
     "Follows a low-sodium diet",
@@ -2204,7 +2413,10 @@ const INSURANCE: &[&str] = &[
 
 const ADMISSION_TITLES: &[(&str, &str)] = &[
     ("ADMISSION H&P", "Admission H&P"),
-    ("ADMISSION HISTORY AND PHYSICAL", "Admission history and physical"),
+    (
+        "ADMISSION HISTORY AND PHYSICAL",
+        "Admission history and physical",
+    ),
     ("MEDICINE ADMISSION NOTE", "Medicine admission note"),
     ("Hospitalist Admission Note", "Hospitalist admission note"),
 ];
@@ -2217,27 +2429,70 @@ const SOCIAL_WORK_TITLES: &[(&str, &str)] = &[
     ("SOCIAL WORK ASSESSMENT", "Social work assessment"),
     ("Social Work Note", "Social work note"),
     ("SW PSYCHOSOCIAL ASSESSMENT", "SW psychosocial assessment"),
-    ("Social Work – Discharge Planning", "Social work discharge planning note"),
+    (
+        "Social Work – Discharge Planning",
+        "Social work discharge planning note",
+    ),
 ];
 
 const PREDIABETES: usize = 10;
 const ASTHMA: usize = 11;
 /// Unlabelled chronic problems: (short name, PMH entry, plan line).
 const FILLER_PMH: &[(&str, &str, &str)] = &[
-    ("HTN", "Hypertension", "# HTN: continue home {amlodipine|lisinopril|losartan}"),
+    (
+        "HTN",
+        "Hypertension",
+        "# HTN: continue home {amlodipine|lisinopril|losartan}",
+    ),
     ("HLD", "Hyperlipidemia", "# HLD: continue atorvastatin"),
-    ("CAD s/p PCI", "CAD s/p PCI to the {LAD|RCA} ({#2008-2022})", "# CAD: continue aspirin and statin"),
-    ("AFib", "Paroxysmal atrial fibrillation on apixaban", "# AFib: rate controlled, continue apixaban"),
-    ("CKD 3", "CKD stage {3a|3b}, baseline Cr {1.4|1.5|1.6}", "# CKD 3: renally dose meds"),
-    ("hypothyroidism", "Hypothyroidism", "# Hypothyroidism: continue levothyroxine"),
+    (
+        "CAD s/p PCI",
+        "CAD s/p PCI to the {LAD|RCA} ({#2008-2022})",
+        "# CAD: continue aspirin and statin",
+    ),
+    (
+        "AFib",
+        "Paroxysmal atrial fibrillation on apixaban",
+        "# AFib: rate controlled, continue apixaban",
+    ),
+    (
+        "CKD 3",
+        "CKD stage {3a|3b}, baseline Cr {1.4|1.5|1.6}",
+        "# CKD 3: renally dose meds",
+    ),
+    (
+        "hypothyroidism",
+        "Hypothyroidism",
+        "# Hypothyroidism: continue levothyroxine",
+    ),
     ("GERD", "GERD", "# GERD: continue PPI"),
     ("OSA", "OSA on CPAP", "# OSA: CPAP qHS"),
-    ("depression", "Depression", "# Depression: continue sertraline"),
-    ("osteoarthritis", "Osteoarthritis of the {knees|hips}", "# OA: acetaminophen PRN, avoid NSAIDs"),
-    ("prediabetes", "Prediabetes (A1c {5.8|6.0|6.2|6.3}%)", "# Prediabetes: lifestyle counseling"),
-    ("asthma", "Mild intermittent asthma", "# Asthma: albuterol PRN"),
+    (
+        "depression",
+        "Depression",
+        "# Depression: continue sertraline",
+    ),
+    (
+        "osteoarthritis",
+        "Osteoarthritis of the {knees|hips}",
+        "# OA: acetaminophen PRN, avoid NSAIDs",
+    ),
+    (
+        "prediabetes",
+        "Prediabetes (A1c {5.8|6.0|6.2|6.3}%)",
+        "# Prediabetes: lifestyle counseling",
+    ),
+    (
+        "asthma",
+        "Mild intermittent asthma",
+        "# Asthma: albuterol PRN",
+    ),
     ("gout", "Gout", "# Gout: continue allopurinol"),
-    ("anemia", "Iron-deficiency anemia", "# Anemia: stable, continue iron"),
+    (
+        "anemia",
+        "Iron-deficiency anemia",
+        "# Anemia: stable, continue iron",
+    ),
 ];
 
 const PMH_SHORT_HF: &str = "{HFrEF|CHF|HFpEF|heart failure}";
@@ -2256,8 +2511,12 @@ const PMH_LONG_DM: &[&str] = &[
     "Insulin-dependent diabetes",
     "T2DM (A1c {#7-11}.{#0-9}%)",
 ];
-const PMH_LONG_COPD: &[&str] =
-    &["COPD", "COPD on {#2-4} L home O2", "Severe emphysema (COPD)", "COPD, GOLD {2|3|4}"];
+const PMH_LONG_COPD: &[&str] = &[
+    "COPD",
+    "COPD on {#2-4} L home O2",
+    "Severe emphysema (COPD)",
+    "COPD, GOLD {2|3|4}",
+];
 
 const HPI_HF_ACUTE: &[&str] = &[
     "{He} reports {#3-10} days of worsening dyspnea on exertion, orthopnea and {#2-6} kg weight gain, consistent with acute decompensated heart failure",
@@ -2289,12 +2548,28 @@ const HPI_COPD_ACUTE: &[&str] = &[
 ];
 
 const CC_DX: [&[&str]; 6] = [
-    &["Shortness of breath and leg swelling", "Dyspnea on exertion", "Weight gain and orthopnea"],
+    &[
+        "Shortness of breath and leg swelling",
+        "Dyspnea on exertion",
+        "Weight gain and orthopnea",
+    ],
     &["Fever and confusion", "Hypotension", "Fevers, rigors"],
-    &["Cough and fever", "Productive cough", "Shortness of breath, fever"],
-    &["Abnormal labs", "Decreased urine output", "Nausea and poor PO intake"],
+    &[
+        "Cough and fever",
+        "Productive cough",
+        "Shortness of breath, fever",
+    ],
+    &[
+        "Abnormal labs",
+        "Decreased urine output",
+        "Nausea and poor PO intake",
+    ],
     &["Hyperglycemia"],
-    &["Wheezing and shortness of breath", "Worsening dyspnea", "Increased sputum"],
+    &[
+        "Wheezing and shortness of breath",
+        "Worsening dyspnea",
+        "Increased sputum",
+    ],
 ];
 
 const AP_DX: &[&[&str]; 6] = &[
@@ -2360,10 +2635,26 @@ const DISCHARGE_DX: &[&[&str]; 6] = &[
         "Chronic diastolic heart failure",
     ],
     &["Sepsis due to {source}", "Septic shock", "Sepsis, resolved"],
-    &["Community-acquired pneumonia", "{Right|Left} lower lobe pneumonia", "Pneumonia"],
-    &["Acute kidney injury, resolved", "AKI (prerenal)", "Acute kidney injury"],
-    &["Type 2 diabetes mellitus", "Diabetes mellitus type 2, uncontrolled", "T2DM"],
-    &["COPD with acute exacerbation", "COPD", "Chronic obstructive pulmonary disease"],
+    &[
+        "Community-acquired pneumonia",
+        "{Right|Left} lower lobe pneumonia",
+        "Pneumonia",
+    ],
+    &[
+        "Acute kidney injury, resolved",
+        "AKI (prerenal)",
+        "Acute kidney injury",
+    ],
+    &[
+        "Type 2 diabetes mellitus",
+        "Diabetes mellitus type 2, uncontrolled",
+        "T2DM",
+    ],
+    &[
+        "COPD with acute exacerbation",
+        "COPD",
+        "Chronic obstructive pulmonary disease",
+    ],
 ];
 
 const SW_DX: [&[&str]; 6] = [
@@ -2446,16 +2737,20 @@ const OTHER_REASONS: &[Reason] = &[
     },
 ];
 
-const PRIOR_ADMISSION: &str =
-    "Of note, {he} had a prior admission in {#2015-2020} for {a hip fracture|a GI bleed|cellulitis} lasting {#9-21} days";
+const PRIOR_ADMISSION: &str = "Of note, {he} had a prior admission in {#2015-2020} for {a hip fracture|a GI bleed|cellulitis} lasting {#9-21} days";
 
 const FH_HF: &[&str] = &[
     "{Mother|Father} had heart failure",
     "Family history of heart failure in {his} {mother|father}",
 ];
-const FH_DM: &[&str] =
-    &["Family history of diabetes in {his} {mother|father}", "{Mother|Father|Sister} with prediabetes"];
-const FH_COPD: &[&str] = &["Family history of COPD in {his} father", "{Father|Mother} had COPD"];
+const FH_DM: &[&str] = &[
+    "Family history of diabetes in {his} {mother|father}",
+    "{Mother|Father|Sister} with prediabetes",
+];
+const FH_COPD: &[&str] = &[
+    "Family history of COPD in {his} father",
+    "{Father|Mother} had COPD",
+];
 const FH_OTHER: &[&str] = &[
     "Noncontributory",
     "{Mother|Father} with {breast cancer|colon cancer|CAD|hypertension}",

@@ -70,12 +70,15 @@ impl From<Error> for ApiError {
                     ErrorKind::Corrupt,
                     Some("Update Clinitune to open this project; it was not changed."),
                 ),
-                store::Error::AlreadyExists { .. } => {
-                    (ErrorKind::Conflict, Some("Open it instead, or choose another path."))
-                }
+                store::Error::AlreadyExists { .. } => (
+                    ErrorKind::Conflict,
+                    Some("Open it instead, or choose another path."),
+                ),
                 store::Error::NotUtf8 { .. } => (
                     ErrorKind::InvalidInput,
-                    Some("Convert the file to UTF-8, or import with --lossy to replace bad bytes with U+FFFD."),
+                    Some(
+                        "Convert the file to UTF-8, or import with --lossy to replace bad bytes with U+FFFD.",
+                    ),
                 ),
                 store::Error::BadHeader { .. } => (
                     ErrorKind::InvalidInput,
@@ -88,7 +91,10 @@ impl From<Error> for ApiError {
                 store::Error::NotFound { .. } => (ErrorKind::NotFound, None),
                 store::Error::Invalid(_) => (ErrorKind::InvalidInput, None),
                 store::Error::Conflict(_) => (ErrorKind::Conflict, None),
-                store::Error::Io { .. } => (ErrorKind::Io, Some("Check that the path exists and is readable.")),
+                store::Error::Io { .. } => (
+                    ErrorKind::Io,
+                    Some("Check that the path exists and is readable."),
+                ),
                 store::Error::Open { .. } => (
                     ErrorKind::Corrupt,
                     Some("The file may be damaged or locked by another program."),
@@ -97,7 +103,9 @@ impl From<Error> for ApiError {
             },
             Error::NotOnCharBoundary { .. } | Error::OutOfRange { .. } => (
                 ErrorKind::InvalidInput,
-                Some("Offsets count characters (code points) on the command line; check the note's length with `clinitune notes show`."),
+                Some(
+                    "Offsets count characters (code points) on the command line; check the note's length with `clinitune notes show`.",
+                ),
             ),
             Error::WrongScope { .. } => (
                 ErrorKind::InvalidInput,

@@ -26,7 +26,10 @@ pub fn resolve(project: &Project, typed: &str) -> Result<NoteId, Error> {
         }
     }
     db.note_by_external_id(typed.trim())?.ok_or_else(|| {
-        Error::Store(store::Error::NotFound { what: "note", id: typed.to_owned() })
+        Error::Store(store::Error::NotFound {
+            what: "note",
+            id: typed.to_owned(),
+        })
     })
 }
 

@@ -12,7 +12,9 @@ pub struct Project {
 impl Project {
     /// Opens an existing project file.
     pub fn open(path: &Path) -> Result<Project, Error> {
-        Ok(Project { store: Store::open(path)? })
+        Ok(Project {
+            store: Store::open(path)?,
+        })
     }
 
     /// Creates a new project file with the given label schemas (files or built-in names).
@@ -22,7 +24,9 @@ impl Project {
             .iter()
             .map(|s| crate::schemas::load(s))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut project = Project { store: Store::create(path)? };
+        let mut project = Project {
+            store: Store::create(path)?,
+        };
         for schema in &parsed {
             crate::schemas::add_parsed(&mut project, schema)?;
         }
@@ -31,7 +35,9 @@ impl Project {
 
     /// Opens the project at `path`, creating it (with no schemas) when missing.
     pub fn open_or_create(path: &Path) -> Result<Project, Error> {
-        Ok(Project { store: Store::open_or_create(path)? })
+        Ok(Project {
+            store: Store::open_or_create(path)?,
+        })
     }
 
     /// The project file.

@@ -11,7 +11,10 @@ use crate::project::Project;
 /// Schemas shipped with Clinitune, by name: (name, TOML).
 pub const BUILTIN: &[(&str, &str)] = &[
     ("sdoh", include_str!("../../../assets/schemas/sdoh.toml")),
-    ("outcomes", include_str!("../../../assets/schemas/outcomes.toml")),
+    (
+        "outcomes",
+        include_str!("../../../assets/schemas/outcomes.toml"),
+    ),
 ];
 
 /// A schema parsed and validated, ready to add to a project.
@@ -37,9 +40,15 @@ pub fn load(name_or_path: &str) -> Result<ParsedSchema, Error> {
     match BUILTIN.iter().find(|(name, _)| *name == name_or_path) {
         Some((name, text)) => {
             let (file, labels) = parse_schema(&format!("built-in {name}"), text)?;
-            Ok(ParsedSchema { file, labels, text: (*text).to_owned() })
+            Ok(ParsedSchema {
+                file,
+                labels,
+                text: (*text).to_owned(),
+            })
         }
-        None => Err(Error::UnknownSchema { name: name_or_path.to_owned() }),
+        None => Err(Error::UnknownSchema {
+            name: name_or_path.to_owned(),
+        }),
     }
 }
 
@@ -49,7 +58,10 @@ pub fn add(project: &mut Project, name_or_path: &str) -> Result<SchemaSummary, E
     add_parsed(project, &parsed)
 }
 
-pub(crate) fn add_parsed(project: &mut Project, parsed: &ParsedSchema) -> Result<SchemaSummary, Error> {
+pub(crate) fn add_parsed(
+    project: &mut Project,
+    parsed: &ParsedSchema,
+) -> Result<SchemaSummary, Error> {
     project.store.write(|tx| {
         tx.add_schema(&parsed.file, &parsed.labels, &parsed.text)?;
         tx.audit(

@@ -62,7 +62,10 @@ pub fn import_notes(
         &mut project.store,
         path,
         &options,
-        Control { progress, cancelled: &cancelled },
+        Control {
+            progress,
+            cancelled: &cancelled,
+        },
     )?;
     tracing::info!(
         imported = summary.imported,
@@ -100,5 +103,10 @@ pub fn export(
         annotator: annotator.map(str::to_owned),
         annotations: what != Export::NotesJsonl,
     };
-    Ok(store::export::export(project.store.db(), out, &options, progress)?)
+    Ok(store::export::export(
+        project.store.db(),
+        out,
+        &options,
+        progress,
+    )?)
 }

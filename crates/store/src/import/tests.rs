@@ -442,9 +442,14 @@ fn audit_log_is_append_only() {
     let path = write(dir.path(), "a.jsonl", b"{\"text\": \"x\"}\n");
     run(&mut store, &path, &ImportOptions::new(Format::Jsonl)).unwrap();
     let conn = rusqlite::Connection::open(store.path()).unwrap();
-    let n: i64 = conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 1);
     let err = conn.execute("DELETE FROM audit_log", []).unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
-    assert!(conn.execute("UPDATE audit_log SET actor = 'x'", []).is_err());
+    assert!(
+        conn.execute("UPDATE audit_log SET actor = 'x'", [])
+            .is_err()
+    );
 }

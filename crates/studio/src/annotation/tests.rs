@@ -10,10 +10,25 @@ const TEXT: &str = "José, 72, lives alone; no car → misses µg dosing. 肺炎
 
 fn project_with_note() -> (tempfile::TempDir, Project, NoteId) {
     let dir = tempfile::tempdir().unwrap();
-    let mut project = Project::create(&dir.path().join("p.clinitune"), &["sdoh".into(), "outcomes".into()]).unwrap();
+    let mut project = Project::create(
+        &dir.path().join("p.clinitune"),
+        &["sdoh".into(), "outcomes".into()],
+    )
+    .unwrap();
     let file = dir.path().join("n.jsonl");
-    std::fs::write(&file, serde_json::json!({ "id": "n1", "text": TEXT }).to_string()).unwrap();
-    transfer::import_notes(&mut project, &file, &ImportRequest::default(), &mut |_| {}, &CancelToken::new()).unwrap();
+    std::fs::write(
+        &file,
+        serde_json::json!({ "id": "n1", "text": TEXT }).to_string(),
+    )
+    .unwrap();
+    transfer::import_notes(
+        &mut project,
+        &file,
+        &ImportRequest::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
     (dir, project, NoteId(1))
 }
 
@@ -22,25 +37,49 @@ fn span_on(note: NoteId, label: &str, phrase: &str, attrs: &[(&str, &str)]) -> S
     SpanRequest {
         note,
         label: label.into(),
-        fragments: vec![Fragment { start, end: start + phrase.len() }],
-        attributes: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        fragments: vec![Fragment {
+            start,
+            end: start + phrase.len(),
+        }],
+        attributes: attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     }
 }
 
 fn labels_on(project: &Project, note: NoteId) -> Vec<String> {
-    notes::show(project, note).unwrap().spans.iter().map(|s| s.label.clone()).collect()
+    notes::show(project, note)
+        .unwrap()
+        .spans
+        .iter()
+        .map(|s| s.label.clone())
+        .collect()
 }
 
 #[test]
 fn spans_over_multibyte_characters_keep_their_text() {
     let (_d, mut p, note) = project_with_note();
-    for (label, phrase) in [("SUPPORT", "lives alone"), ("TRANSPORTATION", "no car → misses"), ("HOUSING", "肺炎"), ("EMPLOYMENT", "🫁")] {
+    for (label, phrase) in [
+        ("SUPPORT", "lives alone"),
+        ("TRANSPORTATION", "no car → misses"),
+        ("HOUSING", "肺炎"),
+        ("EMPLOYMENT", "🫁"),
+    ] {
         let span = add_span(&mut p, &span_on(note, label, phrase, &[]), "ann").unwrap();
         assert_eq!(&TEXT[span.start()..span.end()], phrase);
     }
     let shown = notes::show(&p, note).unwrap();
-    let texts: Vec<&str> = shown.spans.iter().map(|s| &shown.text[s.start()..s.end()]).collect();
-    assert_eq!(texts, vec!["lives alone", "no car → misses", "肺炎", "🫁"], "spans come back in text order");
+    let texts: Vec<&str> = shown
+        .spans
+        .iter()
+        .map(|s| &shown.text[s.start()..s.end()])
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["lives alone", "no car → misses", "肺炎", "🫁"],
+        "spans come back in text order"
+    );
 }
 
 #[test]
@@ -51,30 +90,81 @@ fn offsets_inside_a_character_are_refused() {
         let request = SpanRequest {
             note,
             label: "HOUSING".into(),
-            fragments: vec![Fragment { start: start + inside, end: start + phrase.len() }],
+            fragments: vec![Fragment {
+                start: start + inside,
+                end: start + phrase.len(),
+            }],
             attributes: BTreeMap::new(),
         };
         let err = add_span(&mut p, &request, "ann").unwrap_err();
-        assert!(matches!(err, Error::NotOnCharBoundary { offset, .. } if offset == start + inside), "{phrase}: {err}");
+        assert!(
+            matches!(err, Error::NotOnCharBoundary { offset, .. } if offset == start + inside),
+            "{phrase}: {err}"
+        );
     }
-    let past = SpanRequest { fragments: vec![Fragment { start: 0, end: TEXT.len() + 1 }], ..span_on(note, "HOUSING", "José", &[]) };
-    assert!(matches!(add_span(&mut p, &past, "ann"), Err(Error::OutOfRange { .. })));
+    let past = SpanRequest {
+        fragments: vec![Fragment {
+            start: 0,
+            end: TEXT.len() + 1,
+        }],
+        ..span_on(note, "HOUSING", "José", &[])
+    };
+    assert!(matches!(
+        add_span(&mut p, &past, "ann"),
+        Err(Error::OutOfRange { .. })
+    ));
     assert!(labels_on(&p, note).is_empty(), "nothing half-saved");
 }
 
 #[test]
 fn schema_defaults_fill_in_the_adverse_flag() {
     let (_d, mut p, note) = project_with_note();
-    let undomiciled = add_span(&mut p, &span_on(note, "HOUSING", "lives alone", &[("type", "undomiciled")]), "ann").unwrap();
+    let undomiciled = add_span(
+        &mut p,
+        &span_on(note, "HOUSING", "lives alone", &[("type", "undomiciled")]),
+        "ann",
+    )
+    .unwrap();
     assert_eq!(undomiciled.attributes["adverse"], "true");
-    let retired = add_span(&mut p, &span_on(note, "EMPLOYMENT", "José", &[("type", "retired")]), "ann").unwrap();
+    let retired = add_span(
+        &mut p,
+        &span_on(note, "EMPLOYMENT", "José", &[("type", "retired")]),
+        "ann",
+    )
+    .unwrap();
     assert_eq!(retired.attributes["adverse"], "false");
-    let explicit = add_span(&mut p, &span_on(note, "SUPPORT", "stable", &[("type", "plus"), ("adverse", "true")]), "ann").unwrap();
-    assert_eq!(explicit.attributes["adverse"], "true", "what the annotator sets wins over the default");
+    let explicit = add_span(
+        &mut p,
+        &span_on(
+            note,
+            "SUPPORT",
+            "stable",
+            &[("type", "plus"), ("adverse", "true")],
+        ),
+        "ann",
+    )
+    .unwrap();
+    assert_eq!(
+        explicit.attributes["adverse"], "true",
+        "what the annotator sets wins over the default"
+    );
 
-    let err = add_span(&mut p, &span_on(note, "HOUSING", "José", &[("type", "castle")]), "ann").unwrap_err();
-    assert!(err.to_string().contains("poor, undomiciled, other"), "{err}");
-    let err = add_span(&mut p, &span_on(note, "HOUSING", "José", &[("color", "red")]), "ann").unwrap_err();
+    let err = add_span(
+        &mut p,
+        &span_on(note, "HOUSING", "José", &[("type", "castle")]),
+        "ann",
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("poor, undomiciled, other"),
+        "{err}"
+    );
+    let err = add_span(
+        &mut p,
+        &span_on(note, "HOUSING", "José", &[("color", "red")]),
+        "ann",
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::BadAttribute(_)), "{err}");
     let err = add_span(&mut p, &span_on(note, "MORTALITY", "José", &[]), "ann").unwrap_err();
     assert!(matches!(err, Error::WrongScope { .. }), "{err}");
@@ -84,18 +174,43 @@ fn schema_defaults_fill_in_the_adverse_flag() {
 fn undo_and_redo_walk_the_history_of_one_annotator() {
     let (_d, mut p, note) = project_with_note();
     let a = add_span(&mut p, &span_on(note, "SUPPORT", "lives alone", &[]), "ann").unwrap();
-    add_span(&mut p, &span_on(note, "TRANSPORTATION", "no car", &[]), "ann").unwrap();
+    add_span(
+        &mut p,
+        &span_on(note, "TRANSPORTATION", "no car", &[]),
+        "ann",
+    )
+    .unwrap();
     let other = add_span(&mut p, &span_on(note, "HOUSING", "José", &[]), "second").unwrap();
 
     assert_eq!(undo(&mut p, note, "ann").unwrap(), Some("add_span"));
-    assert_eq!(labels_on(&p, note), vec!["HOUSING", "SUPPORT"], "only ann's last span went");
+    assert_eq!(
+        labels_on(&p, note),
+        vec!["HOUSING", "SUPPORT"],
+        "only ann's last span went"
+    );
     assert_eq!(redo(&mut p, note, "ann").unwrap(), Some("add_span"));
-    assert_eq!(labels_on(&p, note), vec!["HOUSING", "SUPPORT", "TRANSPORTATION"]);
+    assert_eq!(
+        labels_on(&p, note),
+        vec!["HOUSING", "SUPPORT", "TRANSPORTATION"]
+    );
     assert_eq!(redo(&mut p, note, "ann").unwrap(), None);
 
     // Changing the label of a span, then undoing, restores it under the same id.
-    let moved = update_span(&mut p, a.id, &span_on(note, "HOUSING", "lives alone", &[("type", "poor")]), "ann").unwrap();
-    assert_eq!((moved.id, moved.label.as_str(), moved.attributes["adverse"].as_str()), (a.id, "HOUSING", "true"));
+    let moved = update_span(
+        &mut p,
+        a.id,
+        &span_on(note, "HOUSING", "lives alone", &[("type", "poor")]),
+        "ann",
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            moved.id,
+            moved.label.as_str(),
+            moved.attributes["adverse"].as_str()
+        ),
+        (a.id, "HOUSING", "true")
+    );
     undo(&mut p, note, "ann").unwrap();
     let back = notes::show(&p, note).unwrap();
     let restored = back.spans.iter().find(|s| s.id == a.id).unwrap();
@@ -111,16 +226,34 @@ fn undo_and_redo_walk_the_history_of_one_annotator() {
     add_span(&mut p, &span_on(note, "PARENT", "stable", &[]), "ann").unwrap();
     assert_eq!(redo(&mut p, note, "ann").unwrap(), None);
     while undo(&mut p, note, "ann").unwrap().is_some() {}
-    assert_eq!(labels_on(&p, note), vec!["HOUSING"], "all of ann's changes undone, second's kept");
+    assert_eq!(
+        labels_on(&p, note),
+        vec!["HOUSING"],
+        "all of ann's changes undone, second's kept"
+    );
 }
 
 #[test]
 fn document_labels_are_per_annotator_and_undoable() {
     let (_d, mut p, note) = project_with_note();
-    let doc = set_doc_label(&mut p, note, "HOUSING", &BTreeMap::from([("type".into(), "poor".into())]), "ann").unwrap();
+    let doc = set_doc_label(
+        &mut p,
+        note,
+        "HOUSING",
+        &BTreeMap::from([("type".into(), "poor".into())]),
+        "ann",
+    )
+    .unwrap();
     assert_eq!(doc.attributes["adverse"], "true");
     set_doc_label(&mut p, note, "HOUSING", &BTreeMap::new(), "second").unwrap();
-    let changed = set_doc_label(&mut p, note, "HOUSING", &BTreeMap::from([("adverse".into(), "false".into())]), "ann").unwrap();
+    let changed = set_doc_label(
+        &mut p,
+        note,
+        "HOUSING",
+        &BTreeMap::from([("adverse".into(), "false".into())]),
+        "ann",
+    )
+    .unwrap();
     assert_eq!(changed.id, doc.id);
     assert_eq!(changed.attributes["adverse"], "false");
     undo(&mut p, note, "ann").unwrap();
@@ -142,7 +275,10 @@ fn every_change_is_audited_and_moves_the_note_along() {
     let start = audit(&p); // the import
     assert_eq!(notes::show(&p, note).unwrap().status, NoteStatus::Todo);
     let span = add_span(&mut p, &span_on(note, "SUPPORT", "lives alone", &[]), "ann").unwrap();
-    assert_eq!(notes::show(&p, note).unwrap().status, NoteStatus::InProgress);
+    assert_eq!(
+        notes::show(&p, note).unwrap().status,
+        NoteStatus::InProgress
+    );
     remove_span(&mut p, span.id, "ann").unwrap();
     undo(&mut p, note, "ann").unwrap();
     set_status(&mut p, note, NoteStatus::Done, "ann").unwrap();
