@@ -33,7 +33,7 @@ fn killed_import_keeps_whole_batches_and_resumes() {
         .unwrap();
     // Kill it as soon as the first batch is visible to a reader.
     let reader = rusqlite::Connection::open_with_flags(
-        &s.project(),
+        s.project(),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();

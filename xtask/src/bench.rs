@@ -3,25 +3,16 @@
 //! Prints one JSON object on the last line of stdout with `import_notes_per_s`,
 //! `import_peak_rss_mb`, `search_median_ms` and `save_span_median_ms`, plus the machine.
 //! The import runs the release `clinitune import` as a child process (its peak RSS is read from
-//! /proc while it runs); search and span saving run in-process, in a release build of this task.
+//! /proc while it runs); search and span saving run in-process in `crates/studio/benches/store.rs`.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use api::{Fragment, NoteId, SearchQuery, SpanRequest};
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("store") => store(args.get(1..).unwrap_or_default()),
-        Some("store-inner") => {
-            let project = args.get(1).context("store-inner needs a project path")?;
-            let figures = store_inner(Path::new(project))?;
-            println!("{}", serde_json::to_string(&figures)?);
-            Ok(())
-        }
         other => bail!("unknown benchmark {other:?}; available: store"),
     }
 }
@@ -118,8 +109,7 @@ fn store(args: &[String]) -> anyhow::Result<()> {
         inner
             .stdout
             .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .last()
+            .rfind(|l| !l.is_empty())
             .unwrap_or_default(),
     )?;
 
@@ -165,76 +155,4 @@ fn machine() -> serde_json::Value {
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "os": std::env::consts::OS,
     })
-}
-
-fn median_ms(mut samples: Vec<Duration>) -> f64 {
-    samples.sort();
-    samples
-        .get(samples.len() / 2)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
-
-fn store_inner(path: &Path) -> anyhow::Result<serde_json::Value> {
-    let mut project = studio::Project::open(path).map_err(api::ApiError::from)?;
-    let stats = studio::notes::stats(&project).map_err(api::ApiError::from)?;
-    // Two-word queries a clinician would type, each with a category filter.
-    let queries = [
-        ("lives alone", "Social work"),
-        ("heart failure", "Discharge summary"),
-        ("shortness breath", "Admission note"),
-        ("bus appointments", "Social work"),
-        ("insulin glucose", "Discharge summary"),
-        ("chest pain", "Admission note"),
-        ("sepsis antibiotics", "Discharge summary"),
-        ("daughter helps", "Social work"),
-    ];
-    let mut search = Vec::new();
-    let mut hits = BTreeMap::new();
-    for round in 0..25 {
-        for (text, category) in queries {
-            let query = SearchQuery {
-                text: text.to_owned(),
-                category: Some(category.to_owned()),
-                limit: 50,
-                ..SearchQuery::default()
-            };
-            let t = Instant::now();
-            let found = studio::notes::search(&project, &query).map_err(api::ApiError::from)?;
-            search.push(t.elapsed());
-            if round == 0 {
-                hits.insert(text.to_owned(), found.len());
-            }
-        }
-    }
-    // Saving spans: the call the annotator makes on each keystroke.
-    let mut save = Vec::new();
-    let notes = i64::try_from(stats.notes).unwrap_or(0).max(1);
-    for i in 0..300i64 {
-        let note = NoteId(1 + (i * 7919) % notes);
-        let text = studio::notes::show(&project, note)
-            .map_err(api::ApiError::from)?
-            .text;
-        let end = text.char_indices().nth(12).map_or(text.len(), |(b, _)| b);
-        let request = SpanRequest {
-            note,
-            label: "HOUSING".to_owned(),
-            fragments: vec![Fragment { start: 0, end }],
-            attributes: BTreeMap::from([("type".to_owned(), "poor".to_owned())]),
-        };
-        let t = Instant::now();
-        studio::annotation::add_span(&mut project, &request, "bench")
-            .map_err(api::ApiError::from)?;
-        save.push(t.elapsed());
-    }
-    let mut sorted = search.clone();
-    sorted.sort();
-    let p95 = sorted
-        .get(sorted.len() * 95 / 100)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-    Ok(serde_json::json!({
-        "search_median_ms": median_ms(search),
-        "search_p95_ms": p95,
-        "search_hits": hits,
-        "save_span_median_ms": median_ms(save),
-    }))
 }

@@ -503,13 +503,13 @@ fn annotate(
             let note = studio::notes::resolve(&project, &a.note).map_err(api)?;
             let done = studio::annotation::undo(&mut project, note, &annotator(&a.annotator))
                 .map_err(api)?;
-            render::history(out, "undo", done.as_deref(), json)?;
+            render::history(out, "undo", done, json)?;
         }
         AnnotateCommand::Redo(a) => {
             let note = studio::notes::resolve(&project, &a.note).map_err(api)?;
             let done = studio::annotation::redo(&mut project, note, &annotator(&a.annotator))
                 .map_err(api)?;
-            render::history(out, "redo", done.as_deref(), json)?;
+            render::history(out, "redo", done, json)?;
         }
     }
     Ok(())

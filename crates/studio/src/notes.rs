@@ -20,10 +20,10 @@ pub fn show(project: &Project, note: NoteId) -> Result<NoteDetail, Error> {
 /// Numbers are note ids first, because search results and `notes show` print those.
 pub fn resolve(project: &Project, typed: &str) -> Result<NoteId, Error> {
     let db = project.store.db();
-    if let Ok(n) = typed.trim().parse::<i64>() {
-        if db.note_status(NoteId(n)).is_ok() {
-            return Ok(NoteId(n));
-        }
+    if let Ok(n) = typed.trim().parse::<i64>()
+        && db.note_status(NoteId(n)).is_ok()
+    {
+        return Ok(NoteId(n));
     }
     db.note_by_external_id(typed.trim())?.ok_or_else(|| {
         Error::Store(store::Error::NotFound {
