@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod shadr;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -35,6 +36,17 @@ pub fn clinitune_bin() -> &'static Path {
         assert!(status.success(), "building clinitune failed");
         profile_dir.join("clinitune")
     })
+}
+
+/// `../shared` beside the checkout: reference data and fixtures the tests read, never copy.
+pub fn shared_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    assert!(
+        dir.join("data").is_dir(),
+        "the shared folder is missing: expected it at {} (beside the checkout, as CI places it)",
+        dir.display()
+    );
+    dir
 }
 
 /// A temporary folder with a project path in it.

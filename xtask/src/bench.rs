@@ -85,16 +85,15 @@ fn store(args: &[String]) -> anyhow::Result<()> {
     let summary: serde_json::Value = serde_json::from_str(out.trim())?;
     let imported = summary["imported"].as_u64().unwrap_or(0);
 
-    // Search and span saving in a release build of this task.
+    // Search and span saving in-process: crates/studio/benches/store.rs, optimised.
     let inner = crate::cargo(&[
-        "run",
-        "--quiet",
-        "--release",
-        "--package",
-        "xtask",
-        "--",
         "bench",
-        "store-inner",
+        "--quiet",
+        "--package",
+        "studio",
+        "--bench",
+        "store",
+        "--",
     ])
     .arg(&project)
     .output()

@@ -209,7 +209,7 @@ impl Db<'_> {
             .map_err(Error::sql("checking integrity"))?;
         problems.retain(|p| p != "ok");
         if let Err(e) = self.conn.execute(
-            "INSERT INTO notes_fts (notes_fts) VALUES ('integrity-check')",
+            "INSERT INTO notes_fts (notes_fts, rank) VALUES ('integrity-check', 1)",
             [],
         ) {
             problems.push(format!("full-text index: {e}"));

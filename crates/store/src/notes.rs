@@ -50,7 +50,30 @@ const MARK_END: char = '\u{3}';
 const DEFAULT_LIMIT: usize = 50;
 
 impl Tx<'_> {
+    /// The highest note id so far (0 for none); notes added later have larger ids.
+    pub fn max_note_id(&self) -> Result<i64> {
+        self.conn()
+            .query_row("SELECT coalesce(max(id), 0) FROM notes", [], |r| r.get(0))
+            .map_err(Error::sql("reading note ids"))
+    }
+
+    /// Adds the notes with ids above `after` to the full-text index, in one statement.
+    ///
+    /// Every transaction that inserts notes calls this before committing, so the index never
+    /// lags the notes; indexing a whole batch at once is what keeps imports fast.
+    pub fn index_notes_after(&self, after: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO notes_fts (rowid, text) SELECT id, text FROM notes WHERE id > ?1",
+            )
+            .and_then(|mut s| s.execute([after]))
+            .map_err(Error::sql("indexing notes for search"))?;
+        Ok(())
+    }
+
     /// Inserts a note; `None` when a note with the same external id and text is already there.
+    ///
+    /// The caller indexes it for search with [`Tx::index_notes_after`] before committing.
     pub fn insert_note(&self, note: &NewNote) -> Result<Option<NoteId>> {
         let hash = content_hash(note.external_id.as_deref(), &note.text);
         let metadata = serde_json::Value::Object(note.metadata.clone()).to_string();

@@ -11,7 +11,8 @@
 //! Note `i` of seed `s` is drawn from its own xoshiro256** generator, seeded through SplitMix64
 //! from `(s, i)` alone. [`note`] therefore regenerates any note independently, and the output
 //! depends neither on the platform nor on the order in which notes are requested (only integer
-//! arithmetic is used).
+//! arithmetic is used). Generation is cheap: 100,000 notes (~146 MB of text) take about 1.5 s
+//! in a release build.
 //!
 //! # SDoH spans
 //! * A span covers the whole sentence that carries the evidence, without the section heading in
@@ -36,7 +37,9 @@
 //! sister recently lost her job"), being accompanied or unaccompanied, living with or near a
 //! relative without any support described, phone contact with family, health care proxies,
 //! city names, adult children, homemaking, and transportation mentions unrelated to getting to
-//! care ("drove himself to the ED").
+//! care ("drove himself to the ED"). Conversely, the guideline reads any mention of the patient's
+//! spouse or partner as relationship status, so spouses and partners only ever appear inside
+//! RELATIONSHIP spans; SUPPORT "plus" always describes an act of care, not mere company.
 //!
 //! # Outcome labels
 //! Document labels without spans or attributes. `DX_*` is given when the note states that the
@@ -45,7 +48,9 @@
 //! look-alike conditions (prediabetes, asthma, CKD) give none. `MORTALITY` only comes from a
 //! discharge summary that states the in-hospital death; `PROLONGED_LOS` only from a discharge
 //! summary whose written admission and discharge dates are more than 7 days apart. Admission and
-//! social work notes never carry either.
+//! social work notes never carry either. Goals-of-care talk with a surviving patient, a parent's
+//! death in the family history and a spouse who "passed away" (RELATIONSHIP widowed) are not
+//! MORTALITY; a prior admission "lasting 14 days" is not PROLONGED_LOS.
 
 use std::fmt::Write as _;
 
@@ -312,6 +317,10 @@ struct Patient {
     first: &'static str,
     last: &'static str,
     dx: [bool; 6],
+    /// Heart failure with reduced (true) or preserved ejection fraction.
+    hfref: bool,
+    /// Side of the pneumonia.
+    left_lung: bool,
     primary: Primary,
     sepsis_source: &'static str,
     /// Chronic non-labelled problems (indices into `FILLER_PMH`).
@@ -354,6 +363,8 @@ impl Patient {
             rng.chance(230),
             rng.chance(copd_rate),
         ];
+        let hfref = rng.chance(600);
+        let left_lung = rng.chance(400);
         let primary = if dx[SEPSIS] {
             Primary::Dx(SEPSIS)
         } else {
@@ -414,7 +425,7 @@ impl Patient {
             primary,
             Primary::Dx(SEPSIS | HF | PNA | COPD) | Primary::Other(1 | 7)
         );
-        let died = kind == Kind::Discharge && severe && rng.chance(160);
+        let died = kind == Kind::Discharge && severe && rng.chance(130);
         let date_style = rng.below(3);
         Patient {
             female,
@@ -423,6 +434,8 @@ impl Patient {
             first,
             last,
             dx,
+            hfref,
+            left_lung,
             primary,
             sepsis_source,
             fillers,
@@ -615,6 +628,8 @@ struct Gen {
 #[derive(Debug, Clone, Copy)]
 enum Item {
     Fact(Fact),
+    /// A fact followed by a second, detail-free sentence about it (two adjacent spans).
+    Restated(Fact),
     Combo(&'static str, Fact, Fact),
     Plain(&'static str),
 }
@@ -752,8 +767,7 @@ impl Gen {
             }
             "aage" => {
                 let age = self.p.age;
-                let an = age / 10 == 8 || age == 11 || age == 18;
-                let _ = write!(self.out, "{} {age}", if an { "an" } else { "a" });
+                let _ = write!(self.out, "{} {age}", article(age));
                 return;
             }
             "phone" => {
@@ -784,14 +798,33 @@ impl Gen {
                 return;
             }
             "source" => self.p.sepsis_source,
-            _ if name.starts_with('#') => {
-                let range = name[1..]
+            "side" => pick2(self.p.left_lung, "left", "right"),
+            "Side" => pick2(self.p.left_lung, "Left", "Right"),
+            "hft" => pick2(self.p.hfref, "HFrEF", "HFpEF"),
+            "hfsys" => pick2(self.p.hfref, "systolic", "diastolic"),
+            "hfef" => pick2(self.p.hfref, "reduced", "preserved"),
+            "hflong" => {
+                let tpl = if self.p.hfref {
+                    "{HFrEF (EF {#20-40}%)|Chronic systolic heart failure|Ischemic cardiomyopathy with HFrEF|Congestive heart failure}"
+                } else {
+                    "{HFpEF (EF {#55-65}%)|Chronic diastolic heart failure|Congestive heart failure}"
+                };
+                return self.fill(tpl);
+            }
+            _ if name.starts_with('#') || name.starts_with("a#") => {
+                let with_article = name.starts_with('a');
+                let digits = if with_article { &name[2..] } else { &name[1..] };
+                let range = digits
                     .split_once('-')
                     .and_then(|(lo, hi)| Some((lo.parse::<u32>().ok()?, hi.parse::<u32>().ok()?)));
                 match range {
                     Some((lo, hi)) if lo <= hi => {
                         let n = self.rng.range(lo, hi);
-                        let _ = write!(self.out, "{n}");
+                        if with_article {
+                            let _ = write!(self.out, "{} {n}", article(n));
+                        } else {
+                            let _ = write!(self.out, "{n}");
+                        }
                     }
                     _ => {
                         self.out.push('{');
@@ -826,6 +859,15 @@ impl Gen {
             _ => self.rng.chance(500),
         };
         self.out.push_str(noun);
+    }
+
+    /// Writes `lo..=hi` different sentences from `bank` (consecutive from a random start).
+    fn distinct_sentences(&mut self, bank: &'static [&'static str], lo: u32, hi: u32) {
+        let count = (self.rng.range(lo, hi) as usize).min(bank.len());
+        let start = self.rng.below(bank.len());
+        for k in 0..count {
+            self.sentence(bank[(start + k) % bank.len()]);
+        }
     }
 
     /// Writes an unlabelled sentence and its period.
@@ -951,8 +993,9 @@ impl Gen {
                 }
             }
             if !paired {
-                items.push(Item::Fact(facts[i]));
                 if self.rng.chance(restate) {
+                    items.push(Item::Restated(facts[i]));
+                } else {
                     items.push(Item::Fact(facts[i]));
                 }
             }
@@ -966,6 +1009,12 @@ impl Gen {
                 Item::Fact(f) => {
                     let tpl = self.fact_template(f);
                     self.labelled(tpl, &[f]);
+                }
+                Item::Restated(f) => {
+                    let tpl = self.fact_template(f);
+                    self.labelled(tpl, &[f]);
+                    let follow_up = restatement(f);
+                    self.labelled(follow_up, &[f]);
                 }
                 Item::Combo(tpl, a, b) => self.labelled(tpl, &[a, b]),
                 Item::Plain(tpl) => self.sentence(tpl),
@@ -995,13 +1044,21 @@ impl Gen {
                 items.push(Item::Plain(self.rng.pick(bank)));
             }
         }
+        let before = items.len();
         for _ in 0..distractors {
             let bank = match self.rng.below(3) {
                 0 => DISTRACT_OTHERS,
                 1 => DISTRACT_PRESENCE,
                 _ => self.living_bank(),
             };
-            items.push(Item::Plain(self.rng.pick(bank)));
+            let tpl = self.rng.pick(bank);
+            // One "accompanied by" per section is plenty.
+            if !items[before..]
+                .iter()
+                .any(|i| matches!(i, Item::Plain(t) if *t == tpl))
+            {
+                items.push(Item::Plain(tpl));
+            }
         }
         items
     }
@@ -1150,7 +1207,7 @@ impl Gen {
     /// Imaging and ECG lines consistent with the diagnoses.
     fn studies(&mut self) {
         let cxr = if self.p.dx[PNA] {
-            "{CXR|Chest X-ray}: {right|left} lower lobe consolidation{ with a small effusion|}"
+            "{CXR|Chest X-ray}: {side} lower lobe consolidation{ with a small effusion|}"
         } else if self.p.primary == Primary::Dx(HF) {
             "{CXR|Chest X-ray}: cardiomegaly with pulmonary vascular congestion{ and small bilateral effusions|}"
         } else if self.p.dx[COPD] {
@@ -1401,8 +1458,11 @@ impl Gen {
         if self.rng.chance(150) {
             self.sentence(PRIOR_ADMISSION);
         }
-        let tpl = self.rng.pick(HPI_EXTRA);
-        self.sentence(tpl);
+        let k = self.rng.below(HPI_EXTRA.len());
+        self.sentence(HPI_EXTRA[k]);
+        if self.rng.chance(500) {
+            self.sentence(HPI_EXTRA[(k + 1) % HPI_EXTRA.len()]);
+        }
         self.sentence(
             "{ROS otherwise negative|Remainder of ROS negative|10-point ROS otherwise negative}",
         );
@@ -1413,6 +1473,10 @@ impl Gen {
         self.section("{Home medications|MEDICATIONS|Outpatient meds}:");
         self.med_list(false);
         self.line("{Allergies|ALLERGIES}: {NKDA|penicillin (rash)|sulfa (hives)|NKDA|none known}");
+
+        if self.rng.chance(500) {
+            self.line("{Functional status|Baseline function}: {independent in ADLs and IADLs|independent in ADLs, uses a cane|needs help with bathing|ambulates with a walker}");
+        }
 
         self.section("{FAMILY HISTORY|Family hx|FH}:");
         self.family_history();
@@ -1445,13 +1509,16 @@ impl Gen {
         }
         self.line("# {DVT ppx|PPx}: {heparin SQ|enoxaparin {40|30} mg daily|SCDs}");
         self.line("# Code: {Full code|Full code (confirmed with pt)|DNR/DNI|Full}");
+        if self.rng.chance(500) {
+            self.line("# {FEN|Nutrition}: {cardiac diet|regular diet|NPO after midnight|low-sodium diet}, replete lytes PRN");
+        }
         self.line("# Dispo: {admit to medicine|admit to telemetry|admit to the ICU|floor}");
         description
     }
 
     fn exam(&mut self) {
         let lungs = if self.p.dx[PNA] {
-            "{crackles at the {right|left} base|bronchial breath sounds {R|L} base}"
+            "{crackles at the {side} base|bronchial breath sounds at the {side} base}"
         } else if self.p.dx[COPD] {
             "{diffuse expiratory wheezes|prolonged expiratory phase with wheezes}"
         } else if self.p.dx[HF] {
@@ -1473,21 +1540,23 @@ impl Gen {
         );
     }
 
-    /// One `# problem: plan` line per diagnosis. For HF and COPD the last template of each
-    /// bank is the stable chronic one, used unless the condition is why the patient is here.
+    /// A template for `dx` from `bank`. For HF and COPD the last template of each bank is the
+    /// stable chronic one, used unless the condition is why the patient is here.
+    fn pick_for(&mut self, dx: usize, bank: &'static [&'static str]) -> &'static str {
+        if !matches!(dx, HF | COPD) {
+            self.rng.pick(bank)
+        } else if self.p.primary == Primary::Dx(dx) {
+            self.rng.pick(&bank[..bank.len() - 1])
+        } else {
+            bank[bank.len() - 1]
+        }
+    }
+
+    /// One `# problem: plan` line per diagnosis.
     fn problem_list(&mut self, table: &[&'static [&'static str]; 6]) {
         for dx in self.dx_order() {
             self.end_line();
-            let bank = table[dx];
-            let tpl = if matches!(dx, HF | COPD) {
-                if self.p.primary == Primary::Dx(dx) {
-                    self.rng.pick(&bank[..bank.len() - 1])
-                } else {
-                    bank[bank.len() - 1]
-                }
-            } else {
-                self.rng.pick(bank)
-            };
+            let tpl = self.pick_for(dx, table[dx]);
             self.mentioned[dx] = true;
             self.fill(tpl);
             self.out.push('\n');
@@ -1516,7 +1585,7 @@ impl Gen {
             self.end_line();
             let _ = write!(self.out, "{n}. ");
             self.mentioned[dx] = true;
-            let mut tpl = self.rng.pick(DISCHARGE_DX[dx]);
+            let mut tpl = self.pick_for(dx, DISCHARGE_DX[dx]);
             if self.p.died && tpl.contains("resolved") {
                 tpl = DISCHARGE_DX[dx][1];
             }
@@ -1545,13 +1614,17 @@ impl Gen {
         self.chief_complaint();
         lowercase_first(&mut self.out, start);
         self.push(". ");
+        if self.rng.chance(600) {
+            let tpl = self.rng.pick(HPI_EXTRA);
+            self.sentence(tpl);
+        }
         if self.rng.chance(150) {
             self.sentence(PRIOR_ADMISSION);
         }
 
         if self.rng.chance(700) {
             self.section("{PROCEDURES|Procedures}:");
-            self.fill("{None|None|PICC placement on HD #{hd}|Central venous catheter placement|Thoracentesis|Transthoracic echocardiogram}");
+            self.fill("{None|None|None|PICC placement on HD #{hd}|Transthoracic echocardiogram}");
         }
         self.section("{PERTINENT RESULTS|Pertinent results|Key results}:");
         self.fill("{Admission labs|On admission}: ");
@@ -1567,8 +1640,16 @@ impl Gen {
         self.end_line();
         // A patient who died gets the plans rather than the recoveries.
         self.problem_list(if self.p.died { AP_DX } else { COURSE_DX });
+        for &f in &self.p.fillers.clone() {
+            if self.rng.chance(600) {
+                self.line(FILLER_PMH[f].2);
+            }
+        }
         self.end_line();
         self.dx_negations(200);
+        if !self.p.died && self.rng.chance(600) {
+            self.sentence("{Physical therapy|PT} evaluated {him} and recommended {discharge home|home PT|short-term rehab|a rolling walker}");
+        }
         if !self.p.died && self.rng.chance(150) {
             let tpl = self.rng.pick(NOT_DYING);
             self.sentence(tpl);
@@ -1579,6 +1660,13 @@ impl Gen {
             let tpl = self.rng.pick(DEATH_TIME);
             self.sentence(tpl);
         }
+
+        self.end_line();
+        self.out.push('\n');
+        if self.rng.chance(600) {
+            self.line("{Consults|Consultants}: {cardiology|nephrology|infectious disease|physical therapy|nutrition|palliative care}{, {physical therapy|case management}|}");
+        }
+        self.line("{Code status|CODE STATUS}: {Full code|Full code|DNR/DNI|DNR, OK to intubate}");
 
         let facts = self.p.facts.clone();
         let mut items = self.fact_items(&facts, 0);
@@ -1628,10 +1716,7 @@ impl Gen {
                     self.sentence(tpl);
                 }
             }
-            for _ in 0..self.rng.range(1, 2) {
-                let tpl = self.rng.pick(INSTRUCTIONS);
-                self.sentence(tpl);
-            }
+            self.distinct_sentences(INSTRUCTIONS, 1, 2);
             self.section("{DISCHARGE MEDICATIONS|Discharge meds}:");
             self.med_list(true);
             self.section("{FOLLOW-UP|Follow up|Follow-up appointments}:");
@@ -1679,6 +1764,8 @@ impl Gen {
         self.sentence(
             "{SW met with pt at bedside|Met with pt at bedside|SW completed assessment with pt at bedside|Chart reviewed and met with pt}",
         );
+        let tpl = self.rng.pick(SW_BACKGROUND);
+        self.sentence(tpl);
 
         // Facts grouped into the usual social work sections; combos go with their first fact.
         let facts = self.p.facts.clone();
@@ -1699,7 +1786,9 @@ impl Gen {
             let mut section: Vec<Item> = items
                 .iter()
                 .filter(|item| match item {
-                    Item::Fact(f) | Item::Combo(_, f, _) => cats.contains(&f.cat),
+                    Item::Fact(f) | Item::Restated(f) | Item::Combo(_, f, _) => {
+                        cats.contains(&f.cat)
+                    }
                     Item::Plain(_) => false,
                 })
                 .copied()
@@ -1730,25 +1819,16 @@ impl Gen {
             self.render_items(&habits);
         }
         self.section("{Coping/mental health|Mental health|Emotional status}:");
-        for _ in 0..self.rng.range(1, 2) {
-            let tpl = self.rng.pick(SW_COPING);
-            self.sentence(tpl);
-        }
+        self.distinct_sentences(SW_COPING, 1, 2);
         if self.rng.chance(600) {
             self.section("{Advance care planning|ACP|Legal}:");
             let tpl = self.rng.pick(SW_ACP);
             self.sentence(tpl);
         }
         self.section("{Assessment|Impression}:");
-        for _ in 0..self.rng.range(1, 2) {
-            let tpl = self.rng.pick(SW_ASSESSMENT);
-            self.sentence(tpl);
-        }
+        self.distinct_sentences(SW_ASSESSMENT, 1, 2);
         self.section("{Plan|Recommendations}:");
-        for _ in 0..self.rng.range(1, 3) {
-            let tpl = self.rng.pick(SW_PLAN);
-            self.sentence(tpl);
-        }
+        self.distinct_sentences(SW_PLAN, 2, 3);
         self.sentence("{SW|Social work} {#2-6}-{#1000-9999}, {LICSW|LCSW|MSW}");
         self.end_line();
         description
@@ -1804,10 +1884,89 @@ impl Gen {
     }
 }
 
+/// A second sentence about `fact` without details (numbers, jobs, places) that could
+/// contradict the first; like the guideline's adjacent sentences, it is a span of its own.
+fn restatement(fact: Fact) -> &'static str {
+    match (fact.cat, fact.kind) {
+        (Cat::Employment, "employed") => {
+            "{He} {hopes|plans|is eager} to return to work {as soon as possible|once {he} recovers|after discharge}"
+        }
+        (Cat::Employment, "retired") => {
+            "{He} has been {enjoying|keeping busy in} retirement{ with {his} hobbies|}"
+        }
+        (Cat::Employment, "student") => {
+            "{He} is {worried|anxious} about falling behind in {his} {classes|coursework|exams}"
+        }
+        (Cat::Employment, "underemployed") => {
+            "{He} {worries|is afraid} that the lost {shifts|hours|wages} will make it hard to pay {his} bills"
+        }
+        (Cat::Employment, "unemployed") => {
+            "{He} has been applying for jobs {without success|for months|but has had no offers}"
+        }
+        (Cat::Employment, _) => {
+            "{His} {disability check|SSDI payment} is {his} only {income|source of income}"
+        }
+        (Cat::Housing, "poor") => {
+            "{He} is {afraid|worried} of losing {his} {apartment|home} because {he} cannot keep up with the {cost|payments}"
+        }
+        (Cat::Housing, "undomiciled") => {
+            "{He} has nowhere stable to {go|stay} {after discharge|when {he} leaves the hospital}"
+        }
+        (Cat::Housing, _) => {
+            "{He} is not sure {he} can safely return to {his} {apartment|unit|building}{ after discharge|}"
+        }
+        (Cat::Transportation, "distance") => {
+            "The trip each way takes {him} {most of the day|over {two|three} hours}"
+        }
+        (Cat::Transportation, "resource") => {
+            "{He} has no reliable way to get to {appointments|clinic|follow-up visits}"
+        }
+        (Cat::Transportation, _) => {
+            "Getting to {appointments|clinic} is a {constant|real} worry for {him}"
+        }
+        (Cat::Parent, _) if fact.adverse => {
+            "{He} feels {overwhelmed|exhausted} by parenting {right now|since getting sick}"
+        }
+        (Cat::Parent, _) => {
+            "{He} {worries about|misses} {his} {young|little} {children|kids} at home"
+        }
+        (Cat::Relationship, "married") => {
+            "{His} {spouse} was {updated by phone|updated on the plan|called with an update}"
+        }
+        (Cat::Relationship, "partnered") => {
+            "{His} {partner} was {updated by phone|updated on the plan|called with an update}"
+        }
+        (Cat::Relationship, "divorced") => {
+            "{He} {has little|has no regular|keeps in occasional} contact with {his} {ex}"
+        }
+        (Cat::Relationship, "widowed") => "{He} still {grieves|mourns} the loss of {his} {spouse}",
+        (Cat::Relationship, _) => "{He} has never had a {long-term|serious} partner",
+        (Cat::Support, "plus") => {
+            "{He} says {his} {family and friends|friends|family} help with {whatever {he} needs|meals and errands|rides and groceries}"
+        }
+        (Cat::Support, _) => {
+            "{He} says there is no one {he} can {rely on|call for help|ask for rides}"
+        }
+    }
+}
+
 fn outcome(label: &str) -> DemoDocLabel {
     DemoDocLabel {
         label: label.to_owned(),
         attributes: Vec::new(),
+    }
+}
+
+/// "an 8-year-old", "an 11-", "an 18-", "an 80-…" but "a 7-year-old".
+fn article(n: u32) -> &'static str {
+    let mut lead = n;
+    while lead >= 10 {
+        lead /= 10;
+    }
+    if lead == 8 || n == 11 || n == 18 {
+        "an"
+    } else {
+        "a"
     }
 }
 
@@ -2068,14 +2227,17 @@ const EMP_EMPLOYED: &[&str] = &[
     "Currently working as {job}, and {his} employer has been flexible about time off",
     "{Pt} owns a small {landscaping|plumbing|catering|printing} business",
     "{He} is employed as {job} with {good|stable} benefits",
+    "{Pt} teaches {third grade|high school chemistry|piano lessons} {in {city}|full time}",
+    "Works {nights|days|weekdays} as {job}",
 ];
 const EMP_RETIRED: &[&str] = &[
     "{Pt} is a retired {oldjob}",
     "Retired from {his} job as a {oldjob} in {#2005-2020}",
     "Retired {oldjob}, living on {his} pension and Social Security",
     "{He} retired {#2-15} years ago after working as a {oldjob} for {#20-40} years",
-    "{Pt} is a {age}-year-old retiree",
+    "{Pt} is {aage}-year-old retiree",
     "{Pt} has been retired since {#2008-2021}",
+    "Retired; previously worked as a {oldjob} for {#15-40} years",
 ];
 const EMP_STUDENT: &[&str] = &[
     "{Pt} is a full-time student at {school}",
@@ -2099,6 +2261,7 @@ const EMP_UNEMPLOYED: &[&str] = &[
     "Not working at this time; lost {his} job at {a warehouse|a restaurant|the factory|a call center} earlier this year",
     "{Pt} has been unemployed for {#2-3} years and is looking for work",
     "Pt not working, looking for a job",
+    "{Pt} lost {his} job as {job} in {month} and is currently unemployed",
 ];
 const EMP_DISABILITY: &[&str] = &[
     "{Pt} has been on disability since {his} {stroke|back injury|car accident} in {#2008-2022}",
@@ -2115,6 +2278,8 @@ const HOUSING_POOR: &[&str] = &[
     "{His} utilities were shut off last month because {he} could not pay the bill",
     "Resides in a Section 8 apartment and is struggling to pay {his} share of the rent",
     "{Pt} applied for housing assistance because {his} rent went up to ${#1200-2400} a month",
+    "{Pt} is {#1-3} months behind on {his} mortgage and fears foreclosure",
+    "{He} recently received a shut-off notice from the electric company because {he} cannot pay",
 ];
 const HOUSING_UNDOMICILED: &[&str] = &[
     "{Pt} is currently homeless",
@@ -2123,6 +2288,7 @@ const HOUSING_UNDOMICILED: &[&str] = &[
     "Undomiciled, sleeping in {his} car for the last {#2-6} months",
     "Experiencing homelessness since {month}; stays at {shelter} most nights",
     "{Pt} was evicted in {month} and has been couch-surfing since",
+    "{Pt} has no fixed address and sleeps {outside|in a tent|in the bus station} most nights",
 ];
 const HOUSING_OTHER: &[&str] = &[
     "{Pt} is staying at a motel while on the waitlist for {an apartment|senior housing}",
@@ -2146,6 +2312,7 @@ const TRANSPORT_RESOURCE: &[&str] = &[
     "{He} cannot afford gas to drive to {his} appointments",
     "No car, and {his} bus pass ran out, so {he} missed {his} {cardiology|PCP|pulmonary} appointment",
     "Pt not here last week, no ride",
+    "{Pt} relies on public transit, and the fare is hard to manage on {his} fixed income",
 ];
 const TRANSPORT_OTHER: &[&str] = &[
     "{Pt} is worried about making appointments because {his} bus route is under construction",
@@ -2156,17 +2323,17 @@ const TRANSPORT_OTHER: &[&str] = &[
 ];
 const PARENT_PLAIN: &[&str] = &[
     "{Pt} has {two|three} children, ages {#3-8} and {#9-16}",
-    "{He} is the {parent} of a {#2-15}-year-old {son|daughter}",
+    "{He} is the {parent} of {a#2-15}-year-old {son|daughter}",
     "Has {two|three} teenage children at home",
-    "{Pt} has a {#6-11}-month-old baby",
-    "{Pt} has a {#2-5}-year-old {son|daughter} and a {#7-12}-year-old {son|daughter}",
-    "{He} has a {#10-17}-year-old {son|daughter} who lives with {him}",
+    "{Pt} has {a#6-11}-month-old baby",
+    "{Pt} has {a#2-5}-year-old {son|daughter} and {a#7-12}-year-old {son|daughter}",
+    "{He} has {a#10-17}-year-old {son|daughter} who lives with {him}",
 ];
 const PARENT_YOUNG: &[&str] = &[
     "{Pt} has {two|three} young children, ages {#1-3} and {#4-7}",
-    "{He} is the {parent} of a {#2-6}-year-old {son|daughter}",
-    "{Pt} has a {#6-11}-month-old baby",
-    "{He} has a {#3-8}-year-old {son|daughter} at home",
+    "{He} is the {parent} of {a#2-6}-year-old {son|daughter}",
+    "{Pt} has {a#6-11}-month-old baby",
+    "{He} has {a#3-8}-year-old {son|daughter} at home",
 ];
 const PARENT_DIFFICULT: &[&str] = &[
     "{Pt} reports difficulty managing {his} {#13-16}-year-old son's behavior at home",
@@ -2180,6 +2347,8 @@ const REL_MARRIED: &[&str] = &[
     "{He} is married with {two|three} grown children",
     "{Pt} and {his} {spouse} came to the ED together",
     "{He} has been married for {#3-45} years",
+    "{Pt} has been happily married to {his} {spouse} since {#1975-2015}",
+    "Lives with {his} {spouse} in a single-family home",
 ];
 const REL_PARTNERED: &[&str] = &[
     "{Pt} lives with {his} {partner} of {#2-15} years",
@@ -2194,6 +2363,7 @@ const REL_DIVORCED: &[&str] = &[
     "{Pt} is married but has been separated from {his} {spouse} since {month}",
     "Has {two|three} adult kids from a former marriage",
     "{He} recently separated from {his} {spouse}",
+    "{His} divorce was finalized in {month}",
 ];
 const REL_WIDOWED: &[&str] = &[
     "{Pt} is widowed",
@@ -2206,6 +2376,7 @@ const REL_SINGLE: &[&str] = &[
     "Never married",
     "{He} is single and has never been married",
     "Not currently in a relationship",
+    "{Pt} is single and shares an apartment with {two|three} roommates",
 ];
 const SUPPORT_PLUS: &[&str] = &[
     "{His} {helper} has been very supportive and checks on {him} daily",
@@ -2216,6 +2387,8 @@ const SUPPORT_PLUS: &[&str] = &[
     "{His} {helper} will stay with {him} for the first two weeks after discharge",
     "{Pt} borrowed money from {his} {helper} to pay for {his} prescriptions",
     "{Pt} describes {his} {helper} as very caring and involved in {his} care",
+    "{His} {helper} has come to the hospital every day to help {him}",
+    "Friends from {his} {bowling league|choir|AA group|mosque|temple} check in on {him} regularly",
 ];
 const SUPPORT_MINUS: &[&str] = &[
     "{Pt} reports having no one to help {him} at home after discharge",
@@ -2223,6 +2396,8 @@ const SUPPORT_MINUS: &[&str] = &[
     "No friends or family available to assist with care",
     "{Pt} is struggling to find someone to watch {his} dog while {he} is in the hospital",
     "{His} family lives {out of state|overseas} and is not involved in {his} care",
+    "{Pt} states {he} has nobody to call in an emergency",
+    "Estranged from {his} family, with no one to help during recovery",
 ];
 const SUPPORT_MINUS_ALONE: &[&str] = &[
     "{Pt} lives alone",
@@ -2350,7 +2525,7 @@ const DISTRACT_OTHERS: &[&str] = &[
     "{His} {other} was evicted last month and is looking for an apartment",
     "{His} {other} is going through a divorce",
     "{His} {other} has been homeless on and off for years",
-    "{His} {other} is a full-time student",
+    "{His} {other} is a college student",
 ];
 const DISTRACT_PRESENCE: &[&str] = &[
     "Accompanied by {his} {kin} today",
@@ -2362,7 +2537,7 @@ const DISTRACT_PRESENCE: &[&str] = &[
 ];
 const DISTRACT_LIVING: &[&str] = &[
     "Lives in {city}",
-    "Originally from {city}; moved to {city} in {#1985-2019}",
+    "Originally from {city}; moved to the area {#2-20} years ago",
     "Lives in {city} with {a dog|two cats|a cat}",
     "{Pt} lives in {city}",
 ];
@@ -2404,8 +2579,8 @@ const HOBBIES: &[&str] = &[
     "Walks {#2-3} miles most days",
 ];
 const INSURANCE: &[&str] = &[
-    "Insurance: {Medicare|Medicaid|commercial|Medicare + supplemental}",
-    "Has prescription coverage through {his} {insurance plan|Medicare Part D plan}",
+    "Insurance verified with case management",
+    "Has prescription coverage through {his} insurance plan",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -2495,16 +2670,10 @@ const FILLER_PMH: &[(&str, &str, &str)] = &[
     ),
 ];
 
-const PMH_SHORT_HF: &str = "{HFrEF|CHF|HFpEF|heart failure}";
+const PMH_SHORT_HF: &str = "{{hft}|CHF|{hft}|heart failure}";
 const PMH_SHORT_DM: &str = "{T2DM|DM2|type 2 diabetes|IDDM}";
 const PMH_SHORT_COPD: &str = "{COPD|emphysema|COPD on home O2}";
-const PMH_LONG_HF: &[&str] = &[
-    "HFrEF (EF {#20-40}%)",
-    "Chronic systolic heart failure",
-    "HFpEF",
-    "Congestive heart failure",
-    "Ischemic cardiomyopathy with HFrEF",
-];
+const PMH_LONG_HF: &[&str] = &["{hflong}"];
 const PMH_LONG_DM: &[&str] = &[
     "Type 2 diabetes mellitus",
     "DM2 on insulin",
@@ -2519,9 +2688,9 @@ const PMH_LONG_COPD: &[&str] = &[
 ];
 
 const HPI_HF_ACUTE: &[&str] = &[
-    "{He} reports {#3-10} days of worsening dyspnea on exertion, orthopnea and {#2-6} kg weight gain, consistent with acute decompensated heart failure",
+    "{He} reports progressive orthopnea and {#2-6} kg weight gain, consistent with acute decompensated heart failure",
     "BNP was elevated and CXR showed pulmonary edema, c/w CHF exacerbation",
-    "Presents in volume overload from acute on chronic {systolic|diastolic} heart failure after running out of {his} diuretics",
+    "Presents in volume overload from acute on chronic {hfsys} heart failure after running out of {his} diuretics",
 ];
 const HPI_SEPSIS: &[&str] = &[
     "In the ED {he} was febrile, tachycardic and hypotensive with an elevated lactate, meeting criteria for sepsis from {source}",
@@ -2529,9 +2698,9 @@ const HPI_SEPSIS: &[&str] = &[
     "Admitted with sepsis secondary to {source}; blood cultures drawn and broad-spectrum antibiotics started",
 ];
 const HPI_PNA: &[&str] = &[
-    "CXR showed a {right|left} lower lobe consolidation consistent with pneumonia",
+    "CXR showed a {side} lower lobe consolidation consistent with pneumonia",
     "Diagnosed with community-acquired pneumonia (CAP) based on fever, productive cough and a new infiltrate",
-    "{He} reports productive cough and fever; imaging confirmed {multifocal|RLL|LLL} pneumonia",
+    "{He} reports productive cough and fever; imaging confirmed {side} lower lobe pneumonia",
 ];
 const HPI_AKI: &[&str] = &[
     "Labs notable for Cr {0.8|0.9|1.0} → {#2-4}.{#0-9}, consistent with acute kidney injury",
@@ -2574,16 +2743,16 @@ const CC_DX: [&[&str]; 6] = [
 
 const AP_DX: &[&[&str]; 6] = &[
     &[
-        "# Acute on chronic {systolic|diastolic} heart failure: IV furosemide {40|80} mg BID, strict I/Os, daily weights",
+        "# Acute on chronic {hfsys} heart failure: IV furosemide {40|80} mg BID, strict I/Os, daily weights",
         "# CHF exacerbation: diurese with IV furosemide, fluid restriction 1.5 L, TTE",
-        "# Chronic HFrEF: euvolemic, continue home carvedilol and sacubitril-valsartan",
+        "# Chronic {hft}: euvolemic, continue home {carvedilol and torsemide|diuretic regimen}",
     ],
     &[
-        "# Sepsis {secondary to|2/2} {source}: blood cx x2, {vancomycin/cefepime|pip-tazo|ceftriaxone}, {#30} mL/kg IVF",
+        "# Sepsis {secondary to|2/2} {source}: blood cx x2, {vancomycin/cefepime|pip-tazo|ceftriaxone}, 30 mL/kg IVF",
         "# Septic shock from {source}: norepinephrine to MAP ≥ 65, broad-spectrum abx, trend lactate",
     ],
     &[
-        "# {CAP|Community-acquired pneumonia|RLL pneumonia}: ceftriaxone + azithromycin, sputum cx",
+        "# {CAP|Community-acquired pneumonia|{Side} lower lobe pneumonia}: ceftriaxone + azithromycin, sputum cx",
         "# Pneumonia: {ceftriaxone/azithro|levofloxacin}, incentive spirometry",
     ],
     &[
@@ -2602,7 +2771,7 @@ const AP_DX: &[&[&str]; 6] = &[
 
 const COURSE_DX: &[&[&str]; 6] = &[
     &[
-        "# Acute on chronic HFrEF: diuresed with IV furosemide, net negative {#3-9} L; transitioned to oral torsemide on HD #{hd}",
+        "# Acute on chronic {hft}: diuresed with IV furosemide, net negative {#3-9} L; transitioned to oral torsemide on HD #{hd}",
         "# CHF exacerbation: improved with IV diuresis; discharge weight {#62-110} kg",
         "# Chronic heart failure: euvolemic throughout; home GDMT continued",
     ],
@@ -2611,7 +2780,7 @@ const COURSE_DX: &[&[&str]; 6] = &[
         "# Septic shock: required norepinephrine for {#1-3} days; blood cultures {grew E. coli|were negative}",
     ],
     &[
-        "# Pneumonia: completed {#5-7} days of antibiotics with improvement in O2 requirement",
+        "# Pneumonia: treated with {ceftriaxone and azithromycin|levofloxacin|IV antibiotics}, with improvement in O2 requirement",
         "# CAP: ceftriaxone → oral cefpodoxime; weaned to room air on HD #{hd}",
     ],
     &[
@@ -2630,14 +2799,14 @@ const COURSE_DX: &[&[&str]; 6] = &[
 
 const DISCHARGE_DX: &[&[&str]; 6] = &[
     &[
-        "Acute on chronic heart failure with reduced ejection fraction",
+        "Acute on chronic heart failure with {hfef} ejection fraction",
         "CHF exacerbation",
-        "Chronic diastolic heart failure",
+        "Chronic {hfsys} heart failure",
     ],
     &["Sepsis due to {source}", "Septic shock", "Sepsis, resolved"],
     &[
         "Community-acquired pneumonia",
-        "{Right|Left} lower lobe pneumonia",
+        "{Side} lower lobe pneumonia",
         "Pneumonia",
     ],
     &[
@@ -2652,8 +2821,8 @@ const DISCHARGE_DX: &[&[&str]; 6] = &[
     ],
     &[
         "COPD with acute exacerbation",
+        "Acute exacerbation of COPD",
         "COPD",
-        "Chronic obstructive pulmonary disease",
     ],
 ];
 
@@ -2844,6 +3013,14 @@ const SW_COPING: &[&str] = &[
     "History of depression, followed by {his} PCP; currently on sertraline",
     "Sleeping and eating well per pt",
 ];
+const SW_BACKGROUND: &[&str] = &[
+    "Pt is {Spanish|Portuguese|Haitian Creole|Cantonese|Vietnamese}-speaking; a medical interpreter was used for this assessment",
+    "Pt is English-speaking and was able to participate fully in the assessment",
+    "Pt identifies as {Catholic|Muslim|Baptist|Jewish|spiritual but not religious} and finds {his} faith meaningful",
+    "Highest level of education: {high school|some college|bachelor's degree|8th grade}",
+    "Pt was pleasant and forthcoming, and gave permission for SW to speak with the team",
+    "Pt was seen following a referral from the medical team for psychosocial assessment",
+];
 const SW_ACP: &[&str] = &[
     "Pt has a completed HCP form on file",
     "Pt has not completed an HCP form; SW provided the form and explained its purpose",
@@ -2860,7 +3037,7 @@ const INSTRUCTIONS: &[&str] = &[
     "Resume your usual activity as tolerated",
     "Take all medications as listed above",
     "Call your PCP with any questions",
-    "Diet: {regular|low sodium|carb-controlled|heart healthy}",
+    "Diet: {regular|low sodium|heart healthy}",
 ];
 const HPI_EXTRA: &[&str] = &[
     "{He} denies chest pain, syncope or recent travel",
@@ -2871,9 +3048,9 @@ const HPI_EXTRA: &[&str] = &[
     "{He} has been adherent to {his} medications per {his} report",
 ];
 const SW_PLAN: &[&str] = &[
-    "SW will continue to follow",
-    "Provided SW contact information",
-    "Will coordinate with case management regarding dispo",
+    "SW will continue to follow while {he} is in hospital",
+    "Provided SW contact information and reviewed how to reach SW after hours",
+    "Will coordinate with case management regarding the discharge plan and services",
     "SW available for further support as needed",
     "Team updated",
 ];

@@ -90,3 +90,6 @@ pub fn list(project: &Project) -> Result<Vec<SchemaSummary>, Error> {
 pub fn labels(project: &Project) -> Result<Vec<Label>, Error> {
     Ok(project.store.db().labels()?)
 }
+
+#[cfg(test)]
+mod tests;

@@ -114,7 +114,7 @@ impl ImportOptions {
             columns: Columns::default(),
             lossy: false,
             annotator: "import".to_owned(),
-            batch_size: 1000,
+            batch_size: 5000,
         }
     }
 }
@@ -189,7 +189,7 @@ pub(crate) struct Sink<'s, 'c> {
 }
 
 /// Bytes of text after which a batch is committed even if it has fewer notes.
-const BATCH_BYTES: usize = 8 << 20;
+const BATCH_BYTES: usize = 16 << 20;
 
 impl<'s, 'c> Sink<'s, 'c> {
     fn new(store: &'s mut Store, options: &'s ImportOptions, control: Control<'c>) -> Self {
@@ -267,10 +267,32 @@ impl<'s, 'c> Sink<'s, 'c> {
             let annotator = self.options.annotator.clone();
             let mut counts = ImportSummary::default();
             let mut label_ids = std::mem::take(&mut self.label_ids);
+            let source = batch.first().and_then(|r| r.note.source.clone());
             let result = self.store.write(|tx| {
                 tx.ensure_annotator(&annotator, "import")?;
+                let before = tx.max_note_id()?;
                 for record in &batch {
                     write_record(tx, record, &annotator, &mut label_ids, &mut counts)?;
+                }
+                tx.index_notes_after(before)?;
+                if counts.imported > 0 {
+                    // One audit entry per committed batch: which notes, from where, how many.
+                    tx.audit(
+                        &annotator,
+                        "import_notes",
+                        "note",
+                        None,
+                        None,
+                        &serde_json::json!({
+                            "source": source,
+                            "first_note": before + 1,
+                            "last_note": tx.max_note_id()?,
+                            "notes": counts.imported,
+                            "duplicates": counts.duplicates,
+                            "spans": counts.spans,
+                            "doc_labels": counts.doc_labels,
+                        }),
+                    )?;
                 }
                 Ok(())
             });
@@ -359,19 +381,6 @@ fn write_record(
         tx.insert_standoff_extra(note, kind, line)?;
         counts.kept_standoff_lines += 1;
     }
-    tx.audit(
-        annotator,
-        "import_note",
-        "note",
-        Some(note.0),
-        Some(note),
-        &serde_json::json!({
-            "source": record.note.source,
-            "bytes": record.note.text.len(),
-            "spans": record.spans.len(),
-            "doc_labels": record.labels.len(),
-        }),
-    )?;
     Ok(())
 }
 
