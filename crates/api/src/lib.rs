@@ -20,6 +20,6 @@ pub use error::{ApiError, ErrorKind};
 pub use labels::{AttributeDef, AttributeKind, AttributeValue, Label, LabelScope, SchemaSummary};
 pub use notes::{
     AnnotationStatus, DocLabel, DocLabelId, ExportSummary, Fragment, ImportRequest, ImportSummary,
-    JobProgress, NoteDetail, NoteId, NoteStatus, NoteSummary, Rejection, SearchQuery, Span, SpanId,
-    SpanRequest, Stats,
+    JobProgress, NoteDetail, NoteId, NoteStatus, NoteSummary, Rejection, SearchOrder, SearchQuery,
+    Span, SpanId, SpanRequest, Stats,
 };

@@ -228,6 +228,20 @@ pub struct SearchQuery {
     pub limit: usize,
     /// Skip this many results (paging).
     pub offset: usize,
+    /// Result order: note id (fast and stable for paging) or best match first.
+    #[serde(default)]
+    pub order: SearchOrder,
+}
+
+/// How search results are ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchOrder {
+    /// By note id, as imported: constant time per page however many notes match.
+    #[default]
+    Id,
+    /// Best match first (BM25): ranks every match, so slower on common words.
+    Relevance,
 }
 
 /// Counts over a project.

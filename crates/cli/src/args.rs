@@ -176,6 +176,18 @@ pub struct Filters {
     /// Skip this many results.
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
+    /// Order: by note id (fast) or best match first (ranks every match).
+    #[arg(long, value_enum, default_value_t = Order::Id)]
+    pub order: Order,
+}
+
+/// Result orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Order {
+    /// By note id.
+    Id,
+    /// Best match first (BM25).
+    Relevance,
 }
 
 /// `schema` subcommands.

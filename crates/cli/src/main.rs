@@ -311,6 +311,10 @@ fn notes(
             annotator: f.annotator,
             limit: f.limit,
             offset: f.offset,
+            order: match f.order {
+                args::Order::Id => api::SearchOrder::Id,
+                args::Order::Relevance => api::SearchOrder::Relevance,
+            },
         })
     };
     match cmd {

@@ -29,6 +29,15 @@ pub struct NewSpan {
     pub source_ref: Option<String>,
 }
 
+/// The stored fields of a span whose note, label and annotator are resolved to ids.
+pub(crate) struct SpanRow<'a> {
+    pub status: AnnotationStatus,
+    pub fragments: &'a [Fragment],
+    pub attributes: &'a BTreeMap<String, String>,
+    pub comment: Option<&'a str>,
+    pub source_ref: Option<&'a str>,
+}
+
 /// A document label about to be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDocLabel {
@@ -72,13 +81,32 @@ impl Tx<'_> {
 
     /// Stores a span, under `id` when given (redo restores a deleted span under its old id).
     pub fn insert_span(&self, span: &NewSpan, id: Option<SpanId>) -> Result<SpanId> {
+        let label = self.label_id(&span.label)?;
+        let annotator = self.ensure_annotator(&span.annotator, "human")?;
+        let row = SpanRow {
+            status: span.status,
+            fragments: &span.fragments,
+            attributes: &span.attributes,
+            comment: span.comment.as_deref(),
+            source_ref: span.source_ref.as_deref(),
+        };
+        self.insert_span_row(span.note, label, annotator, &row, id)
+    }
+
+    /// Stores a span whose label and annotator ids are already known (bulk import).
+    pub(crate) fn insert_span_row(
+        &self,
+        note: NoteId,
+        label: i64,
+        annotator: i64,
+        span: &SpanRow<'_>,
+        id: Option<SpanId>,
+    ) -> Result<SpanId> {
         let (Some(first), Some(last)) = (span.fragments.first(), span.fragments.last()) else {
             return Err(Error::Invalid(
                 "a span needs at least one fragment".to_owned(),
             ));
         };
-        let label = self.label_id(&span.label)?;
-        let annotator = self.ensure_annotator(&span.annotator, "human")?;
         self.conn()
             .prepare_cached(
                 "INSERT INTO span_annotations (id, note_id, label_id, annotator_id, status,
@@ -88,13 +116,13 @@ impl Tx<'_> {
             .and_then(|mut s| {
                 s.execute(params![
                     id.map(|i| i.0),
-                    span.note.0,
+                    note.0,
                     label,
                     annotator,
                     span.status.as_str(),
                     first.start as i64,
                     last.end as i64,
-                    fragments_json(&span.fragments),
+                    fragments_json(span.fragments),
                     span.comment,
                     span.source_ref,
                 ])
@@ -107,7 +135,7 @@ impl Tx<'_> {
                 "INSERT INTO span_attributes (span_id, name, value) VALUES (?1, ?2, ?3)",
             )
             .map_err(Error::sql("saving span attributes"))?;
-        for (name, value) in &span.attributes {
+        for (name, value) in span.attributes {
             attr.execute(params![id.0, name, value])
                 .map_err(Error::sql("saving span attributes"))?;
         }
@@ -138,6 +166,26 @@ impl Tx<'_> {
     ) -> Result<DocLabelId> {
         let label = self.label_id(&doc.label)?;
         let annotator = self.ensure_annotator(&doc.annotator, "human")?;
+        self.insert_doc_row(doc.note, label, annotator, doc.status, &doc.attributes, id)
+            .map_err(|e| match e {
+                Error::Conflict(_) => Error::Conflict(format!(
+                    "note {} already has label {} from {}",
+                    doc.note, doc.label, doc.annotator
+                )),
+                e => e,
+            })
+    }
+
+    /// Stores a document label whose label and annotator ids are already known (bulk import).
+    pub(crate) fn insert_doc_row(
+        &self,
+        note: NoteId,
+        label: i64,
+        annotator: i64,
+        status: AnnotationStatus,
+        attributes: &BTreeMap<String, String>,
+        id: Option<DocLabelId>,
+    ) -> Result<DocLabelId> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO doc_annotations (id, note_id, label_id, annotator_id, status)
@@ -146,10 +194,10 @@ impl Tx<'_> {
             .and_then(|mut s| {
                 s.execute(params![
                     id.map(|i| i.0),
-                    doc.note.0,
+                    note.0,
                     label,
                     annotator,
-                    doc.status.as_str()
+                    status.as_str()
                 ])
             })
             .map_err(|e| match e {
@@ -157,8 +205,7 @@ impl Tx<'_> {
                     if f.code == rusqlite::ErrorCode::ConstraintViolation =>
                 {
                     Error::Conflict(format!(
-                        "note {} already has label {} from {}",
-                        doc.note, doc.label, doc.annotator
+                        "note {note} already has this label from this annotator"
                     ))
                 }
                 e => Error::Sqlite {
@@ -171,7 +218,7 @@ impl Tx<'_> {
             .conn()
             .prepare_cached("INSERT INTO doc_attributes (doc_id, name, value) VALUES (?1, ?2, ?3)")
             .map_err(Error::sql("saving label attributes"))?;
-        for (name, value) in &doc.attributes {
+        for (name, value) in attributes {
             attr.execute(params![id.0, name, value])
                 .map_err(Error::sql("saving label attributes"))?;
         }

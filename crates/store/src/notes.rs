@@ -1,6 +1,6 @@
 //! Notes: insertion with content-hash de-duplication, lookup, full-text search, statistics.
 
-use api::{Fragment, NoteDetail, NoteId, NoteStatus, NoteSummary, SearchQuery, Stats};
+use api::{Fragment, NoteDetail, NoteId, NoteStatus, NoteSummary, SearchOrder, SearchQuery, Stats};
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
@@ -77,6 +77,17 @@ impl Tx<'_> {
     pub fn insert_note(&self, note: &NewNote) -> Result<Option<NoteId>> {
         let hash = content_hash(note.external_id.as_deref(), &note.text);
         let metadata = serde_json::Value::Object(note.metadata.clone()).to_string();
+        self.insert_note_prepared(note, &hash, &metadata)
+    }
+
+    /// [`Tx::insert_note`] with the hash and metadata JSON already computed (by the import's
+    /// reading thread, so the writing thread only writes).
+    pub(crate) fn insert_note_prepared(
+        &self,
+        note: &NewNote,
+        hash: &[u8; 32],
+        metadata: &str,
+    ) -> Result<Option<NoteId>> {
         let mut stmt = self
             .conn()
             .prepare_cached(
@@ -212,7 +223,7 @@ impl Db<'_> {
         })
     }
 
-    /// Notes matching `query`, best matches first (or in id order when there is no text).
+    /// Notes matching `query`, in id order or best match first as the query asks.
     pub fn search_notes(&self, query: &SearchQuery) -> Result<Vec<NoteSummary>> {
         let limit = if query.limit == 0 {
             DEFAULT_LIMIT
@@ -243,13 +254,19 @@ impl Db<'_> {
                                         WHERE s.note_id = n.id AND s.annotator_id = ?5)
                              OR EXISTS (SELECT 1 FROM doc_annotations d
                                         WHERE d.note_id = n.id AND d.annotator_id = ?5))";
+        // CROSS JOIN keeps the full-text match as the outer loop: left to itself, SQLite may
+        // walk the category index and probe the FTS index per note, a hundred times slower.
+        let order = match query.order {
+            SearchOrder::Id => "notes_fts.rowid",
+            SearchOrder::Relevance => "notes_fts.rank",
+        };
         let sql = match &fts {
             Some(_) => format!(
                 "SELECT n.id, n.external_id, n.category, n.status,
                         snippet(notes_fts, 0, char(2), char(3), '…', 16), length(n.text)
-                 FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid
+                 FROM notes_fts CROSS JOIN notes n ON n.id = notes_fts.rowid
                  WHERE notes_fts MATCH ?1 AND {filters}
-                 ORDER BY notes_fts.rank LIMIT ?6 OFFSET ?7"
+                 ORDER BY {order} LIMIT ?6 OFFSET ?7"
             ),
             None => format!(
                 "SELECT n.id, n.external_id, n.category, n.status,

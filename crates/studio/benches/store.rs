@@ -48,6 +48,7 @@ fn run(path: &std::path::Path) -> Result<serde_json::Value, ApiError> {
         ("daughter helps", "Social work"),
     ];
     let mut search = Vec::new();
+    let mut relevance = Vec::new();
     let mut hits = BTreeMap::new();
     for round in 0..25 {
         for (text, category) in queries {
@@ -62,6 +63,15 @@ fn run(path: &std::path::Path) -> Result<serde_json::Value, ApiError> {
             search.push(t.elapsed());
             if round == 0 {
                 hits.insert(text.to_owned(), found.len());
+            }
+            if round < 5 {
+                let ranked = SearchQuery {
+                    order: api::SearchOrder::Relevance,
+                    ..query
+                };
+                let t = Instant::now();
+                studio::notes::search(&project, &ranked)?;
+                relevance.push(t.elapsed());
             }
         }
     }
@@ -89,6 +99,7 @@ fn run(path: &std::path::Path) -> Result<serde_json::Value, ApiError> {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     Ok(serde_json::json!({
         "search_median_ms": median_ms(search),
+        "search_relevance_order_median_ms": median_ms(relevance),
         "search_p95_ms": p95,
         "search_hits": hits,
         "save_span_median_ms": median_ms(save),

@@ -86,6 +86,7 @@ pub(super) fn read(path: &Path, options: &ImportOptions, sink: &mut Sink<'_, '_>
             labels: Vec::new(),
             spans,
             extras,
+            prepared: None,
         })?;
     }
     Ok(())

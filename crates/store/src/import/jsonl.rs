@@ -200,6 +200,7 @@ fn parse_line(
             labels: merge_labels(labels),
             spans,
             extras: Vec::new(),
+            prepared: None,
         },
         problems,
     ))

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use api::{AnnotationStatus, Fragment, ImportSummary, JobProgress, Rejection};
 
-use crate::annotations::{NewDocLabel, NewSpan};
+use crate::annotations::SpanRow;
 use crate::db::{Store, Tx};
 use crate::error::{Error, Result};
 use crate::notes::NewNote;
@@ -154,34 +154,127 @@ pub(crate) struct Record {
     pub spans: Vec<RecordSpan>,
     /// brat lines kept verbatim: (kind, line).
     pub extras: Vec<(String, String)>,
+    /// Content hash and metadata JSON, computed when the record is queued.
+    pub prepared: Option<([u8; 32], String)>,
 }
 
 /// Imports `path` into `store`; see the module docs for what is guaranteed.
+///
+/// Reading and parsing run on this thread, writing on a second one, so both cores work; the
+/// channel between them holds one batch, so memory stays bounded.
 pub fn import(
     store: &mut Store,
     path: &Path,
     options: &ImportOptions,
     control: Control<'_>,
 ) -> Result<ImportSummary> {
-    let mut sink = Sink::new(store, options, control);
-    match options.format {
-        Format::Csv => csv_file::read(path, options, &mut sink)?,
-        Format::Jsonl => jsonl::read(path, options, &mut sink)?,
-        Format::Txt => text_dir::read(path, options, &mut sink)?,
-        Format::Brat => brat_dir::read(path, options, &mut sink)?,
-    }
-    sink.finish()
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Record>>(1);
+    std::thread::scope(|scope| {
+        let annotator = options.annotator.clone();
+        let writer = scope.spawn(move || {
+            let mut writer = Writer {
+                store,
+                annotator,
+                label_ids: HashMap::new(),
+            };
+            let mut written = ImportSummary::default();
+            for batch in receiver {
+                add_counts(&mut written, writer.write(batch)?);
+            }
+            Ok::<_, Error>(written)
+        });
+        let mut sink = Sink::new(options, control, sender);
+        let read = match options.format {
+            Format::Csv => csv_file::read(path, options, &mut sink),
+            Format::Jsonl => jsonl::read(path, options, &mut sink),
+            Format::Txt => text_dir::read(path, options, &mut sink),
+            Format::Brat => brat_dir::read(path, options, &mut sink),
+        }
+        .and_then(|()| sink.flush());
+        let (mut summary, control) = sink.finish(); // closes the channel
+        let written = writer.join().map_err(|_| {
+            Error::Invalid("the import stopped unexpectedly (writer crashed)".to_owned())
+        })?;
+        // A write error explains a read that stopped early, so it is reported first.
+        let written = written?;
+        read?;
+        add_counts(&mut summary, written);
+        (control.progress)(JobProgress {
+            stage: "imported".to_owned(),
+            done: summary.imported + summary.duplicates,
+            total: Some(summary.imported + summary.duplicates),
+            unit: "notes".to_owned(),
+        });
+        Ok(summary)
+    })
 }
 
-/// Collects records into batches and commits each batch in one transaction.
-pub(crate) struct Sink<'s, 'c> {
+fn add_counts(total: &mut ImportSummary, batch: ImportSummary) {
+    total.imported += batch.imported;
+    total.duplicates += batch.duplicates;
+    total.spans += batch.spans;
+    total.doc_labels += batch.doc_labels;
+    total.kept_standoff_lines += batch.kept_standoff_lines;
+    total.labels_created.extend(batch.labels_created);
+}
+
+/// The writing side: one transaction per batch, label ids cached across batches.
+struct Writer<'s> {
     store: &'s mut Store,
+    annotator: String,
+    label_ids: HashMap<String, i64>,
+}
+
+impl Writer<'_> {
+    fn write(&mut self, batch: Vec<Record>) -> Result<ImportSummary> {
+        let Writer {
+            store,
+            annotator,
+            label_ids,
+        } = self;
+        let mut counts = ImportSummary::default();
+        let source = batch.first().and_then(|r| r.note.source.clone());
+        store.write(|tx| {
+            let annotator_id = tx.ensure_annotator(annotator, "import")?;
+            let before = tx.max_note_id()?;
+            for record in &batch {
+                write_record(tx, record, annotator_id, label_ids, &mut counts)?;
+            }
+            tx.index_notes_after(before)?;
+            if counts.imported > 0 {
+                // One audit entry per committed batch: which notes, from where, how many.
+                tx.audit(
+                    annotator,
+                    "import_notes",
+                    "note",
+                    None,
+                    None,
+                    &serde_json::json!({
+                        "source": source,
+                        "first_note": before + 1,
+                        "last_note": tx.max_note_id()?,
+                        "notes": counts.imported,
+                        "duplicates": counts.duplicates,
+                        "spans": counts.spans,
+                        "doc_labels": counts.doc_labels,
+                    }),
+                )?;
+            }
+            Ok::<_, Error>(())
+        })?;
+        tracing::debug!(notes = batch.len(), "import batch committed");
+        Ok(counts)
+    }
+}
+
+/// The reading side: collects records into batches and hands them to the writer.
+pub(crate) struct Sink<'s, 'c> {
     options: &'s ImportOptions,
     control: Control<'c>,
+    sender: std::sync::mpsc::SyncSender<Vec<Record>>,
     batch: Vec<Record>,
     batch_bytes: usize,
     summary: ImportSummary,
-    label_ids: HashMap<String, i64>,
     stage: String,
     done: u64,
     total: Option<u64>,
@@ -192,15 +285,18 @@ pub(crate) struct Sink<'s, 'c> {
 const BATCH_BYTES: usize = 16 << 20;
 
 impl<'s, 'c> Sink<'s, 'c> {
-    fn new(store: &'s mut Store, options: &'s ImportOptions, control: Control<'c>) -> Self {
+    fn new(
+        options: &'s ImportOptions,
+        control: Control<'c>,
+        sender: std::sync::mpsc::SyncSender<Vec<Record>>,
+    ) -> Self {
         Sink {
-            store,
             options,
             control,
+            sender,
             batch: Vec::new(),
             batch_bytes: 0,
             summary: ImportSummary::default(),
-            label_ids: HashMap::new(),
             stage: String::new(),
             done: 0,
             total: None,
@@ -245,12 +341,17 @@ impl<'s, 'c> Sink<'s, 'c> {
         });
     }
 
-    /// Queues a note; commits the batch when it is full. Empty notes are counted and dropped.
-    pub(crate) fn push(&mut self, record: Record) -> Result<()> {
+    /// Queues a note; hands the batch over when it is full. Empty notes are counted and dropped.
+    pub(crate) fn push(&mut self, mut record: Record) -> Result<()> {
         if record.note.text.trim().is_empty() {
             self.summary.empty += 1;
             return Ok(());
         }
+        let hash =
+            crate::notes::content_hash(record.note.external_id.as_deref(), &record.note.text);
+        let metadata =
+            serde_json::Value::Object(std::mem::take(&mut record.note.metadata)).to_string();
+        record.prepared = Some((hash, metadata));
         self.batch_bytes += record.note.text.len();
         self.batch.push(record);
         if self.batch.len() >= self.options.batch_size.max(1) || self.batch_bytes >= BATCH_BYTES {
@@ -259,53 +360,15 @@ impl<'s, 'c> Sink<'s, 'c> {
         Ok(())
     }
 
-    /// Commits the queued notes, reports progress and checks for cancellation.
+    /// Hands the queued notes to the writer, reports progress and checks for cancellation.
     pub(crate) fn flush(&mut self) -> Result<()> {
         if !self.batch.is_empty() {
             let batch = std::mem::take(&mut self.batch);
             self.batch_bytes = 0;
-            let annotator = self.options.annotator.clone();
-            let mut counts = ImportSummary::default();
-            let mut label_ids = std::mem::take(&mut self.label_ids);
-            let source = batch.first().and_then(|r| r.note.source.clone());
-            let result = self.store.write(|tx| {
-                tx.ensure_annotator(&annotator, "import")?;
-                let before = tx.max_note_id()?;
-                for record in &batch {
-                    write_record(tx, record, &annotator, &mut label_ids, &mut counts)?;
-                }
-                tx.index_notes_after(before)?;
-                if counts.imported > 0 {
-                    // One audit entry per committed batch: which notes, from where, how many.
-                    tx.audit(
-                        &annotator,
-                        "import_notes",
-                        "note",
-                        None,
-                        None,
-                        &serde_json::json!({
-                            "source": source,
-                            "first_note": before + 1,
-                            "last_note": tx.max_note_id()?,
-                            "notes": counts.imported,
-                            "duplicates": counts.duplicates,
-                            "spans": counts.spans,
-                            "doc_labels": counts.doc_labels,
-                        }),
-                    )?;
-                }
-                Ok(())
-            });
-            // On error the batch rolled back, labels created inside it too: the cache is dropped.
-            result?;
-            self.label_ids = label_ids;
-            self.summary.imported += counts.imported;
-            self.summary.duplicates += counts.duplicates;
-            self.summary.spans += counts.spans;
-            self.summary.doc_labels += counts.doc_labels;
-            self.summary.kept_standoff_lines += counts.kept_standoff_lines;
-            self.summary.labels_created.extend(counts.labels_created);
-            tracing::debug!(notes = batch.len(), "import batch committed");
+            // A closed channel means the writer failed; `import` reports its error.
+            self.sender
+                .send(batch)
+                .map_err(|_| Error::Invalid("the import writer stopped".to_owned()))?;
         }
         self.report();
         if (self.control.cancelled)() {
@@ -314,27 +377,30 @@ impl<'s, 'c> Sink<'s, 'c> {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<ImportSummary> {
-        self.flush()?;
-        Ok(self.summary)
+    fn finish(self) -> (ImportSummary, Control<'c>) {
+        (self.summary, self.control)
     }
 }
 
 fn write_record(
     tx: &Tx<'_>,
     record: &Record,
-    annotator: &str,
+    annotator: i64,
     label_ids: &mut HashMap<String, i64>,
     counts: &mut ImportSummary,
 ) -> Result<()> {
-    let Some(note) = tx.insert_note(&record.note)? else {
+    let inserted = match &record.prepared {
+        Some((hash, metadata)) => tx.insert_note_prepared(&record.note, hash, metadata)?,
+        None => tx.insert_note(&record.note)?,
+    };
+    let Some(note) = inserted else {
         counts.duplicates += 1;
         return Ok(());
     };
     counts.imported += 1;
-    let mut ensure_label = |name: &str, counts: &mut ImportSummary| -> Result<String> {
-        if label_ids.contains_key(name) {
-            return Ok(name.to_owned());
+    let mut label_id = |name: &str, counts: &mut ImportSummary| -> Result<i64> {
+        if let Some(id) = label_ids.get(name) {
+            return Ok(*id);
         }
         let id = match tx.find_label_id(name)? {
             Some(id) => id,
@@ -344,37 +410,23 @@ fn write_record(
             }
         };
         label_ids.insert(name.to_owned(), id);
-        Ok(name.to_owned())
+        Ok(id)
     };
     for label in &record.labels {
-        let name = ensure_label(&label.label, counts)?;
-        tx.insert_doc_label(
-            &NewDocLabel {
-                note,
-                label: name,
-                annotator: annotator.to_owned(),
-                status: label.status,
-                attributes: label.attributes.clone(),
-            },
-            None,
-        )?;
+        let id = label_id(&label.label, counts)?;
+        tx.insert_doc_row(note, id, annotator, label.status, &label.attributes, None)?;
         counts.doc_labels += 1;
     }
     for span in &record.spans {
-        let name = ensure_label(&span.label, counts)?;
-        tx.insert_span(
-            &NewSpan {
-                note,
-                label: name,
-                annotator: annotator.to_owned(),
-                status: span.status,
-                fragments: span.fragments.clone(),
-                attributes: span.attributes.clone(),
-                comment: span.comment.clone(),
-                source_ref: span.source_ref.clone(),
-            },
-            None,
-        )?;
+        let id = label_id(&span.label, counts)?;
+        let row = SpanRow {
+            status: span.status,
+            fragments: &span.fragments,
+            attributes: &span.attributes,
+            comment: span.comment.as_deref(),
+            source_ref: span.source_ref.as_deref(),
+        };
+        tx.insert_span_row(note, id, annotator, &row, None)?;
         counts.spans += 1;
     }
     for (kind, line) in &record.extras {
