@@ -1,10 +1,13 @@
 //! `cargo xtask bench store`: import, search and annotation speed on 100,000 generated notes.
 //!
 //! Prints one JSON object on the last line of stdout with `import_notes_per_s`,
-//! `import_peak_rss_mb`, `search_median_ms` and `save_span_median_ms`, plus the machine.
+//! `import_peak_rss_mb` (notes and their full-text index), the same with the corpus's gold
+//! spans and labels (`import_with_gold_labels_*`), `search_median_ms` and
+//! `save_span_median_ms` (on the labelled project), plus the machine.
 //! The import runs the release `clinitune import` as a child process (its peak RSS is read from
 //! /proc while it runs); search and span saving run in-process in `crates/studio/benches/store.rs`.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -24,42 +27,44 @@ fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
     }
 }
 
-fn store(args: &[String]) -> anyhow::Result<()> {
-    let notes = flag(args, "--notes", 100_000)?;
-    let bin = crate::build_cli()?;
-    let work = tempfile::tempdir()?;
-    let corpus = work.path().join("corpus.jsonl");
-    let project = work.path().join("bench.clinitune");
-    crate::run({
-        let mut c = Command::new(&bin);
-        c.args([
-            "demo-corpus",
-            &corpus.to_string_lossy(),
-            "--notes",
-            &notes.to_string(),
-            "--seed",
-            "11",
-        ]);
-        c
-    })?;
-    let corpus_bytes = std::fs::metadata(&corpus)?.len();
-    crate::run({
-        let mut c = Command::new(&bin);
-        c.args([
-            "init",
-            &project.to_string_lossy(),
-            "--schema",
-            "sdoh",
-            "--schema",
-            "outcomes",
-        ]);
-        c
-    })?;
+/// Writes a demo corpus with the release CLI; returns its size in bytes.
+fn make_corpus(bin: &Path, out: &Path, notes: usize, labels: bool) -> anyhow::Result<u64> {
+    let mut c = Command::new(bin);
+    c.args([
+        "demo-corpus",
+        &out.to_string_lossy(),
+        "--notes",
+        &notes.to_string(),
+        "--seed",
+        "11",
+    ]);
+    if !labels {
+        c.arg("--without-labels");
+    }
+    crate::run(c)?;
+    Ok(std::fs::metadata(out)?.len())
+}
 
-    eprintln!("xtask: importing {notes} notes");
-    let mut child = Command::new(&bin)
+/// One timed `clinitune import` into a new project: (seconds, peak RSS in KiB, summary).
+fn timed_import(
+    bin: &Path,
+    corpus: &Path,
+    project: &Path,
+) -> anyhow::Result<(f64, u64, serde_json::Value)> {
+    let mut init = Command::new(bin);
+    init.args([
+        "init",
+        &project.to_string_lossy(),
+        "--schema",
+        "sdoh",
+        "--schema",
+        "outcomes",
+    ]);
+    crate::run(init)?;
+    eprintln!("xtask: importing {}", corpus.display());
+    let mut child = Command::new(bin)
         .args(["import", &corpus.to_string_lossy(), "--json"])
-        .env("CLINITUNE_PROJECT", &project)
+        .env("CLINITUNE_PROJECT", project)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .context("cannot start clinitune import")?;
@@ -74,7 +79,7 @@ fn store(args: &[String]) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let import_s = started.elapsed().as_secs_f64();
+    let seconds = started.elapsed().as_secs_f64();
     if !status.success() {
         bail!("clinitune import failed with {status}");
     }
@@ -82,8 +87,26 @@ fn store(args: &[String]) -> anyhow::Result<()> {
     if let Some(mut stdout) = child.stdout.take() {
         std::io::Read::read_to_string(&mut stdout, &mut out)?;
     }
-    let summary: serde_json::Value = serde_json::from_str(out.trim())?;
+    Ok((seconds, peak_kb, serde_json::from_str(out.trim())?))
+}
+
+fn store(args: &[String]) -> anyhow::Result<()> {
+    let notes = flag(args, "--notes", 100_000)?;
+    let bin = crate::build_cli()?;
+    let work = tempfile::tempdir()?;
+    // The target's case: notes and their full-text index.
+    let plain = work.path().join("plain.jsonl");
+    let plain_bytes = make_corpus(&bin, &plain, notes, false)?;
+    let (plain_s, plain_kb, plain_summary) =
+        timed_import(&bin, &plain, &work.path().join("plain.clinitune"))?;
+    std::fs::remove_file(&plain)?;
+    // The demo's case: the same notes with their gold spans and document labels.
+    let corpus = work.path().join("gold.jsonl");
+    make_corpus(&bin, &corpus, notes, true)?;
+    let project = work.path().join("gold.clinitune");
+    let (import_s, peak_kb, summary) = timed_import(&bin, &corpus, &project)?;
     let imported = summary["imported"].as_u64().unwrap_or(0);
+    let plain_imported = plain_summary["imported"].as_u64().unwrap_or(0);
 
     // Search and span saving in-process: crates/studio/benches/store.rs, optimised.
     let inner = crate::cargo(&[
@@ -114,12 +137,14 @@ fn store(args: &[String]) -> anyhow::Result<()> {
 
     let mut figures = serde_json::json!({
         "benchmark": "store",
-        "notes": imported,
-        "corpus_mb": corpus_bytes as f64 / 1e6,
-        "mean_note_bytes": corpus_bytes as f64 / notes.max(1) as f64,
-        "import_s": import_s,
-        "import_notes_per_s": imported as f64 / import_s,
-        "import_peak_rss_mb": peak_kb as f64 / 1024.0,
+        "notes": plain_imported,
+        "mean_note_bytes": plain_bytes as f64 / notes.max(1) as f64,
+        "import_s": plain_s,
+        "import_notes_per_s": plain_imported as f64 / plain_s,
+        "import_peak_rss_mb": plain_kb as f64 / 1024.0,
+        "import_with_gold_labels_s": import_s,
+        "import_with_gold_labels_notes_per_s": imported as f64 / import_s,
+        "import_with_gold_labels_peak_rss_mb": peak_kb as f64 / 1024.0,
         "spans_imported": summary["spans"],
         "doc_labels_imported": summary["doc_labels"],
         "project_mb": std::fs::metadata(&project).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0),

@@ -70,6 +70,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
+        /// Leave out the gold labels and spans (notes only, to annotate from scratch).
+        #[arg(long)]
+        without_labels: bool,
     },
 }
 

@@ -262,15 +262,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             notes,
             seed,
             format,
+            without_labels,
         } => {
             let format = match format {
                 ExportFormat::Brat => studio::corpus::CorpusFormat::Brat,
                 ExportFormat::Jsonl => studio::corpus::CorpusFormat::Jsonl,
             };
             let mut bar = Bar::new();
-            let written =
-                studio::corpus::write_corpus(&path, notes, seed, format, &mut |p| bar.update(&p))
-                    .map_err(api)?;
+            let written = studio::corpus::write_corpus(
+                &path,
+                &studio::corpus::CorpusOptions {
+                    notes,
+                    seed,
+                    format,
+                    labels: !without_labels,
+                },
+                &mut |p| bar.update(&p),
+            )
+            .map_err(api)?;
             bar.finish();
             if json {
                 render::json(

@@ -62,14 +62,31 @@ pub fn note_json(note: &DemoNote) -> Value {
     })
 }
 
-/// Writes `notes` synthetic notes generated from `seed`; returns how many were written.
+/// What corpus to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CorpusOptions {
+    /// How many notes.
+    pub notes: usize,
+    /// Random seed; the same seed gives the same notes.
+    pub seed: u64,
+    /// File format.
+    pub format: CorpusFormat,
+    /// Include the gold labels and spans (`false`: notes only).
+    pub labels: bool,
+}
+
+/// Writes the synthetic corpus `options` describe; returns how many notes were written.
 pub fn write_corpus(
     out: &Path,
-    notes: usize,
-    seed: u64,
-    format: CorpusFormat,
+    options: &CorpusOptions,
     progress: &mut dyn FnMut(JobProgress),
 ) -> Result<u64, Error> {
+    let CorpusOptions {
+        notes,
+        seed,
+        format,
+        labels: with_labels,
+    } = *options;
     let report = |done: usize, progress: &mut dyn FnMut(JobProgress)| {
         progress(JobProgress {
             stage: "generating demo notes".to_owned(),
@@ -78,7 +95,13 @@ pub fn write_corpus(
             unit: "notes".to_owned(),
         })
     };
-    let generated = crate::demo::generate(DemoConfig { notes, seed });
+    let generated = crate::demo::generate(DemoConfig { notes, seed }).map(|mut note| {
+        if !with_labels {
+            note.spans.clear();
+            note.doc_labels.clear();
+        }
+        note
+    });
     match format {
         CorpusFormat::Jsonl => {
             if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -453,3 +453,32 @@ fn audit_log_is_append_only() {
             .is_err()
     );
 }
+
+#[test]
+fn search_orders_by_id_or_by_relevance() {
+    let (dir, mut store) = temp_store();
+    let jsonl = "{\"id\": \"a\", \"text\": \"Housing: stable. Lives with wife in their own home.\"}\n\
+{\"id\": \"b\", \"text\": \"Housing insecure: housing voucher pending, housing search ongoing.\"}\n";
+    let path = write(dir.path(), "h.jsonl", jsonl.as_bytes());
+    run(&mut store, &path, &ImportOptions::new(Format::Jsonl)).unwrap();
+    let ids = |order| -> Vec<String> {
+        let q = SearchQuery {
+            text: "housing".into(),
+            order,
+            ..SearchQuery::default()
+        };
+        store
+            .db()
+            .search_notes(&q)
+            .unwrap()
+            .into_iter()
+            .filter_map(|n| n.external_id)
+            .collect()
+    };
+    assert_eq!(ids(api::SearchOrder::Id), vec!["a", "b"]);
+    assert_eq!(
+        ids(api::SearchOrder::Relevance),
+        vec!["b", "a"],
+        "three mentions rank first"
+    );
+}
