@@ -426,12 +426,12 @@ impl Db<'_> {
 
     /// All labels of the project, schema by schema, in file order.
     pub fn labels(&self) -> Result<Vec<Label>> {
-        self.labels_where("1 = 1", "")
+        self.labels_where("", [])
     }
 
     /// One label by name.
     pub fn label(&self, name: &str) -> Result<Label> {
-        self.labels_where("l.name = ?1", name)?
+        self.labels_where("WHERE l.name = ?1", [name])?
             .pop()
             .ok_or_else(|| Error::NotFound {
                 what: "label",
@@ -439,12 +439,12 @@ impl Db<'_> {
             })
     }
 
-    fn labels_where(&self, condition: &str, value: &str) -> Result<Vec<Label>> {
+    fn labels_where<P: rusqlite::Params>(&self, condition: &str, params: P) -> Result<Vec<Label>> {
         let sql = format!(
             "SELECT l.name, l.display, s.name, l.scope, l.color, l.hotkey, l.description,
                     l.attributes
              FROM labels l JOIN label_schemas s ON s.id = l.schema_id
-             WHERE {condition} AND (?1 = ?1)
+             {condition}
              ORDER BY s.id, l.position"
         );
         let mut stmt = self
@@ -452,7 +452,7 @@ impl Db<'_> {
             .prepare_cached(&sql)
             .map_err(Error::sql("reading labels"))?;
         let rows = stmt
-            .query_map([value], |r| {
+            .query_map(params, |r| {
                 Ok(Label {
                     name: r.get(0)?,
                     display: r.get(1)?,

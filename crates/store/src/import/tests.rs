@@ -482,3 +482,38 @@ fn search_orders_by_id_or_by_relevance() {
         "three mentions rank first"
     );
 }
+
+#[test]
+fn opening_something_that_is_not_a_project_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = write(dir.path(), "notes.clinitune", b"just some text, not SQLite");
+    assert!(matches!(Store::open(&text), Err(Error::NotAProject { .. })));
+    let other = dir.path().join("other.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    assert!(matches!(
+        Store::open(&other),
+        Err(Error::NotAProject { .. })
+    ));
+    assert!(matches!(
+        Store::open(&dir.path().join("missing.clinitune")),
+        Err(Error::NoProject { .. })
+    ));
+    let (_d, store) = temp_store();
+    let path = store.path().to_owned();
+    drop(store);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    assert!(matches!(
+        Store::open(&path),
+        Err(Error::NewerSchema { found: 99, .. })
+    ));
+    assert!(matches!(
+        Store::create(&path),
+        Err(Error::AlreadyExists { .. })
+    ));
+}
