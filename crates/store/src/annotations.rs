@@ -58,6 +58,10 @@ fn fragments_json(fragments: &[Fragment]) -> String {
     serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_owned())
 }
 
+fn attributes_json(attributes: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(attributes).unwrap_or_else(|_| "{}".to_owned())
+}
+
 fn parse_fragments(json: &str) -> Vec<Fragment> {
     serde_json::from_str::<Vec<[usize; 2]>>(json)
         .unwrap_or_default()
@@ -110,8 +114,8 @@ impl Tx<'_> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO span_annotations (id, note_id, label_id, annotator_id, status,
-                     start_byte, end_byte, fragments, comment, source_ref)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     start_byte, end_byte, fragments, comment, source_ref, attributes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -125,21 +129,11 @@ impl Tx<'_> {
                     fragments_json(span.fragments),
                     span.comment,
                     span.source_ref,
+                    attributes_json(span.attributes),
                 ])
             })
             .map_err(Error::sql("saving a span"))?;
-        let id = SpanId(self.conn().last_insert_rowid());
-        let mut attr = self
-            .conn()
-            .prepare_cached(
-                "INSERT INTO span_attributes (span_id, name, value) VALUES (?1, ?2, ?3)",
-            )
-            .map_err(Error::sql("saving span attributes"))?;
-        for (name, value) in span.attributes {
-            attr.execute(params![id.0, name, value])
-                .map_err(Error::sql("saving span attributes"))?;
-        }
-        Ok(id)
+        Ok(SpanId(self.conn().last_insert_rowid()))
     }
 
     /// Deletes a span (its attributes go with it).
@@ -188,8 +182,8 @@ impl Tx<'_> {
     ) -> Result<DocLabelId> {
         self.conn()
             .prepare_cached(
-                "INSERT INTO doc_annotations (id, note_id, label_id, annotator_id, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO doc_annotations (id, note_id, label_id, annotator_id, status, attributes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -197,7 +191,8 @@ impl Tx<'_> {
                     note.0,
                     label,
                     annotator,
-                    status.as_str()
+                    status.as_str(),
+                    attributes_json(attributes),
                 ])
             })
             .map_err(|e| match e {
@@ -213,16 +208,7 @@ impl Tx<'_> {
                     source: e,
                 },
             })?;
-        let id = DocLabelId(self.conn().last_insert_rowid());
-        let mut attr = self
-            .conn()
-            .prepare_cached("INSERT INTO doc_attributes (doc_id, name, value) VALUES (?1, ?2, ?3)")
-            .map_err(Error::sql("saving label attributes"))?;
-        for (name, value) in attributes {
-            attr.execute(params![id.0, name, value])
-                .map_err(Error::sql("saving label attributes"))?;
-        }
-        Ok(id)
+        Ok(DocLabelId(self.conn().last_insert_rowid()))
     }
 
     /// Deletes a document label.
@@ -311,8 +297,7 @@ impl Db<'_> {
     fn spans_where(&self, condition: &str, value: i64) -> Result<Vec<(NoteId, Span)>> {
         let sql = format!(
             "SELECT s.id, s.note_id, l.name, a.name, s.status, s.fragments, s.comment,
-                    (SELECT json_group_object(name, value) FROM span_attributes
-                     WHERE span_id = s.id)
+s.attributes
              FROM span_annotations s
              JOIN labels l ON l.id = s.label_id
              JOIN annotators a ON a.id = s.annotator_id
@@ -367,8 +352,7 @@ impl Db<'_> {
     fn doc_labels_where(&self, condition: &str, value: i64) -> Result<Vec<(NoteId, DocLabel)>> {
         let sql = format!(
             "SELECT d.id, d.note_id, l.name, a.name, d.status,
-                    (SELECT json_group_object(name, value) FROM doc_attributes
-                     WHERE doc_id = d.id)
+d.attributes
              FROM doc_annotations d
              JOIN labels l ON l.id = d.label_id
              JOIN annotators a ON a.id = d.annotator_id

@@ -81,6 +81,7 @@ CREATE TABLE span_annotations (
     start_byte   INTEGER NOT NULL,
     end_byte     INTEGER NOT NULL,
     fragments    TEXT NOT NULL,            -- JSON [[start, end], ...] in UTF-8 bytes
+    attributes   TEXT NOT NULL DEFAULT '{}', -- JSON object of attribute values, e.g. {"adverse": "true"}
     comment      TEXT,
     source_ref   TEXT,                     -- id in the source file, e.g. brat "T3"
     origin_id    INTEGER,                  -- later issues: the model output that suggested it
@@ -92,19 +93,13 @@ CREATE INDEX spans_by_note ON span_annotations (note_id, start_byte);
 CREATE INDEX spans_by_label ON span_annotations (label_id, note_id);
 CREATE INDEX spans_by_annotator ON span_annotations (annotator_id, note_id);
 
-CREATE TABLE span_attributes (
-    span_id INTEGER NOT NULL REFERENCES span_annotations (id) ON DELETE CASCADE,
-    name    TEXT NOT NULL,
-    value   TEXT NOT NULL,
-    PRIMARY KEY (span_id, name)
-) STRICT, WITHOUT ROWID;
-
 CREATE TABLE doc_annotations (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     note_id      INTEGER NOT NULL REFERENCES notes (id) ON DELETE CASCADE,
     label_id     INTEGER NOT NULL REFERENCES labels (id),
     annotator_id INTEGER NOT NULL REFERENCES annotators (id),
     status       TEXT NOT NULL DEFAULT 'gold' CHECK (status IN ('gold', 'suggested', 'rejected')),
+    attributes   TEXT NOT NULL DEFAULT '{}', -- JSON object of attribute values
     origin_id    INTEGER,
     created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
@@ -112,13 +107,6 @@ CREATE TABLE doc_annotations (
 ) STRICT;
 CREATE INDEX docs_by_label ON doc_annotations (label_id, note_id);
 CREATE INDEX docs_by_annotator ON doc_annotations (annotator_id, note_id);
-
-CREATE TABLE doc_attributes (
-    doc_id INTEGER NOT NULL REFERENCES doc_annotations (id) ON DELETE CASCADE,
-    name   TEXT NOT NULL,
-    value  TEXT NOT NULL,
-    PRIMARY KEY (doc_id, name)
-) STRICT, WITHOUT ROWID;
 
 -- brat lines with no Clinitune counterpart yet (relations, events, normalisations, notes on
 -- them), kept verbatim so an export writes them back.
