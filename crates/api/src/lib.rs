@@ -21,5 +21,5 @@ pub use labels::{AttributeDef, AttributeKind, AttributeValue, Label, LabelScope,
 pub use notes::{
     AnnotationStatus, DocLabel, DocLabelId, ExportSummary, Fragment, ImportRequest, ImportSummary,
     JobProgress, NoteDetail, NoteId, NoteStatus, NoteSummary, Rejection, SearchOrder, SearchQuery,
-    Span, SpanId, SpanRequest, Stats,
+    Span, SpanId, SpanRecord, SpanRequest, Stats,
 };

@@ -374,3 +374,60 @@ pub struct ImportRequest {
     /// Annotator name for imported labels (default `import`).
     pub annotator: Option<String>,
 }
+
+/// A span as exported and printed: code-point offsets into the note text, as brat and the
+/// command line count them (`fragments` only when the span is discontinuous).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpanRecord {
+    /// Span id in the project.
+    pub id: SpanId,
+    /// Label name.
+    pub label: String,
+    /// First code point.
+    pub start: usize,
+    /// One past the last code point.
+    pub end: usize,
+    /// The fragments, when there are several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fragments: Option<Vec<[usize; 2]>>,
+    /// The covered text (fragments joined by a space).
+    pub text: String,
+    /// Attribute values.
+    pub attributes: BTreeMap<String, String>,
+    /// Who made it.
+    pub annotator: String,
+    /// Gold, suggested or rejected.
+    pub status: AnnotationStatus,
+    /// Comment, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl SpanRecord {
+    /// Converts a stored span (byte offsets) of `text` into code-point form.
+    pub fn new(text: &str, span: &Span) -> SpanRecord {
+        let cp = |byte: usize| crate::offsets::byte_to_char(text, byte).unwrap_or(0);
+        let covered: Vec<&str> = span
+            .fragments
+            .iter()
+            .map(|f| text.get(f.start..f.end).unwrap_or_default())
+            .collect();
+        SpanRecord {
+            id: span.id,
+            label: span.label.clone(),
+            start: cp(span.start()),
+            end: cp(span.end()),
+            fragments: (span.fragments.len() > 1).then(|| {
+                span.fragments
+                    .iter()
+                    .map(|f| [cp(f.start), cp(f.end)])
+                    .collect()
+            }),
+            text: covered.join(" "),
+            attributes: span.attributes.clone(),
+            annotator: span.annotator.clone(),
+            status: span.status,
+            comment: span.comment.clone(),
+        }
+    }
+}

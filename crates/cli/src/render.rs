@@ -17,32 +17,9 @@ fn cp(text: &str, byte: usize) -> usize {
     api::offsets::byte_to_char(text, byte).unwrap_or(0)
 }
 
-/// A span as JSON with code-point offsets (`fragments` only when discontinuous).
+/// A span as JSON with code-point offsets.
 pub fn span_json(text: &str, s: &Span) -> Value {
-    let mut v = json!({
-        "id": s.id,
-        "label": s.label,
-        "start": cp(text, s.start()),
-        "end": cp(text, s.end()),
-        "text": s.fragments.iter().map(|f| text.get(f.start..f.end).unwrap_or_default()).collect::<Vec<_>>().join(" "),
-        "attributes": s.attributes,
-        "annotator": s.annotator,
-        "status": s.status,
-    });
-    if let Value::Object(m) = &mut v {
-        if s.fragments.len() > 1 {
-            let parts: Vec<[usize; 2]> = s
-                .fragments
-                .iter()
-                .map(|f| [cp(text, f.start), cp(text, f.end)])
-                .collect();
-            m.insert("fragments".to_owned(), json!(parts));
-        }
-        if let Some(c) = &s.comment {
-            m.insert("comment".to_owned(), json!(c));
-        }
-    }
-    v
+    serde_json::to_value(api::SpanRecord::new(text, s)).unwrap_or(Value::Null)
 }
 
 /// The import summary line.

@@ -269,37 +269,10 @@ fn note_json(note: &NoteDetail, annotations: bool) -> Value {
             map.insert("metadata".to_owned(), Value::Object(note.metadata.clone()));
         }
         if annotations {
-            let text = &note.text;
-            let spans: Vec<Value> = note
+            let spans: Vec<api::SpanRecord> = note
                 .spans
                 .iter()
-                .map(|s| {
-                    let mut v = json!({
-                        "start": cp(text, s.start()),
-                        "end": cp(text, s.end()),
-                        "label": s.label,
-                        "text": s.fragments.iter()
-                            .map(|f| text.get(f.start..f.end).unwrap_or_default())
-                            .collect::<Vec<_>>().join(" "),
-                        "attributes": s.attributes,
-                        "annotator": s.annotator,
-                        "status": s.status.as_str(),
-                    });
-                    if let Value::Object(m) = &mut v {
-                        if s.fragments.len() > 1 {
-                            let parts: Vec<[usize; 2]> = s
-                                .fragments
-                                .iter()
-                                .map(|f| [cp(text, f.start), cp(text, f.end)])
-                                .collect();
-                            m.insert("fragments".to_owned(), json!(parts));
-                        }
-                        if let Some(c) = &s.comment {
-                            m.insert("comment".to_owned(), json!(c));
-                        }
-                    }
-                    v
-                })
+                .map(|s| api::SpanRecord::new(&note.text, s))
                 .collect();
             let labels: Vec<Value> = note
                 .doc_labels
@@ -314,7 +287,7 @@ fn note_json(note: &NoteDetail, annotations: bool) -> Value {
                 })
                 .collect();
             map.insert("labels".to_owned(), Value::Array(labels));
-            map.insert("spans".to_owned(), Value::Array(spans));
+            map.insert("spans".to_owned(), json!(spans));
         }
     }
     obj
