@@ -1,0 +1,33 @@
+use std::path::PathBuf;
+
+/// What can go wrong loading or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// `config.json` is malformed or describes something unsupported.
+    #[error("model config {}: {message}", path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A weight the architecture needs is missing or has the wrong shape.
+    #[error("tensor {name}: {message}")]
+    Tensor {
+        /// The tensor's name in the checkpoint.
+        name: String,
+        /// Missing, or expected vs found shape.
+        message: String,
+    },
+    /// candle failed.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}

@@ -1,0 +1,18 @@
+//! Models and training for Clinitune: Llama-family decoders in candle.
+//!
+//! [`config::Config`] reads a Hugging Face `config.json` (Llama 2/3 incl. Llama 3 rope scaling,
+//! SmolLM2, Mistral-style grouped-query attention, tied or untied embeddings).
+//! [`llama::Llama`] is one forward pass built only from candle operations that have a backward
+//! pass, so the training engine can differentiate through it; with a [`llama::Cache`] it serves
+//! generation one token at a time.
+//!
+//! Invariant: knows nothing of projects or SQLite (`store`); `studio` is where the two meet.
+
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod llama;
+
+mod error;
+
+pub use error::Error;

@@ -1,0 +1,393 @@
+//! The Llama decoder (Touvron et al. 2023; transformers' `modeling_llama.py` is the reference),
+//! written with differentiable candle operations only: no fused softmax, RMSNorm or rotary
+//! kernels, whose backward passes candle lacks. Tensor names follow the Hugging Face checkpoint.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{D, DType, Device, Tensor};
+
+use crate::config::Config;
+use crate::error::Error;
+
+/// A linear projection `y = x Wᵀ` with `W` shaped `(out, in)` as in the checkpoint.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    weight: Tensor,
+}
+
+impl Linear {
+    /// `(b, s, in)` → `(b, s, out)`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor, Error> {
+        Ok(x.broadcast_matmul(&self.weight.t()?)?)
+    }
+
+    /// The weight, `(out, in)`.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+}
+
+/// Named tensors of a checkpoint, taken by name with their shapes checked.
+pub struct Weights {
+    tensors: HashMap<String, Tensor>,
+    dtype: DType,
+}
+
+impl Weights {
+    /// Wraps loaded tensors; they are converted to `dtype` as they are taken.
+    pub fn new(tensors: HashMap<String, Tensor>, dtype: DType) -> Weights {
+        Weights { tensors, dtype }
+    }
+
+    /// Reads every `*.safetensors` of a Hugging Face model folder (sharded or not).
+    pub fn from_hf_folder(dir: &Path, dtype: DType, device: &Device) -> Result<Weights, Error> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|source| Error::Io {
+                path: dir.to_owned(),
+                source,
+            })?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::Tensor {
+                name: "*.safetensors".to_owned(),
+                message: format!("no weights in {}", dir.display()),
+            });
+        }
+        let mut tensors = HashMap::new();
+        for file in files {
+            tensors.extend(candle_core::safetensors::load(&file, device)?);
+        }
+        Ok(Weights::new(tensors, dtype))
+    }
+
+    /// The tensor `name`, checked to have `shape`.
+    pub fn get(&self, name: &str, shape: &[usize]) -> Result<Tensor, Error> {
+        let t = self.tensors.get(name).ok_or_else(|| Error::Tensor {
+            name: name.to_owned(),
+            message: "missing from the checkpoint".to_owned(),
+        })?;
+        if t.dims() != shape {
+            return Err(Error::Tensor {
+                name: name.to_owned(),
+                message: format!("has shape {:?}; the config implies {shape:?}", t.dims()),
+            });
+        }
+        Ok(t.to_dtype(self.dtype)?)
+    }
+
+    fn linear(&self, name: &str, out: usize, inp: usize) -> Result<Linear, Error> {
+        Ok(Linear {
+            weight: self.get(&format!("{name}.weight"), &[out, inp])?,
+        })
+    }
+}
+
+/// Keys and values of earlier positions, per layer, for generation one token at a time.
+#[derive(Debug, Clone, Default)]
+pub struct Cache {
+    kvs: Vec<Option<(Tensor, Tensor)>>,
+    len: usize,
+}
+
+impl Cache {
+    /// An empty cache.
+    pub fn new() -> Cache {
+        Cache::default()
+    }
+
+    /// Positions already in the cache.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing has been fed yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor, Error> {
+    let dtype = x.dtype();
+    let x = x.to_dtype(DType::F32)?;
+    let variance = x.sqr()?.mean_keepdim(D::Minus1)?;
+    let x = x.broadcast_div(&(variance + eps)?.sqrt()?)?;
+    Ok(x.to_dtype(dtype)?.broadcast_mul(weight)?)
+}
+
+/// Softmax over the last dimension from differentiable ops (the max shift is a constant).
+fn softmax_last_dim(x: &Tensor) -> Result<Tensor, Error> {
+    let max = x.max_keepdim(D::Minus1)?.detach();
+    let e = x.broadcast_sub(&max)?.exp()?;
+    Ok(e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?)
+}
+
+/// Rotates `x` `(b, heads, s, head_dim)` by the angles in `cos`/`sin` `(s, head_dim)`.
+fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, Error> {
+    let half = x.dim(D::Minus1)? / 2;
+    let x1 = x.narrow(D::Minus1, 0, half)?;
+    let x2 = x.narrow(D::Minus1, half, half)?;
+    let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
+    Ok((x.broadcast_mul(cos)? + rotated.broadcast_mul(sin)?)?)
+}
+
+struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    num_heads: usize,
+    num_kv_heads: usize,
+    head_dim: usize,
+}
+
+impl Attention {
+    fn forward(
+        &self,
+        x: &Tensor,
+        cos: &Tensor,
+        sin: &Tensor,
+        mask: Option<&Tensor>,
+        kv: &mut Option<(Tensor, Tensor)>,
+    ) -> Result<Tensor, Error> {
+        let (b, s, _) = x.dims3()?;
+        let (nh, nkv, hd) = (self.num_heads, self.num_kv_heads, self.head_dim);
+        // (b, s, heads * hd) → (b, heads, s, hd)
+        let q = self
+            .q
+            .forward(x)?
+            .reshape((b, s, nh, hd))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let k = self
+            .k
+            .forward(x)?
+            .reshape((b, s, nkv, hd))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let v = self
+            .v
+            .forward(x)?
+            .reshape((b, s, nkv, hd))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let q = apply_rope(&q, cos, sin)?;
+        let k = apply_rope(&k, cos, sin)?;
+        let (k, v) = match kv.take() {
+            Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
+            None => (k, v),
+        };
+        *kv = Some((k.clone(), v.clone()));
+        let t = k.dim(2)?;
+        // Grouped-query attention: each key/value head serves nh / nkv query heads.
+        let rep = nh / nkv;
+        let (k, v) = if rep == 1 {
+            (k, v)
+        } else {
+            // (b, nkv, t, hd) → (b, nkv, rep·t, hd) → (b, nh, t, hd)
+            let k = Tensor::cat(&vec![&k; rep], 2)?.reshape((b, nh, t, hd))?;
+            let v = Tensor::cat(&vec![&v; rep], 2)?.reshape((b, nh, t, hd))?;
+            (k, v)
+        };
+        // (b, nh, s, t)
+        let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
+        let scores = match mask {
+            Some(m) => scores.broadcast_add(m)?,
+            None => scores,
+        };
+        let probs = softmax_last_dim(&scores)?;
+        // (b, nh, s, hd) → (b, s, nh * hd)
+        let out = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((b, s, nh * hd))?;
+        self.o.forward(&out)
+    }
+}
+
+struct Mlp {
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+}
+
+impl Mlp {
+    fn forward(&self, x: &Tensor) -> Result<Tensor, Error> {
+        let gated = (self.gate.forward(x)?.silu()? * self.up.forward(x)?)?;
+        self.down.forward(&gated)
+    }
+}
+
+struct Block {
+    input_norm: Tensor,
+    attn: Attention,
+    post_norm: Tensor,
+    mlp: Mlp,
+}
+
+/// A Llama-family causal language model.
+pub struct Llama {
+    config: Config,
+    embed: Tensor,
+    blocks: Vec<Block>,
+    norm: Tensor,
+    lm_head: Option<Linear>,
+    inv_freq: Vec<f32>,
+    device: Device,
+}
+
+impl Llama {
+    /// Builds the model from checkpoint weights; a missing or misshapen tensor is named.
+    pub fn load(config: &Config, weights: &Weights, device: &Device) -> Result<Llama, Error> {
+        let c = config;
+        let (h, hd) = (c.hidden_size, c.head_dim);
+        let blocks = (0..c.num_layers)
+            .map(|i| {
+                let p = format!("model.layers.{i}");
+                Ok(Block {
+                    input_norm: weights.get(&format!("{p}.input_layernorm.weight"), &[h])?,
+                    attn: Attention {
+                        q: weights.linear(&format!("{p}.self_attn.q_proj"), c.num_heads * hd, h)?,
+                        k: weights.linear(
+                            &format!("{p}.self_attn.k_proj"),
+                            c.num_kv_heads * hd,
+                            h,
+                        )?,
+                        v: weights.linear(
+                            &format!("{p}.self_attn.v_proj"),
+                            c.num_kv_heads * hd,
+                            h,
+                        )?,
+                        o: weights.linear(&format!("{p}.self_attn.o_proj"), h, c.num_heads * hd)?,
+                        num_heads: c.num_heads,
+                        num_kv_heads: c.num_kv_heads,
+                        head_dim: hd,
+                    },
+                    post_norm: weights
+                        .get(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
+                    mlp: Mlp {
+                        gate: weights.linear(
+                            &format!("{p}.mlp.gate_proj"),
+                            c.intermediate_size,
+                            h,
+                        )?,
+                        up: weights.linear(&format!("{p}.mlp.up_proj"), c.intermediate_size, h)?,
+                        down: weights.linear(
+                            &format!("{p}.mlp.down_proj"),
+                            h,
+                            c.intermediate_size,
+                        )?,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let lm_head = if c.tie_word_embeddings {
+            None
+        } else {
+            Some(weights.linear("lm_head", c.vocab_size, h)?)
+        };
+        Ok(Llama {
+            config: c.clone(),
+            embed: weights.get("model.embed_tokens.weight", &[c.vocab_size, h])?,
+            blocks,
+            norm: weights.get("model.norm.weight", &[h])?,
+            lm_head,
+            inv_freq: c.inv_freq(),
+            device: device.clone(),
+        })
+    }
+
+    /// Loads `config.json` and the safetensors of a Hugging Face model folder.
+    pub fn from_hf_folder(dir: &Path, dtype: DType, device: &Device) -> Result<Llama, Error> {
+        let config = Config::from_file(&dir.join("config.json"))?;
+        let weights = Weights::from_hf_folder(dir, dtype, device)?;
+        Llama::load(&config, &weights, device)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// cos and sin tables `(s, head_dim)` for positions `offset..offset + s`.
+    fn rotary(&self, offset: usize, s: usize, dtype: DType) -> Result<(Tensor, Tensor), Error> {
+        let half = self.inv_freq.len();
+        let mut cos = Vec::with_capacity(s * half * 2);
+        let mut sin = Vec::with_capacity(s * half * 2);
+        for pos in offset..offset + s {
+            // Angles in f32, as transformers computes them: position × inverse frequency.
+            let angles: Vec<f32> = self.inv_freq.iter().map(|f| pos as f32 * f).collect();
+            for _ in 0..2 {
+                cos.extend(angles.iter().map(|a| a.cos()));
+                sin.extend(angles.iter().map(|a| a.sin()));
+            }
+        }
+        let cos = Tensor::from_vec(cos, (s, half * 2), &self.device)?.to_dtype(dtype)?;
+        let sin = Tensor::from_vec(sin, (s, half * 2), &self.device)?.to_dtype(dtype)?;
+        Ok((cos, sin))
+    }
+
+    /// Logits `(b, s, vocab)` for token ids `(b, s)`, continuing from `cache` (which grows).
+    pub fn forward(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor, Error> {
+        let (b, s) = ids.dims2()?;
+        let offset = cache.len;
+        if cache.kvs.len() != self.blocks.len() {
+            cache.kvs = vec![None; self.blocks.len()];
+        }
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((
+            b,
+            s,
+            self.config.hidden_size,
+        ))?;
+        let (cos, sin) = self.rotary(offset, s, x.dtype())?;
+        let mask = causal_mask(s, offset, x.dtype(), &self.device)?;
+        for (block, kv) in self.blocks.iter().zip(cache.kvs.iter_mut()) {
+            let residual = x.clone();
+            let h = rms_norm(&x, &block.input_norm, self.config.rms_norm_eps)?;
+            let h = block.attn.forward(&h, &cos, &sin, mask.as_ref(), kv)?;
+            let x1 = (residual + h)?;
+            let h = rms_norm(&x1, &block.post_norm, self.config.rms_norm_eps)?;
+            x = (&x1 + block.mlp.forward(&h)?)?;
+        }
+        cache.len += s;
+        let x = rms_norm(&x, &self.norm, self.config.rms_norm_eps)?;
+        match &self.lm_head {
+            Some(head) => head.forward(&x),
+            None => Ok(x.broadcast_matmul(&self.embed.t()?)?),
+        }
+    }
+}
+
+/// Additive mask `(s, offset + s)`: 0 where a position may attend, −∞ where it is in the future.
+fn causal_mask(
+    s: usize,
+    offset: usize,
+    dtype: DType,
+    device: &Device,
+) -> Result<Option<Tensor>, Error> {
+    if s == 1 {
+        return Ok(None);
+    }
+    let t = offset + s;
+    let values: Vec<f32> = (0..s)
+        .flat_map(|i| {
+            (0..t).map(move |j| {
+                if j > offset + i {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect();
+    Ok(Some(
+        Tensor::from_vec(values, (s, t), device)?.to_dtype(dtype)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests;

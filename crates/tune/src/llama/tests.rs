@@ -1,0 +1,151 @@
+//! Parity with Hugging Face transformers on the tiny fixture models (../shared/fixtures).
+
+use std::path::PathBuf;
+
+use candle_core::{DType, Device, IndexOp, Tensor};
+
+use super::*;
+
+/// `../shared/fixtures` beside the checkout, or a clear failure saying where it was looked for.
+fn fixtures() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    assert!(
+        dir.join("README.md").is_file(),
+        "reference fixtures missing: expected {} (the shared folder beside the checkout)",
+        dir.display()
+    );
+    dir
+}
+
+fn reference(model: &str) -> HashMap<String, Tensor> {
+    let path = fixtures().join(model).join("reference_logits.safetensors");
+    candle_core::safetensors::load(path, &Device::Cpu).unwrap()
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
+fn ids(t: &Tensor) -> Tensor {
+    t.to_dtype(DType::U32).unwrap().unsqueeze(0).unwrap()
+}
+
+#[test]
+fn tiny_llama_logits_match_transformers() {
+    let model =
+        Llama::from_hf_folder(&fixtures().join("tiny-llama"), DType::F32, &Device::Cpu).unwrap();
+    let r = reference("tiny-llama");
+    for i in 0..3 {
+        let logits = model
+            .forward(&ids(&r[&format!("input_ids.{i}")]), &mut Cache::new())
+            .unwrap();
+        let diff = max_abs_diff(&logits.i(0).unwrap(), &r[&format!("logits.{i}")]);
+        eprintln!("tiny-llama prompt {i}: max abs diff {diff:e}");
+        assert!(diff <= 1e-4, "prompt {i}: max abs diff {diff}");
+    }
+}
+
+#[test]
+fn kv_cache_steps_match_the_full_forward_and_greedy_ids() {
+    let model =
+        Llama::from_hf_folder(&fixtures().join("tiny-llama"), DType::F32, &Device::Cpu).unwrap();
+    let r = reference("tiny-llama");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("tiny-llama/reference.json")).unwrap(),
+    )
+    .unwrap();
+    let expected: Vec<u32> = json["prompts"][0]["greedy_new_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    let full = &r["greedy_logits.0"]; // prompt + 16 greedy tokens, one row per position
+    let prompt = ids(&r["input_ids.0"]);
+    let n = prompt.dim(1).unwrap();
+    let mut cache = Cache::new();
+    let logits = model.forward(&prompt, &mut cache).unwrap().i(0).unwrap();
+    assert!(max_abs_diff(&logits, &full.narrow(0, 0, n).unwrap()) <= 1e-4);
+    let mut next = logits
+        .i(n - 1)
+        .unwrap()
+        .argmax(0)
+        .unwrap()
+        .to_scalar::<u32>()
+        .unwrap();
+    let mut generated = vec![next];
+    for step in 0..expected.len() - 1 {
+        let input = Tensor::new(&[[next]], &Device::Cpu).unwrap();
+        let row = model
+            .forward(&input, &mut cache)
+            .unwrap()
+            .i((0, 0))
+            .unwrap();
+        let diff = max_abs_diff(&row, &full.i(n + step).unwrap());
+        assert!(diff <= 1e-4, "step {step}: max abs diff {diff}");
+        next = row.argmax(0).unwrap().to_scalar::<u32>().unwrap();
+        generated.push(next);
+    }
+    assert_eq!(generated, expected);
+    assert_eq!(cache.len(), n + expected.len() - 1);
+}
+
+#[test]
+fn llama3_rope_scaling_and_untied_head_match_transformers() {
+    let model =
+        Llama::from_hf_folder(&fixtures().join("tiny-llama3"), DType::F32, &Device::Cpu).unwrap();
+    assert!(model.config().rope_scaling.is_some() && !model.config().tie_word_embeddings);
+    let r = reference("tiny-llama3");
+    let logits = model
+        .forward(&ids(&r["input_ids.0"]), &mut Cache::new())
+        .unwrap();
+    let diff = max_abs_diff(&logits.i(0).unwrap(), &r["logits.0"]);
+    eprintln!("tiny-llama3: max abs diff {diff:e}");
+    assert!(diff <= 1e-4, "max abs diff {diff}");
+}
+
+#[test]
+fn missing_or_misshapen_tensors_are_named() {
+    let dir = fixtures().join("tiny-llama");
+    let config = Config::from_file(&dir.join("config.json")).unwrap();
+    let mut tensors =
+        candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+    tensors.remove("model.layers.1.mlp.up_proj.weight");
+    let err = Llama::load(
+        &config,
+        &Weights::new(tensors.clone(), DType::F32),
+        &Device::Cpu,
+    )
+    .err()
+    .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "tensor model.layers.1.mlp.up_proj.weight: missing from the checkpoint"
+    );
+    tensors.insert(
+        "model.layers.1.mlp.up_proj.weight".into(),
+        Tensor::zeros((3, 3), DType::F32, &Device::Cpu).unwrap(),
+    );
+    let err = Llama::load(&config, &Weights::new(tensors, DType::F32), &Device::Cpu)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("has shape [3, 3]; the config implies [128, 64]"),
+        "{err}"
+    );
+    let err = Config::from_json(Path::new("c.json"), r#"{"model_type": "gpt2", "vocab_size": 1, "hidden_size": 1, "intermediate_size": 1, "num_hidden_layers": 1, "num_attention_heads": 1}"#).unwrap_err();
+    assert!(
+        err.to_string().contains("not a Llama-family model"),
+        "{err}"
+    );
+}
