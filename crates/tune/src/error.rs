@@ -27,6 +27,20 @@ pub enum Error {
         /// Missing, or expected vs found shape.
         message: String,
     },
+    /// The tokenizer could not be loaded or used.
+    #[error("tokenizer {}: {message}", path.display())]
+    Tokenizer {
+        /// Its file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The chat template could not be rendered.
+    #[error("chat template: {message}")]
+    Template {
+        /// What went wrong, with the template's line when known.
+        message: String,
+    },
     /// candle failed.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

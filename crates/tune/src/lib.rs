@@ -4,7 +4,8 @@
 //! SmolLM2, Mistral-style grouped-query attention, tied or untied embeddings).
 //! [`llama::Llama`] is one forward pass built only from candle operations that have a backward
 //! pass, so the training engine can differentiate through it; with a [`llama::Cache`] it serves
-//! generation one token at a time.
+//! generation one token at a time. [`tokenizer::Tokenizer`] turns text into ids and renders
+//! conversations with the model's chat template.
 //!
 //! Invariant: knows nothing of projects or SQLite (`store`); `studio` is where the two meet.
 
@@ -12,6 +13,7 @@
 
 pub mod config;
 pub mod llama;
+pub mod tokenizer;
 
 mod error;
 

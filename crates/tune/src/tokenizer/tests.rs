@@ -1,0 +1,76 @@
+//! Parity with transformers' tokenizer on SmolLM2's vocabulary (../shared/fixtures).
+
+use std::path::PathBuf;
+
+use super::*;
+
+fn fixtures() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    assert!(
+        dir.join("README.md").is_file(),
+        "reference fixtures missing: expected {}",
+        dir.display()
+    );
+    dir
+}
+
+fn cases() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fixtures().join("tokenizer_cases.json")).unwrap())
+        .unwrap()
+}
+
+fn ids(v: &serde_json::Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_u64().unwrap() as u32)
+        .collect()
+}
+
+#[test]
+fn encodes_every_case_as_transformers_does() {
+    // tiny-llama ships SmolLM2's tokenizer.json; the cases were made from the same vocabulary.
+    let tok = Tokenizer::from_hf_folder(&fixtures().join("tiny-llama")).unwrap();
+    let cases = cases();
+    for case in cases["encode"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        assert_eq!(
+            tok.encode(text, false).unwrap(),
+            ids(&case["ids"]),
+            "{text:?}"
+        );
+    }
+    let (bos, id) = (
+        cases["special_tokens"]["eos"][0].as_str().unwrap(),
+        cases["special_tokens"]["eos"][1].as_u64().unwrap(),
+    );
+    assert_eq!(tok.token_id(bos), Some(id as u32));
+}
+
+#[test]
+fn chat_conversations_render_to_the_same_text_and_ids() {
+    let tok = Tokenizer::from_hf_folder(&fixtures().join("tiny-llama")).unwrap();
+    for case in cases()["chat"].as_array().unwrap() {
+        let messages: Vec<ChatMessage> = serde_json::from_value(case["messages"].clone()).unwrap();
+        let text = tok
+            .apply_chat_template(&messages, case["add_generation_prompt"].as_bool().unwrap())
+            .unwrap();
+        assert_eq!(text, case["text"].as_str().unwrap());
+        assert_eq!(tok.encode(&text, false).unwrap(), ids(&case["ids"]));
+    }
+}
+
+#[test]
+fn template_errors_are_reported() {
+    let err = render_chat(
+        "{{ raise_exception('roles must alternate') }}",
+        &[],
+        false,
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("roles must alternate"), "{err}");
+    let err = render_chat("{% for m in messages %}", &[], false, None, None).unwrap_err();
+    assert!(err.to_string().starts_with("chat template:"), "{err}");
+}
