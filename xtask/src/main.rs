@@ -4,6 +4,7 @@
 
 mod bench;
 mod edges;
+mod model;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -16,6 +17,7 @@ tasks:
   setup          install what the build needs (rustfmt, clippy) when missing
   demo           build the CLI, make a demo project from the synthetic corpus, show stats and a search
   test           fmt check, clippy -D warnings, architecture edges, every test
+  fetch-model    put the default model (SmolLM2-135M-Instruct GGUF) in models/, sha256-checked
   bench store    import/search/annotation benchmark (JSON on the last line)
 ";
 
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         Some("setup") => setup(),
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
+        Some("fetch-model") => model::fetch_default().map(drop),
         Some("bench") => bench::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
@@ -116,6 +119,7 @@ pub fn build_cli() -> anyhow::Result<PathBuf> {
 
 fn demo(args: &[String]) -> anyhow::Result<()> {
     setup()?;
+    model::fetch_default()?;
     let notes = match args.iter().position(|a| a == "--notes") {
         Some(i) => args.get(i + 1).context("--notes needs a number")?.parse()?,
         None => 2000usize,
@@ -175,6 +179,8 @@ fn demo(args: &[String]) -> anyhow::Result<()> {
 
 fn test() -> anyhow::Result<()> {
     setup()?;
+    // Tests check the default model against transformers' logits, so it must be present.
+    model::fetch_default()?;
     run(cargo(&["fmt", "--all", "--", "--check"]))?;
     edges::check()?;
     run(cargo(&[

@@ -1,5 +1,6 @@
 //! Models and training for Clinitune: Llama-family decoders in candle.
 //!
+//! [`gguf::Gguf`] reads a llama.cpp GGUF file (config, dequantised weights, tokenizer).
 //! [`config::Config`] reads a Hugging Face `config.json` (Llama 2/3 incl. Llama 3 rope scaling,
 //! SmolLM2, Mistral-style grouped-query attention, tied or untied embeddings).
 //! [`llama::Llama`] is one forward pass built only from candle operations that have a backward
@@ -12,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod gguf;
 pub mod llama;
 pub mod tokenizer;
 

@@ -67,6 +67,21 @@ impl Tokenizer {
         })
     }
 
+    /// A tokenizer assembled elsewhere (e.g. from GGUF metadata).
+    pub(crate) fn from_parts(
+        inner: tokenizers::Tokenizer,
+        chat_template: Option<String>,
+        bos_token: Option<String>,
+        eos_token: Option<String>,
+    ) -> Tokenizer {
+        Tokenizer {
+            inner,
+            chat_template,
+            bos_token,
+            eos_token,
+        }
+    }
+
     /// Token ids of `text`; special tokens written in the text are recognised as such.
     pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>, Error> {
         let encoding =

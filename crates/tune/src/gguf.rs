@@ -1,0 +1,326 @@
+//! GGUF, llama.cpp's model file: the configuration from its metadata, the weights dequantised to
+//! float with Hugging Face's query/key layout restored, and the tokenizer rebuilt from
+//! `tokenizer.ggml.*` — so a single `.gguf` file is a complete model.
+//!
+//! llama.cpp's converter permutes the rows of `attn_q`/`attn_k` for its interleaved rotary
+//! embedding; [`unpermute`] undoes that (as transformers' GGUF loader does) so the same
+//! rotate-half forward pass serves both formats.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::{DType, Device, Tensor};
+use serde_json::json;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::llama::{Llama, Weights};
+use crate::tokenizer::Tokenizer;
+
+/// An opened GGUF file (metadata read; tensors read on demand).
+pub struct Gguf {
+    path: PathBuf,
+    content: Content,
+}
+
+/// GGUF token types (llama.cpp's `llama_token_type`): control and user-defined tokens are
+/// matched whole, like Hugging Face's added special tokens.
+const TOKEN_TYPE_CONTROL: i32 = 3;
+const TOKEN_TYPE_USER_DEFINED: i32 = 4;
+
+impl Gguf {
+    /// Reads the header and metadata of a GGUF file.
+    pub fn open(path: &Path) -> Result<Gguf, Error> {
+        let file = File::open(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let content = Content::read(&mut BufReader::new(file)).map_err(|e| Error::Config {
+            path: path.to_owned(),
+            message: format!("not a readable GGUF file: {e}"),
+        })?;
+        Ok(Gguf {
+            path: path.to_owned(),
+            content,
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<&Value, Error> {
+        self.content.metadata.get(key).ok_or_else(|| Error::Config {
+            path: self.path.clone(),
+            message: format!("metadata key {key} is missing"),
+        })
+    }
+
+    fn meta_usize(&self, key: &str) -> Result<usize, Error> {
+        let v = self.meta(key)?;
+        let n = v
+            .to_u64()
+            .or_else(|_| v.to_u32().map(u64::from))
+            .map_err(|e| self.bad(key, e))?;
+        usize::try_from(n).map_err(|e| self.bad(key, e))
+    }
+
+    fn meta_f64(&self, key: &str, default: f64) -> Result<f64, Error> {
+        match self.content.metadata.get(key) {
+            Some(v) => v.to_f32().map(f64::from).map_err(|e| self.bad(key, e)),
+            None => Ok(default),
+        }
+    }
+
+    fn bad(&self, key: &str, e: impl std::fmt::Display) -> Error {
+        Error::Config {
+            path: self.path.clone(),
+            message: format!("metadata {key}: {e}"),
+        }
+    }
+
+    fn strings(&self, key: &str) -> Result<Vec<String>, Error> {
+        self.meta(key)?
+            .to_vec()
+            .map_err(|e| self.bad(key, e))?
+            .iter()
+            .map(|v| v.to_string().cloned().map_err(|e| self.bad(key, e)))
+            .collect()
+    }
+
+    /// The model configuration; architectures other than `llama` are refused.
+    pub fn config(&self) -> Result<Config, Error> {
+        let arch = self
+            .meta("general.architecture")?
+            .to_string()
+            .map_err(|e| self.bad("general.architecture", e))?;
+        if arch != "llama" {
+            return Err(self.bad(
+                "general.architecture",
+                format!("{arch:?} is not supported (llama)"),
+            ));
+        }
+        if self.content.tensor_infos.contains_key("rope_freqs.weight") {
+            return Err(self.bad(
+                "rope_freqs.weight",
+                "per-frequency rope scaling is not supported yet",
+            ));
+        }
+        let hidden = self.meta_usize("llama.embedding_length")?;
+        let heads = self.meta_usize("llama.attention.head_count")?;
+        let kv_heads = match self.content.metadata.get("llama.attention.head_count_kv") {
+            Some(_) => self.meta_usize("llama.attention.head_count_kv")?,
+            None => heads,
+        };
+        let head_dim = match self.content.metadata.get("llama.rope.dimension_count") {
+            Some(_) => self.meta_usize("llama.rope.dimension_count")?,
+            None => hidden / heads.max(1),
+        };
+        let vocab = self.strings("tokenizer.ggml.tokens")?.len();
+        Ok(Config {
+            vocab_size: vocab,
+            hidden_size: hidden,
+            intermediate_size: self.meta_usize("llama.feed_forward_length")?,
+            num_layers: self.meta_usize("llama.block_count")?,
+            num_heads: heads,
+            num_kv_heads: kv_heads,
+            head_dim,
+            rms_norm_eps: self.meta_f64("llama.attention.layer_norm_rms_epsilon", 1e-5)?,
+            rope_theta: self.meta_f64("llama.rope.freq_base", 10_000.0)?,
+            rope_scaling: None,
+            tie_word_embeddings: !self.content.tensor_infos.contains_key("output.weight"),
+            max_position_embeddings: self.meta_usize("llama.context_length").unwrap_or(2048),
+        })
+    }
+
+    /// Every tensor dequantised to `dtype`, under its Hugging Face name.
+    pub fn weights(
+        &self,
+        config: &Config,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Weights, Error> {
+        let file = File::open(&self.path).map_err(|source| Error::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        let mut reader = BufReader::new(file);
+        let mut tensors = HashMap::new();
+        for name in self.content.tensor_infos.keys() {
+            let Some(hf) = hf_name(name) else {
+                return Err(Error::Tensor {
+                    name: name.clone(),
+                    message: "unknown GGUF tensor".to_owned(),
+                });
+            };
+            let q = self.content.tensor(&mut reader, name, device)?;
+            let mut t = q.dequantize(device)?;
+            if name.ends_with("attn_q.weight") {
+                t = unpermute(&t, config.num_heads)?;
+            } else if name.ends_with("attn_k.weight") {
+                t = unpermute(&t, config.num_kv_heads)?;
+            }
+            tensors.insert(hf, t);
+        }
+        Ok(Weights::new(tensors, dtype))
+    }
+
+    /// The dequantised model.
+    pub fn model(&self, dtype: DType, device: &Device) -> Result<Llama, Error> {
+        let config = self.config()?;
+        let weights = self.weights(&config, dtype, device)?;
+        Llama::load(&config, &weights, device)
+    }
+
+    /// The tokenizer rebuilt from `tokenizer.ggml.*` (byte-level BPE, special tokens, BOS/EOS,
+    /// chat template), as transformers rebuilds it from the same file.
+    pub fn tokenizer(&self) -> Result<Tokenizer, Error> {
+        let model = self
+            .meta("tokenizer.ggml.model")?
+            .to_string()
+            .map_err(|e| self.bad("tokenizer.ggml.model", e))?;
+        if model != "gpt2" {
+            return Err(self.bad(
+                "tokenizer.ggml.model",
+                format!("{model:?} is not supported (gpt2 byte-level BPE)"),
+            ));
+        }
+        let tokens = self.strings("tokenizer.ggml.tokens")?;
+        let merges: Vec<[String; 2]> = self
+            .strings("tokenizer.ggml.merges")?
+            .into_iter()
+            .map(|m| match m.split_once(' ') {
+                Some((a, b)) => Ok([a.to_owned(), b.to_owned()]),
+                None => Err(self.bad(
+                    "tokenizer.ggml.merges",
+                    format!("merge {m:?} is not two tokens"),
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+        let types: Vec<i32> = match self.content.metadata.get("tokenizer.ggml.token_type") {
+            Some(v) => v
+                .to_vec()
+                .map_err(|e| self.bad("tokenizer.ggml.token_type", e))?
+                .iter()
+                .map(|t| {
+                    t.to_i32()
+                        .map_err(|e| self.bad("tokenizer.ggml.token_type", e))
+                })
+                .collect::<Result<_, _>>()?,
+            None => vec![1; tokens.len()],
+        };
+        let vocab: serde_json::Map<String, serde_json::Value> = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), json!(i)))
+            .collect();
+        let added: Vec<serde_json::Value> = tokens
+            .iter()
+            .zip(&types)
+            .enumerate()
+            .filter(|(_, (_, t))| **t == TOKEN_TYPE_CONTROL || **t == TOKEN_TYPE_USER_DEFINED)
+            .map(|(i, (content, _))| {
+                json!({ "id": i, "content": content, "single_word": false, "lstrip": false,
+                        "rstrip": false, "normalized": false, "special": true })
+            })
+            .collect();
+        let token = |key: &str| -> Option<String> {
+            let id = self.content.metadata.get(key)?.to_u32().ok()?;
+            tokens.get(usize::try_from(id).ok()?).cloned()
+        };
+        let (bos, eos) = (
+            token("tokenizer.ggml.bos_token_id"),
+            token("tokenizer.ggml.eos_token_id"),
+        );
+        let add_bos = self
+            .content
+            .metadata
+            .get("tokenizer.ggml.add_bos_token")
+            .and_then(|v| v.to_bool().ok())
+            .unwrap_or(false);
+        let single: Vec<serde_json::Value> = match (&bos, add_bos) {
+            (Some(b), true) => vec![
+                json!({"SpecialToken": {"id": b, "type_id": 0}}),
+                json!({"Sequence": {"id": "A", "type_id": 0}}),
+            ],
+            _ => vec![json!({"Sequence": {"id": "A", "type_id": 0}})],
+        };
+        let special_tokens = match (&bos, add_bos) {
+            (Some(b), true) => {
+                json!({ b.clone(): { "id": b, "ids": [tokens.iter().position(|t| t == b)], "tokens": [b] } })
+            }
+            _ => json!({}),
+        };
+        let spec = json!({
+            "version": "1.0",
+            "truncation": null,
+            "padding": null,
+            "added_tokens": added,
+            "normalizer": null,
+            "pre_tokenizer": { "type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true },
+            "post_processor": { "type": "TemplateProcessing", "single": single, "pair": single, "special_tokens": special_tokens },
+            "decoder": { "type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true },
+            "model": {
+                "type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": "",
+                "end_of_word_suffix": "", "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                "vocab": vocab, "merges": merges,
+            },
+        });
+        let inner: tokenizers::Tokenizer =
+            spec.to_string()
+                .parse()
+                .map_err(|e: tokenizers::Error| Error::Tokenizer {
+                    path: self.path.clone(),
+                    message: format!("cannot rebuild the tokenizer from GGUF metadata: {e}"),
+                })?;
+        let template = self
+            .content
+            .metadata
+            .get("tokenizer.chat_template")
+            .and_then(|v| v.to_string().ok())
+            .cloned();
+        Ok(Tokenizer::from_parts(inner, template, bos, eos))
+    }
+}
+
+/// The Hugging Face name of a llama.cpp tensor name.
+fn hf_name(gguf: &str) -> Option<String> {
+    let fixed = match gguf {
+        "token_embd.weight" => Some("model.embed_tokens.weight"),
+        "output_norm.weight" => Some("model.norm.weight"),
+        "output.weight" => Some("lm_head.weight"),
+        _ => None,
+    };
+    if let Some(name) = fixed {
+        return Some(name.to_owned());
+    }
+    let rest = gguf.strip_prefix("blk.")?;
+    let (layer, part) = rest.split_once('.')?;
+    let layer: usize = layer.parse().ok()?;
+    let hf = match part {
+        "attn_norm.weight" => "input_layernorm.weight",
+        "ffn_norm.weight" => "post_attention_layernorm.weight",
+        "attn_q.weight" => "self_attn.q_proj.weight",
+        "attn_k.weight" => "self_attn.k_proj.weight",
+        "attn_v.weight" => "self_attn.v_proj.weight",
+        "attn_output.weight" => "self_attn.o_proj.weight",
+        "ffn_gate.weight" => "mlp.gate_proj.weight",
+        "ffn_up.weight" => "mlp.up_proj.weight",
+        "ffn_down.weight" => "mlp.down_proj.weight",
+        _ => return None,
+    };
+    Some(format!("model.layers.{layer}.{hf}"))
+}
+
+/// Undoes llama.cpp's row permutation of a query/key projection `(heads·head_dim, in)`.
+pub fn unpermute(w: &Tensor, heads: usize) -> Result<Tensor, Error> {
+    let (out, inp) = w.dims2()?;
+    let half = out / heads / 2;
+    // (heads, half, 2, in) → (heads, 2, half, in) → (out, in)
+    Ok(w.reshape((heads, half, 2, inp))?
+        .transpose(1, 2)?
+        .contiguous()?
+        .reshape((out, inp))?)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,142 @@
+//! The default GGUF (SmolLM2-135M-Instruct Q4_1) against transformers' dequantised float32 model.
+
+use candle_core::IndexOp;
+
+use super::*;
+use crate::llama::Cache;
+use crate::tokenizer::ChatMessage;
+
+fn fixtures() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    assert!(
+        dir.join("README.md").is_file(),
+        "reference fixtures missing: expected {}",
+        dir.display()
+    );
+    dir
+}
+
+/// The default model, which `cargo xtask test` fetches before running the tests.
+fn default_gguf() -> Gguf {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo xtask fetch-model`",
+        path.display()
+    );
+    Gguf::open(&path).unwrap()
+}
+
+fn json(path: PathBuf) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn ids(v: &serde_json::Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_u64().unwrap() as u32)
+        .collect()
+}
+
+#[test]
+fn tokenizer_rebuilt_from_gguf_metadata_matches_transformers() {
+    let tok = default_gguf().tokenizer().unwrap();
+    let cases = json(fixtures().join("tokenizer_cases.json"));
+    for case in cases["encode"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        let got = tok.encode(text, false).unwrap();
+        assert_eq!(got, ids(&case["ids"]), "{text:?}");
+        if let Some(decoded) = case["decoded"].as_str() {
+            assert_eq!(tok.decode(&got, false).unwrap(), decoded, "{text:?}");
+        }
+    }
+    for case in cases["chat"].as_array().unwrap() {
+        let messages: Vec<ChatMessage> = serde_json::from_value(case["messages"].clone()).unwrap();
+        let text = tok
+            .apply_chat_template(&messages, case["add_generation_prompt"].as_bool().unwrap())
+            .unwrap();
+        assert_eq!(text, case["text"].as_str().unwrap());
+        assert_eq!(tok.encode(&text, false).unwrap(), ids(&case["ids"]));
+    }
+    assert_eq!(tok.eos_token(), Some("<|im_end|>"));
+}
+
+#[test]
+fn dequantised_model_matches_transformers_logits_and_greedy_ids() {
+    let gguf = default_gguf();
+    let model = gguf.model(DType::F32, &Device::Cpu).unwrap();
+    let tok = gguf.tokenizer().unwrap();
+    let eos = tok.token_id("<|im_end|>").unwrap();
+    let reference = json(fixtures().join("smollm2-gguf/reference.json"));
+    let logits = candle_core::safetensors::load(
+        fixtures().join("smollm2-gguf/reference_logits.safetensors"),
+        &Device::Cpu,
+    )
+    .unwrap();
+    for (i, case) in reference["cases"].as_array().unwrap().iter().enumerate() {
+        let prompt = ids(&case["input_ids"]);
+        assert_eq!(
+            tok.encode(case["text"].as_str().unwrap(), false).unwrap(),
+            prompt
+        );
+        let mut cache = Cache::new();
+        let input = Tensor::new(prompt.as_slice(), &Device::Cpu)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        let out = model.forward(&input, &mut cache).unwrap();
+        let last = out.i((0, prompt.len() - 1)).unwrap();
+        let diff = (&last - &logits[&format!("last_logits.{i}")])
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        eprintln!("smollm2 gguf case {i}: max abs diff {diff:e}");
+        assert!(diff <= 2e-3, "case {i}: max abs diff {diff}");
+        // Greedy continuation, stopping at EOS (which transformers reports as the last id).
+        let expected = ids(&case["greedy_new_ids"]);
+        let mut next = last.argmax(0).unwrap().to_scalar::<u32>().unwrap();
+        let mut generated = vec![next];
+        while next != eos && generated.len() < expected.len() {
+            let input = Tensor::new(&[[next]], &Device::Cpu).unwrap();
+            let row = model
+                .forward(&input, &mut cache)
+                .unwrap()
+                .i((0, 0))
+                .unwrap();
+            next = row.argmax(0).unwrap().to_scalar::<u32>().unwrap();
+            generated.push(next);
+        }
+        assert_eq!(generated, expected, "case {i}");
+        assert_eq!(
+            tok.decode(&generated, true).unwrap(),
+            case["greedy_new_text"].as_str().unwrap()
+        );
+    }
+}
+
+#[test]
+fn query_key_unpermutation_inverts_llama_cpp_permutation() {
+    // llama.cpp: w.reshape(heads, 2, half, in).swapaxes(1, 2).reshape(out, in)
+    let (heads, half, inp) = (2, 3, 4);
+    let w = Tensor::arange(0f32, (heads * 2 * half * inp) as f32, &Device::Cpu)
+        .unwrap()
+        .reshape((heads * 2 * half, inp))
+        .unwrap();
+    let permuted = w
+        .reshape((heads, 2, half, inp))
+        .unwrap()
+        .transpose(1, 2)
+        .unwrap()
+        .contiguous()
+        .unwrap()
+        .reshape((heads * 2 * half, inp))
+        .unwrap();
+    let back = unpermute(&permuted, heads).unwrap();
+    assert_eq!(back.to_vec2::<f32>().unwrap(), w.to_vec2::<f32>().unwrap());
+}
