@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod model;
 mod shadr;
 
 use std::path::{Path, PathBuf};

@@ -19,7 +19,8 @@ mod notes;
 pub use error::{ApiError, ErrorKind};
 pub use labels::{AttributeDef, AttributeKind, AttributeValue, Label, LabelScope, SchemaSummary};
 pub use notes::{
-    AnnotationStatus, DocLabel, DocLabelId, ExportSummary, Fragment, ImportRequest, ImportSummary,
-    JobProgress, NoteDetail, NoteId, NoteStatus, NoteSummary, Rejection, SearchOrder, SearchQuery,
-    Span, SpanId, SpanRecord, SpanRequest, Stats,
+    AnnotationStatus, DocLabel, DocLabelId, ExportSummary, Fragment, GenerateRequest,
+    GenerateResult, ImportRequest, ImportSummary, JobProgress, ModelInfo, NoteDetail, NoteId,
+    NoteStatus, NoteSummary, Rejection, SearchOrder, SearchQuery, Span, SpanId, SpanRecord,
+    SpanRequest, Stats,
 };

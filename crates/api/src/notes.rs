@@ -431,3 +431,68 @@ impl SpanRecord {
         }
     }
 }
+
+/// What to generate from a prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateRequest {
+    /// The prompt text.
+    pub prompt: String,
+    /// Render the prompt as one user message through the model's chat template.
+    pub chat: bool,
+    /// At most this many new tokens.
+    pub max_tokens: usize,
+    /// 0 for greedy decoding.
+    pub temperature: f64,
+    /// Nucleus sampling threshold (1: off).
+    pub top_p: f64,
+    /// Keep only the k most likely tokens (0: off).
+    pub top_k: usize,
+    /// Penalty for repeating tokens (1: off).
+    pub repetition_penalty: f32,
+    /// Random seed for sampling.
+    pub seed: u64,
+    /// Strings that end generation.
+    pub stop: Vec<String>,
+}
+
+/// The generated part of a sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerateResult {
+    /// Ids of the prompt as the model saw it.
+    pub prompt_token_ids: Vec<u32>,
+    /// New ids; a generated end-of-sequence id is the last one.
+    pub token_ids: Vec<u32>,
+    /// Their text, without the end-of-sequence token.
+    pub text: String,
+    /// Why generation stopped: `eos`, `stop_string`, `max_tokens` or `cancelled`.
+    pub stop: String,
+}
+
+/// What a model file or folder holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Where it was loaded from.
+    pub path: String,
+    /// `gguf` or `hf` (a Hugging Face folder).
+    pub format: String,
+    /// Vocabulary size.
+    pub vocab_size: usize,
+    /// Residual width.
+    pub hidden_size: usize,
+    /// Decoder blocks.
+    pub layers: usize,
+    /// Query heads.
+    pub heads: usize,
+    /// Key/value heads.
+    pub kv_heads: usize,
+    /// Width of a head.
+    pub head_dim: usize,
+    /// Whether the LM head shares the embedding matrix.
+    pub tied_embeddings: bool,
+    /// Parameters in the (dequantised) model.
+    pub parameters: u64,
+    /// The end-of-sequence token.
+    pub eos_token: Option<String>,
+    /// Whether the model has a chat template.
+    pub chat_template: bool,
+}

@@ -57,6 +57,35 @@ pub enum Command {
     },
     /// Counts of notes, annotations and labels.
     Stats,
+    /// Generate text with a local model (streams tokens; --json prints ids and text).
+    Generate(GenerateArgs),
+    /// Token ids of a text.
+    Tokenize {
+        /// Model folder or .gguf file (default: $CLINITUNE_MODEL).
+        #[arg(long, env = "CLINITUNE_MODEL")]
+        model: PathBuf,
+        /// The text.
+        #[arg(long)]
+        text: String,
+        /// Add the model's special tokens (e.g. BOS) as the tokenizer is configured to.
+        #[arg(long)]
+        add_special: bool,
+    },
+    /// Logits of the last position for a prompt (a probe for a model or adapter).
+    Logits {
+        /// Model folder or .gguf file.
+        #[arg(long, env = "CLINITUNE_MODEL")]
+        model: PathBuf,
+        /// The prompt.
+        #[arg(long)]
+        prompt: String,
+        /// Render the prompt as a user message with the chat template.
+        #[arg(long)]
+        chat: bool,
+    },
+    /// Describe models.
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Write a synthetic, labelled corpus of clinical notes (no real patient data).
     DemoCorpus {
         /// Output file (JSONL) or folder (brat).
@@ -283,4 +312,56 @@ pub struct NoteArgs {
     /// Annotator.
     #[arg(long)]
     pub annotator: Option<String>,
+}
+
+/// `model` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Architecture, size and tokenizer of a model.
+    Info {
+        /// Model folder or .gguf file.
+        #[arg(long, env = "CLINITUNE_MODEL")]
+        model: PathBuf,
+    },
+}
+
+/// Arguments of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Model folder (config.json, *.safetensors, tokenizer.json) or .gguf file.
+    #[arg(long, env = "CLINITUNE_MODEL")]
+    pub model: PathBuf,
+    /// The prompt.
+    #[arg(long)]
+    pub prompt: String,
+    /// Render the prompt as one user message through the model's chat template.
+    #[arg(long)]
+    pub chat: bool,
+    /// At most this many new tokens.
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: usize,
+    /// Always take the most likely token (the default unless --temperature is given).
+    #[arg(long, conflicts_with_all = ["temperature", "top_p", "top_k"])]
+    pub greedy: bool,
+    /// Sampling temperature (> 0 samples).
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling: keep the most likely tokens up to this total probability.
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f64,
+    /// Keep only the k most likely tokens (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub top_k: usize,
+    /// Penalise tokens already in the sequence (1: off).
+    #[arg(long, default_value_t = 1.0)]
+    pub repetition_penalty: f32,
+    /// Random seed for sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Stop when this string appears; repeat for several.
+    #[arg(long)]
+    pub stop: Vec<String>,
+    /// cpu (the only device in this build; cuda and metal come with their cargo features).
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "auto"])]
+    pub device: String,
 }

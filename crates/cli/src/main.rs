@@ -248,6 +248,118 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Generate(a) => {
+            let model = studio::models::load(&a.model).map_err(api)?;
+            let request = api::GenerateRequest {
+                prompt: a.prompt,
+                chat: a.chat,
+                max_tokens: a.max_tokens,
+                temperature: if a.greedy {
+                    0.0
+                } else {
+                    a.temperature.unwrap_or(0.0)
+                },
+                top_p: a.top_p,
+                top_k: a.top_k,
+                repetition_penalty: a.repetition_penalty,
+                seed: a.seed,
+                stop: a.stop,
+            };
+            let cancel = CancelToken::new();
+            let result = if json {
+                studio::models::generate(&model, &request, &mut |_| {}, &cancel).map_err(api)?
+            } else {
+                let mut stream_error = None;
+                let result = studio::models::generate(
+                    &model,
+                    &request,
+                    &mut |piece| {
+                        if stream_error.is_none() {
+                            stream_error = write!(out, "{piece}").and_then(|()| out.flush()).err();
+                        }
+                    },
+                    &cancel,
+                )
+                .map_err(api)?;
+                if let Some(e) = stream_error {
+                    return Err(e.into());
+                }
+                writeln!(out)?;
+                result
+            };
+            if json {
+                render::json(
+                    &mut out,
+                    &serde_json::json!({
+                        "prompt_token_ids": result.prompt_token_ids,
+                        "token_ids": result.token_ids,
+                        "text": result.text,
+                        "stop": result.stop,
+                    }),
+                )?;
+            }
+        }
+        Command::Tokenize {
+            model,
+            text,
+            add_special,
+        } => {
+            let model = studio::models::load(&model).map_err(api)?;
+            let ids = studio::models::tokenize(&model, &text, add_special).map_err(api)?;
+            if json {
+                render::json(&mut out, &serde_json::json!({ "ids": ids }))?;
+            } else {
+                writeln!(out, "{ids:?}")?;
+            }
+        }
+        Command::Logits {
+            model,
+            prompt,
+            chat,
+        } => {
+            let model = studio::models::load(&model).map_err(api)?;
+            let logits = studio::models::last_logits(&model, &prompt, chat).map_err(api)?;
+            if json {
+                render::json(&mut out, &serde_json::json!({ "logits": logits }))?;
+            } else {
+                let mut top: Vec<(usize, f32)> = logits.iter().copied().enumerate().collect();
+                top.sort_by(|a, b| b.1.total_cmp(&a.1));
+                for (id, logit) in top.iter().take(10) {
+                    writeln!(out, "{id:>8} {logit:>10.4}")?;
+                }
+            }
+        }
+        Command::Model(args::ModelCommand::Info { model }) => {
+            let loaded = studio::models::load(&model).map_err(api)?;
+            let info = studio::models::info(&loaded);
+            if json {
+                render::json(&mut out, &info)?;
+            } else {
+                writeln!(out, "{} ({})", info.path, info.format)?;
+                writeln!(
+                    out,
+                    "{} parameters · {} layers · hidden {} · heads {}/{} kv · head dim {} · vocab {}{}",
+                    info.parameters,
+                    info.layers,
+                    info.hidden_size,
+                    info.heads,
+                    info.kv_heads,
+                    info.head_dim,
+                    info.vocab_size,
+                    if info.tied_embeddings {
+                        " · tied embeddings"
+                    } else {
+                        ""
+                    }
+                )?;
+                writeln!(
+                    out,
+                    "end of sequence: {} · chat template: {}",
+                    info.eos_token.as_deref().unwrap_or("none"),
+                    if info.chat_template { "yes" } else { "no" }
+                )?;
+            }
+        }
         Command::Stats => {
             let project = open(&cli.project)?;
             let stats = studio::notes::stats(&project).map_err(api)?;

@@ -48,6 +48,9 @@ pub enum Error {
         /// What was asked for.
         name: String,
     },
+    /// A model could not be loaded or run.
+    #[error(transparent)]
+    Model(#[from] tune::Error),
     /// The user cancelled the job.
     #[error("cancelled")]
     Cancelled,
@@ -119,6 +122,18 @@ impl From<Error> for ApiError {
             Error::UnknownSchema { .. } => (
                 ErrorKind::NotFound,
                 Some("Give a TOML file path, or one of the built-in schemas: sdoh, outcomes."),
+            ),
+            Error::Model(tune::Error::Io { .. }) => (
+                ErrorKind::NotFound,
+                Some(
+                    "Give a model folder or .gguf file; `cargo xtask fetch-model` puts the default model in models/.",
+                ),
+            ),
+            Error::Model(_) => (
+                ErrorKind::InvalidInput,
+                Some(
+                    "Use a Llama-family model (Llama 2/3, SmolLM2, Mistral) as a Hugging Face folder or GGUF file.",
+                ),
             ),
             Error::Cancelled => (ErrorKind::Cancelled, None),
         };

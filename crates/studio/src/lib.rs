@@ -4,8 +4,9 @@
 //! [`annotation`] (spans, document labels, undo/redo, note status, each with an audit entry),
 //! [`notes`] (search, show, stats), [`schemas`] (label schemas, the built-in SDoH and outcome
 //! schemas), [`transfer`] (import and export jobs with progress and cancellation) and
-//! [`demo`] (the synthetic corpus). Errors convert into [`api::ApiError`] here, because this is
-//! the layer that knows what a clinician can do about them.
+//! [`demo`] (the synthetic corpus) and [`models`] (load, tokenize, generate). Errors convert
+//! into [`api::ApiError`] here, because this is the layer that knows what a clinician can do
+//! about them.
 //!
 //! Invariants: no SQL and no tensors here (`store` and, later, `tune` own those); this crate is
 //! the only place where `store` meets `tune`; nothing here writes note text to a log.
@@ -16,6 +17,7 @@ pub mod annotation;
 pub mod corpus;
 pub mod demo;
 pub mod jobs;
+pub mod models;
 pub mod notes;
 pub mod schemas;
 pub mod transfer;

@@ -20,4 +20,5 @@ pub mod tokenizer;
 
 mod error;
 
+pub use candle_core::{DType, Device, Tensor};
 pub use error::Error;

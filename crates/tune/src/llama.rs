@@ -313,6 +313,29 @@ impl Llama {
         &self.config
     }
 
+    /// Number of parameters (the tied head counted once).
+    pub fn parameter_count(&self) -> u64 {
+        let linears = |b: &Block| {
+            [
+                &b.attn.q,
+                &b.attn.k,
+                &b.attn.v,
+                &b.attn.o,
+                &b.mlp.gate,
+                &b.mlp.up,
+                &b.mlp.down,
+            ]
+            .iter()
+            .map(|l| l.weight.elem_count())
+            .sum::<usize>()
+                + b.input_norm.elem_count()
+                + b.post_norm.elem_count()
+        };
+        let blocks: usize = self.blocks.iter().map(linears).sum();
+        let head = self.lm_head.as_ref().map_or(0, |h| h.weight.elem_count());
+        (self.embed.elem_count() + blocks + self.norm.elem_count() + head) as u64
+    }
+
     /// cos and sin tables `(s, head_dim)` for positions `offset..offset + s`.
     fn rotary(&self, offset: usize, s: usize, dtype: DType) -> Result<(Tensor, Tensor), Error> {
         let half = self.inv_freq.len();

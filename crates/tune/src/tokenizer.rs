@@ -109,6 +109,11 @@ impl Tokenizer {
         self.inner.token_to_id(token)
     }
 
+    /// Whether the model ships a chat template.
+    pub fn has_chat_template(&self) -> bool {
+        self.chat_template.is_some()
+    }
+
     /// The end-of-sequence token, if the model names one.
     pub fn eos_token(&self) -> Option<&str> {
         self.eos_token.as_deref()

@@ -1,0 +1,172 @@
+//! Local models: load one (a Hugging Face folder or a GGUF file), describe it, tokenize, probe
+//! its logits and generate text. Nothing here touches the network.
+
+use std::path::{Path, PathBuf};
+
+use api::{GenerateRequest, GenerateResult, ModelInfo};
+use tune::generate::{GenerateConfig, Sampling, StopReason};
+use tune::llama::{Cache, Llama};
+use tune::tokenizer::{ChatMessage, Tokenizer};
+
+use crate::error::Error;
+use crate::jobs::CancelToken;
+
+/// A model ready to run: weights, tokenizer and where they came from.
+pub struct LoadedModel {
+    model: Llama,
+    tokenizer: Tokenizer,
+    path: PathBuf,
+    format: &'static str,
+}
+
+/// Loads a model from a Hugging Face folder (`config.json`, `*.safetensors`, `tokenizer.json`)
+/// or a `.gguf` file, on the CPU in float32.
+pub fn load(path: &Path) -> Result<LoadedModel, Error> {
+    let device = candle_device();
+    let span = tracing::info_span!("load_model", path = %path.display());
+    let _guard = span.enter();
+    if path.is_dir() {
+        let model = Llama::from_hf_folder(path, tune_dtype(), &device)?;
+        let tokenizer = Tokenizer::from_hf_folder(path)?;
+        return Ok(LoadedModel {
+            model,
+            tokenizer,
+            path: path.to_owned(),
+            format: "hf",
+        });
+    }
+    if path
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("gguf"))
+    {
+        let gguf = tune::gguf::Gguf::open(path)?;
+        let model = gguf.model(tune_dtype(), &device)?;
+        let tokenizer = gguf.tokenizer()?;
+        return Ok(LoadedModel {
+            model,
+            tokenizer,
+            path: path.to_owned(),
+            format: "gguf",
+        });
+    }
+    Err(Error::Invalid(format!(
+        "{} is neither a model folder nor a .gguf file",
+        path.display()
+    )))
+}
+
+fn candle_device() -> tune::Device {
+    tune::Device::Cpu
+}
+
+fn tune_dtype() -> tune::DType {
+    tune::DType::F32
+}
+
+/// What the model is.
+pub fn info(m: &LoadedModel) -> ModelInfo {
+    let c = m.model.config();
+    ModelInfo {
+        path: m.path.display().to_string(),
+        format: m.format.to_owned(),
+        vocab_size: c.vocab_size,
+        hidden_size: c.hidden_size,
+        layers: c.num_layers,
+        heads: c.num_heads,
+        kv_heads: c.num_kv_heads,
+        head_dim: c.head_dim,
+        tied_embeddings: c.tie_word_embeddings,
+        parameters: m.model.parameter_count(),
+        eos_token: m.tokenizer.eos_token().map(str::to_owned),
+        chat_template: m.tokenizer.has_chat_template(),
+    }
+}
+
+/// Token ids of `text` (special tokens added only when asked).
+pub fn tokenize(m: &LoadedModel, text: &str, add_special_tokens: bool) -> Result<Vec<u32>, Error> {
+    Ok(m.tokenizer.encode(text, add_special_tokens)?)
+}
+
+/// The prompt ids a request feeds the model: the raw text, or one user message rendered
+/// through the model's chat template with the generation prompt added.
+fn prompt_ids(m: &LoadedModel, prompt: &str, chat: bool) -> Result<Vec<u32>, Error> {
+    let text = if chat {
+        let messages = [ChatMessage {
+            role: "user".to_owned(),
+            content: prompt.to_owned(),
+        }];
+        m.tokenizer.apply_chat_template(&messages, true)?
+    } else {
+        prompt.to_owned()
+    };
+    let ids = m.tokenizer.encode(&text, false)?;
+    if ids.is_empty() {
+        return Err(Error::Invalid("the prompt is empty".to_owned()));
+    }
+    Ok(ids)
+}
+
+/// Logits of the last position for a prompt (a probe for checking a model or adapter).
+pub fn last_logits(m: &LoadedModel, prompt: &str, chat: bool) -> Result<Vec<f32>, Error> {
+    let ids = prompt_ids(m, prompt, chat)?;
+    let input = tune::Tensor::new(ids.as_slice(), &candle_device())
+        .and_then(|t| t.unsqueeze(0))
+        .map_err(tune::Error::from)?;
+    let logits = m.model.forward(&input, &mut Cache::new())?;
+    let last = logits
+        .get(0)
+        .and_then(|t| t.get(ids.len() - 1))
+        .and_then(|t| t.to_vec1::<f32>())
+        .map_err(tune::Error::from)?;
+    Ok(last)
+}
+
+/// Generates a continuation, calling `on_text` with each new piece of text.
+pub fn generate(
+    m: &LoadedModel,
+    request: &GenerateRequest,
+    on_text: &mut dyn FnMut(&str),
+    cancel: &CancelToken,
+) -> Result<GenerateResult, Error> {
+    let prompt = prompt_ids(m, &request.prompt, request.chat)?;
+    let stop_ids: Vec<u32> = m
+        .tokenizer
+        .eos_token()
+        .and_then(|t| m.tokenizer.token_id(t))
+        .into_iter()
+        .collect();
+    let config = GenerateConfig {
+        max_tokens: request.max_tokens,
+        sampling: Sampling {
+            temperature: request.temperature,
+            top_k: request.top_k,
+            top_p: request.top_p,
+            repetition_penalty: request.repetition_penalty,
+            seed: request.seed,
+        },
+        stop_ids,
+        stop_strings: request.stop.clone(),
+    };
+    let started = std::time::Instant::now();
+    let out = tune::generate::generate(&m.model, &m.tokenizer, &prompt, &config, on_text, &|| {
+        cancel.is_cancelled()
+    })?;
+    tracing::info!(
+        prompt_tokens = prompt.len(),
+        new_tokens = out.token_ids.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "generated"
+    );
+    Ok(GenerateResult {
+        prompt_token_ids: prompt,
+        token_ids: out.token_ids,
+        text: out.text,
+        stop: match out.stop {
+            StopReason::Eos => "eos",
+            StopReason::StopString => "stop_string",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::Cancelled => "cancelled",
+        }
+        .to_owned(),
+    })
+}
