@@ -111,6 +111,21 @@ fn chat_generation_with_the_default_gguf_matches_transformers_and_stops_at_eos()
             .starts_with(case["greedy_new_text"].as_str().unwrap())
     );
 
+    // The quantised fast path (the default for GGUF) starts the same way.
+    let fast = s.json(&[
+        "generate",
+        "--model",
+        &model,
+        "--chat",
+        "--prompt",
+        user,
+        "--max-tokens",
+        "4",
+    ]);
+    assert_eq!(
+        fast["token_ids"].as_array().unwrap()[..],
+        case["greedy_new_ids"].as_array().unwrap()[..4]
+    );
     let info = s.json(&["model", "info", "--model", &model]);
     assert_eq!(info["format"], "gguf");
     assert_eq!(info["layers"], 30);

@@ -67,6 +67,9 @@ pub enum Command {
         /// The text.
         #[arg(long)]
         text: String,
+        /// Dequantise GGUF weights to float32 (slower; exact reference numbers).
+        #[arg(long)]
+        dequantize: bool,
         /// Add the model's special tokens (e.g. BOS) as the tokenizer is configured to.
         #[arg(long)]
         add_special: bool,
@@ -82,6 +85,9 @@ pub enum Command {
         /// Render the prompt as a user message with the chat template.
         #[arg(long)]
         chat: bool,
+        /// Dequantise GGUF weights to float32 (slower; exact reference numbers).
+        #[arg(long)]
+        dequantize: bool,
     },
     /// Describe models.
     #[command(subcommand)]
@@ -322,6 +328,9 @@ pub enum ModelCommand {
         /// Model folder or .gguf file.
         #[arg(long, env = "CLINITUNE_MODEL")]
         model: PathBuf,
+        /// Dequantise GGUF weights to float32.
+        #[arg(long)]
+        dequantize: bool,
     },
 }
 
@@ -361,6 +370,9 @@ pub struct GenerateArgs {
     /// Stop when this string appears; repeat for several.
     #[arg(long)]
     pub stop: Vec<String>,
+    /// Dequantise GGUF weights to float32 (slower; reproduces the float reference exactly).
+    #[arg(long)]
+    pub dequantize: bool,
     /// cpu (the only device in this build; cuda and metal come with their cargo features).
     #[arg(long, default_value = "cpu", value_parser = ["cpu", "auto"])]
     pub device: String,

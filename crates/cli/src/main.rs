@@ -249,7 +249,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Generate(a) => {
-            let model = studio::models::load(&a.model).map_err(api)?;
+            let model = studio::models::load(&a.model, a.dequantize).map_err(api)?;
             let request = api::GenerateRequest {
                 prompt: a.prompt,
                 chat: a.chat,
@@ -303,8 +303,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             model,
             text,
             add_special,
+            dequantize,
         } => {
-            let model = studio::models::load(&model).map_err(api)?;
+            let model = studio::models::load(&model, dequantize).map_err(api)?;
             let ids = studio::models::tokenize(&model, &text, add_special).map_err(api)?;
             if json {
                 render::json(&mut out, &serde_json::json!({ "ids": ids }))?;
@@ -316,8 +317,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             model,
             prompt,
             chat,
+            dequantize,
         } => {
-            let model = studio::models::load(&model).map_err(api)?;
+            let model = studio::models::load(&model, dequantize).map_err(api)?;
             let logits = studio::models::last_logits(&model, &prompt, chat).map_err(api)?;
             if json {
                 render::json(&mut out, &serde_json::json!({ "logits": logits }))?;
@@ -329,8 +331,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Model(args::ModelCommand::Info { model }) => {
-            let loaded = studio::models::load(&model).map_err(api)?;
+        Command::Model(args::ModelCommand::Info { model, dequantize }) => {
+            let loaded = studio::models::load(&model, dequantize).map_err(api)?;
             let info = studio::models::info(&loaded);
             if json {
                 render::json(&mut out, &info)?;

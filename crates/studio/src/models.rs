@@ -20,8 +20,9 @@ pub struct LoadedModel {
 }
 
 /// Loads a model from a Hugging Face folder (`config.json`, `*.safetensors`, `tokenizer.json`)
-/// or a `.gguf` file, on the CPU in float32.
-pub fn load(path: &Path) -> Result<LoadedModel, Error> {
+/// or a `.gguf` file, on the CPU. GGUF projections stay quantised (fast inference) unless
+/// `dequantize` asks for float32 everywhere (exact reference numbers, training).
+pub fn load(path: &Path, dequantize: bool) -> Result<LoadedModel, Error> {
     let device = candle_device();
     let span = tracing::info_span!("load_model", path = %path.display());
     let _guard = span.enter();
@@ -40,7 +41,11 @@ pub fn load(path: &Path) -> Result<LoadedModel, Error> {
         .is_some_and(|x| x.eq_ignore_ascii_case("gguf"))
     {
         let gguf = tune::gguf::Gguf::open(path)?;
-        let model = gguf.model(tune_dtype(), &device)?;
+        let model = if dequantize {
+            gguf.model(tune_dtype(), &device)?
+        } else {
+            gguf.model_quantized(&device)?
+        };
         let tokenizer = gguf.tokenizer()?;
         return Ok(LoadedModel {
             model,

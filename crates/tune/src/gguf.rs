@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::{DType, Device, Tensor};
@@ -162,6 +163,40 @@ impl Gguf {
             tensors.insert(hf, t);
         }
         Ok(Weights::new(tensors, dtype))
+    }
+
+    /// The model with its projections kept quantised (fast inference, no training): norms and
+    /// embeddings are dequantised, query/key rows stay in llama.cpp's order and the rotary
+    /// embedding follows that order.
+    pub fn model_quantized(&self, device: &Device) -> Result<Llama, Error> {
+        let config = self.config()?;
+        let file = File::open(&self.path).map_err(|source| Error::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        let mut reader = BufReader::new(file);
+        let mut dense = HashMap::new();
+        let mut quantized = HashMap::new();
+        for (name, info) in &self.content.tensor_infos {
+            let Some(hf) = hf_name(name) else {
+                return Err(Error::Tensor {
+                    name: name.clone(),
+                    message: "unknown GGUF tensor".to_owned(),
+                });
+            };
+            let q = self.content.tensor(&mut reader, name, device)?;
+            if info.shape.rank() == 2 {
+                if name == "token_embd.weight" {
+                    dense.insert(hf.clone(), q.dequantize(device)?);
+                }
+                quantized.insert(hf, Arc::new(q));
+            } else {
+                dense.insert(hf, q.dequantize(device)?);
+            }
+        }
+        let mut weights = Weights::new(dense, DType::F32).with_quantized(quantized);
+        weights.interleaved_rope = true;
+        Llama::load(&config, &weights, device)
     }
 
     /// The dequantised model.

@@ -5,39 +5,67 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use candle_core::{D, DType, Device, Tensor};
+use std::sync::Arc;
+
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{D, DType, Device, Module, Tensor};
 
 use crate::config::Config;
 use crate::error::Error;
 
-/// A linear projection `y = x Wᵀ` with `W` shaped `(out, in)` as in the checkpoint.
+/// A linear projection `y = x Wᵀ` with `W` shaped `(out, in)` as in the checkpoint: dense
+/// (trainable) or kept quantised (GGUF inference, no backward pass).
 #[derive(Debug, Clone)]
-pub struct Linear {
-    weight: Tensor,
+pub enum Linear {
+    /// A float weight.
+    Dense(Tensor),
+    /// A quantised weight multiplied in its block format.
+    Quantized(QMatMul),
 }
 
 impl Linear {
     /// `(b, s, in)` → `(b, s, out)`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor, Error> {
-        Ok(x.broadcast_matmul(&self.weight.t()?)?)
+        match self {
+            Linear::Dense(w) => Ok(x.broadcast_matmul(&w.t()?)?),
+            Linear::Quantized(q) => Ok(q.forward(x)?),
+        }
     }
 
-    /// The weight, `(out, in)`.
-    pub fn weight(&self) -> &Tensor {
-        &self.weight
+    /// Number of weights.
+    pub fn elem_count(&self) -> usize {
+        match self {
+            Linear::Dense(w) => w.elem_count(),
+            Linear::Quantized(QMatMul::QTensor(q)) => q.shape().elem_count(),
+            Linear::Quantized(QMatMul::Tensor(w) | QMatMul::TensorF16(w)) => w.elem_count(),
+        }
     }
 }
 
 /// Named tensors of a checkpoint, taken by name with their shapes checked.
 pub struct Weights {
     tensors: HashMap<String, Tensor>,
+    quantized: HashMap<String, Arc<QTensor>>,
     dtype: DType,
+    /// Query/key rows are in llama.cpp's interleaved order (quantised GGUF weights).
+    pub(crate) interleaved_rope: bool,
 }
 
 impl Weights {
     /// Wraps loaded tensors; they are converted to `dtype` as they are taken.
     pub fn new(tensors: HashMap<String, Tensor>, dtype: DType) -> Weights {
-        Weights { tensors, dtype }
+        Weights {
+            tensors,
+            quantized: HashMap::new(),
+            dtype,
+            interleaved_rope: false,
+        }
+    }
+
+    /// Adds quantised projections, used as they are by [`Linear::Quantized`].
+    pub(crate) fn with_quantized(mut self, quantized: HashMap<String, Arc<QTensor>>) -> Weights {
+        self.quantized = quantized;
+        self
     }
 
     /// Reads every `*.safetensors` of a Hugging Face model folder (sharded or not).
@@ -81,9 +109,21 @@ impl Weights {
     }
 
     fn linear(&self, name: &str, out: usize, inp: usize) -> Result<Linear, Error> {
-        Ok(Linear {
-            weight: self.get(&format!("{name}.weight"), &[out, inp])?,
-        })
+        let key = format!("{name}.weight");
+        if let Some(q) = self.quantized.get(&key) {
+            if q.shape().dims() != [out, inp] {
+                return Err(Error::Tensor {
+                    name: key,
+                    message: format!(
+                        "has shape {:?}; the config implies {:?}",
+                        q.shape().dims(),
+                        [out, inp]
+                    ),
+                });
+            }
+            return Ok(Linear::Quantized(QMatMul::from_arc(q.clone())?));
+        }
+        Ok(Linear::Dense(self.get(&key, &[out, inp])?))
     }
 }
 
@@ -135,6 +175,21 @@ fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, Error> {
     Ok((x.broadcast_mul(cos)? + rotated.broadcast_mul(sin)?)?)
 }
 
+/// The same rotation for llama.cpp's layout, where each rotated pair is adjacent:
+/// `x` `(b, heads, s, head_dim)`, `cos`/`sin` `(s, head_dim / 2)`.
+fn apply_rope_interleaved(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, Error> {
+    let (b, h, s, d) = x.dims4()?;
+    // (b, h, s, d/2, 2): element 0 of each pair plays x1, element 1 plays x2.
+    let pairs = x.reshape((b, h, s, d / 2, 2))?;
+    let x1 = pairs.narrow(D::Minus1, 0, 1)?;
+    let x2 = pairs.narrow(D::Minus1, 1, 1)?;
+    let cos = cos.reshape((s, d / 2, 1))?;
+    let sin = sin.reshape((s, d / 2, 1))?;
+    let r1 = (x1.broadcast_mul(&cos)? - x2.broadcast_mul(&sin)?)?;
+    let r2 = (x2.broadcast_mul(&cos)? + x1.broadcast_mul(&sin)?)?;
+    Ok(Tensor::cat(&[&r1, &r2], D::Minus1)?.reshape((b, h, s, d))?)
+}
+
 struct Attention {
     q: Linear,
     k: Linear,
@@ -143,6 +198,7 @@ struct Attention {
     num_heads: usize,
     num_kv_heads: usize,
     head_dim: usize,
+    interleaved_rope: bool,
 }
 
 impl Attention {
@@ -175,8 +231,13 @@ impl Attention {
             .reshape((b, s, nkv, hd))?
             .transpose(1, 2)?
             .contiguous()?;
-        let q = apply_rope(&q, cos, sin)?;
-        let k = apply_rope(&k, cos, sin)?;
+        let rope = if self.interleaved_rope {
+            apply_rope_interleaved
+        } else {
+            apply_rope
+        };
+        let q = rope(&q, cos, sin)?;
+        let k = rope(&k, cos, sin)?;
         let (k, v) = match kv.take() {
             Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
             None => (k, v),
@@ -237,6 +298,7 @@ pub struct Llama {
     norm: Tensor,
     lm_head: Option<Linear>,
     inv_freq: Vec<f32>,
+    interleaved_rope: bool,
     device: Device,
 }
 
@@ -266,6 +328,7 @@ impl Llama {
                         num_heads: c.num_heads,
                         num_kv_heads: c.num_kv_heads,
                         head_dim: hd,
+                        interleaved_rope: weights.interleaved_rope,
                     },
                     post_norm: weights
                         .get(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
@@ -285,10 +348,13 @@ impl Llama {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        let lm_head = if c.tie_word_embeddings {
-            None
-        } else {
+        let lm_head = if !c.tie_word_embeddings {
             Some(weights.linear("lm_head", c.vocab_size, h)?)
+        } else if weights.quantized.contains_key("model.embed_tokens.weight") {
+            // A tied head over quantised embeddings multiplies in the block format too.
+            Some(weights.linear("model.embed_tokens", c.vocab_size, h)?)
+        } else {
+            None
         };
         Ok(Llama {
             config: c.clone(),
@@ -297,6 +363,7 @@ impl Llama {
             norm: weights.get("model.norm.weight", &[h])?,
             lm_head,
             inv_freq: c.inv_freq(),
+            interleaved_rope: weights.interleaved_rope,
             device: device.clone(),
         })
     }
@@ -326,13 +393,16 @@ impl Llama {
                 &b.mlp.down,
             ]
             .iter()
-            .map(|l| l.weight.elem_count())
+            .map(|l| l.elem_count())
             .sum::<usize>()
                 + b.input_norm.elem_count()
                 + b.post_norm.elem_count()
         };
         let blocks: usize = self.blocks.iter().map(linears).sum();
-        let head = self.lm_head.as_ref().map_or(0, |h| h.weight.elem_count());
+        let head = match &self.lm_head {
+            Some(h) if !self.config.tie_word_embeddings => h.elem_count(),
+            _ => 0,
+        };
         (self.embed.elem_count() + blocks + self.norm.elem_count() + head) as u64
     }
 
@@ -344,13 +414,16 @@ impl Llama {
         for pos in offset..offset + s {
             // Angles in f32, as transformers computes them: position × inverse frequency.
             let angles: Vec<f32> = self.inv_freq.iter().map(|f| pos as f32 * f).collect();
-            for _ in 0..2 {
+            // rotate-half layout repeats the angles for both halves; interleaved uses them once.
+            let copies = if self.interleaved_rope { 1 } else { 2 };
+            for _ in 0..copies {
                 cos.extend(angles.iter().map(|a| a.cos()));
                 sin.extend(angles.iter().map(|a| a.sin()));
             }
         }
-        let cos = Tensor::from_vec(cos, (s, half * 2), &self.device)?.to_dtype(dtype)?;
-        let sin = Tensor::from_vec(sin, (s, half * 2), &self.device)?.to_dtype(dtype)?;
+        let width = cos.len() / s.max(1);
+        let cos = Tensor::from_vec(cos, (s, width), &self.device)?.to_dtype(dtype)?;
+        let sin = Tensor::from_vec(sin, (s, width), &self.device)?.to_dtype(dtype)?;
         Ok((cos, sin))
     }
 

@@ -140,3 +140,43 @@ fn query_key_unpermutation_inverts_llama_cpp_permutation() {
     let back = unpermute(&permuted, heads).unwrap();
     assert_eq!(back.to_vec2::<f32>().unwrap(), w.to_vec2::<f32>().unwrap());
 }
+
+#[test]
+fn quantised_fast_path_agrees_with_the_dequantised_reference() {
+    let gguf = default_gguf();
+    let model = gguf.model_quantized(&Device::Cpu).unwrap();
+    let reference = json(fixtures().join("smollm2-gguf/reference.json"));
+    let logits = candle_core::safetensors::load(
+        fixtures().join("smollm2-gguf/reference_logits.safetensors"),
+        &Device::Cpu,
+    )
+    .unwrap();
+    for (i, case) in reference["cases"].as_array().unwrap().iter().enumerate() {
+        let prompt = ids(&case["input_ids"]);
+        let input = Tensor::new(prompt.as_slice(), &Device::Cpu)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        let last = model
+            .forward(&input, &mut Cache::new())
+            .unwrap()
+            .i((0, prompt.len() - 1))
+            .unwrap();
+        let expected = &logits[&format!("last_logits.{i}")];
+        let diff = (&last - expected)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let top1 = last.argmax(0).unwrap().to_scalar::<u32>().unwrap();
+        let want = expected.argmax(0).unwrap().to_scalar::<u32>().unwrap();
+        // Activations are quantised to 8 bits in the block matmul, so logits differ a little;
+        // what must hold is the prediction.
+        eprintln!("smollm2 quantised case {i}: max abs diff {diff:e}, top-1 {top1} vs {want}");
+        assert_eq!(top1, want, "case {i}");
+        assert!(diff < 1.0, "case {i}: max abs diff {diff}");
+    }
+}
