@@ -16,7 +16,8 @@ use anyhow::{Context, bail};
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("store") => store(args.get(1..).unwrap_or_default()),
-        other => bail!("unknown benchmark {other:?}; available: store"),
+        Some("generate") => generate(args.get(1..).unwrap_or_default()),
+        other => bail!("unknown benchmark {other:?}; available: store, generate"),
     }
 }
 
@@ -127,13 +128,7 @@ fn store(args: &[String]) -> anyhow::Result<()> {
             String::from_utf8_lossy(&inner.stderr)
         );
     }
-    let inner: serde_json::Value = serde_json::from_slice(
-        inner
-            .stdout
-            .split(|b| *b == b'\n')
-            .rfind(|l| !l.is_empty())
-            .unwrap_or_default(),
-    )?;
+    let inner = last_json_line(&inner.stdout)?;
 
     let mut figures = serde_json::json!({
         "benchmark": "store",
@@ -179,4 +174,125 @@ fn machine() -> serde_json::Value {
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "os": std::env::consts::OS,
     })
+}
+
+/// A virtualenv with llama-cpp-python, built once and kept beside the shared target folder.
+fn llama_cpp_python() -> anyhow::Result<std::path::PathBuf> {
+    let venv = crate::target_dir()
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_else(crate::target_dir)
+        .join("llamacpp-venv");
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import llama_cpp, numpy"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        eprintln!(
+            "xtask: installing llama-cpp-python into {} (builds llama.cpp; several minutes)",
+            venv.display()
+        );
+        let mut mk = Command::new("python3");
+        mk.args(["-m", "venv"]).arg(&venv);
+        crate::run(mk)?;
+        let mut pip = Command::new(&python);
+        pip.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "llama-cpp-python",
+            "numpy",
+        ]);
+        crate::run(pip)?;
+    }
+    Ok(python)
+}
+
+/// `bench generate`: our decode speed against llama.cpp on the same GGUF, prompt and threads.
+fn generate(args: &[String]) -> anyhow::Result<()> {
+    let tokens = flag(args, "--tokens", 128)?;
+    let model = crate::model::fetch_default()?;
+    let ours = crate::cargo(&[
+        "bench",
+        "--quiet",
+        "--package",
+        "studio",
+        "--bench",
+        "generate",
+        "--",
+    ])
+    .arg(&model)
+    .arg(tokens.to_string())
+    .output()
+    .context("cannot run the generate benchmark")?;
+    if !ours.status.success() {
+        bail!(
+            "generate benchmark failed: {}",
+            String::from_utf8_lossy(&ours.stderr)
+        );
+    }
+    let ours: serde_json::Value = last_json_line(&ours.stdout)?;
+    let threads = ours["threads"].as_u64().unwrap_or(2);
+    // The same prompt text our benchmark feeds: its chat rendering, from the model's template.
+    let rendered = format!(
+        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n",
+        PROMPT_FOR_LLAMA_CPP
+    );
+    let python = llama_cpp_python()?;
+    let theirs = Command::new(python)
+        .arg(crate::root().join("xtask/src/llama_cpp.py"))
+        .arg(&model)
+        .arg(&rendered)
+        .arg(tokens.to_string())
+        .arg(threads.to_string())
+        .output()
+        .context("cannot run llama.cpp")?;
+    if !theirs.status.success() {
+        bail!(
+            "llama.cpp benchmark failed: {}",
+            String::from_utf8_lossy(&theirs.stderr)
+        );
+    }
+    let theirs: serde_json::Value = last_json_line(&theirs.stdout)?;
+    let ratio = ours["decode_tokens_per_s"].as_f64().unwrap_or(0.0)
+        / theirs["llama_cpp_decode_tokens_per_s"]
+            .as_f64()
+            .unwrap_or(f64::INFINITY);
+    let mut figures = serde_json::json!({
+        "benchmark": "generate",
+        "model": model.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "ratio_vs_llama_cpp": ratio,
+        "machine": machine(),
+    });
+    if let Some(obj) = figures.as_object_mut() {
+        for part in [&ours, &theirs] {
+            if let Some(extra) = part.as_object() {
+                obj.extend(extra.clone());
+            }
+        }
+    }
+    println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+/// Must equal `PROMPT` in crates/studio/benches/generate.rs (both models see the same text).
+const PROMPT_FOR_LLAMA_CPP: &str = "Summarise the social history for the discharge team. Patient is a 72 year-old man \
+with congestive heart failure (EF 25%), type 2 diabetes and chronic kidney disease stage 3, admitted \
+for volume overload. He lives alone in a third-floor walk-up apartment and has no car; he missed two \
+cardiology appointments last month because the bus route near his home was cut. His daughter lives \
+two hours away and calls weekly but cannot help with daily tasks. He retired from his job as a \
+machinist and lives on a fixed income; he reports skipping doses of furosemide when money is tight. \
+He denies alcohol or drug use. Social work was consulted for transportation and medication \
+assistance before discharge.";
+
+/// The JSON object on the last non-empty line of a benchmark's output.
+fn last_json_line(stdout: &[u8]) -> anyhow::Result<serde_json::Value> {
+    let line = stdout
+        .split(|b| *b == b'\n')
+        .rfind(|l| !l.is_empty())
+        .unwrap_or_default();
+    serde_json::from_slice(line)
+        .with_context(|| format!("not JSON: {}", String::from_utf8_lossy(line)))
 }

@@ -19,6 +19,7 @@ tasks:
   test           fmt check, clippy -D warnings, architecture edges, every test
   fetch-model    put the default model (SmolLM2-135M-Instruct GGUF) in models/, sha256-checked
   bench store    import/search/annotation benchmark (JSON on the last line)
+  bench generate decode speed of the default model against llama.cpp (JSON on the last line)
 ";
 
 fn main() -> ExitCode {
