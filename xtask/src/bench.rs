@@ -242,7 +242,7 @@ fn generate(args: &[String]) -> anyhow::Result<()> {
     );
     let python = llama_cpp_python()?;
     let theirs = Command::new(python)
-        .arg(crate::root().join("xtask/src/llama_cpp.py"))
+        .arg(crate::root().join("xtask/src/bench_llama_cpp.py"))
         .arg(&model)
         .arg(&rendered)
         .arg(tokens.to_string())

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 use serde_json::json;
 
@@ -189,13 +190,14 @@ impl Gguf {
                 if name == "token_embd.weight" {
                     dense.insert(hf.clone(), q.dequantize(device)?);
                 }
-                quantized.insert(hf, Arc::new(q));
+                quantized.insert(hf, Arc::new(fast_format(q, device)?));
             } else {
                 dense.insert(hf, q.dequantize(device)?);
             }
         }
         let mut weights = Weights::new(dense, DType::F32).with_quantized(quantized);
         weights.interleaved_rope = true;
+        weights.fused_kernels = true;
         Llama::load(&config, &weights, device)
     }
 
@@ -314,6 +316,17 @@ impl Gguf {
             .and_then(|v| v.to_string().ok())
             .cloned();
         Ok(Tokenizer::from_parts(inner, template, bos, eos))
+    }
+}
+
+/// Block formats whose CPU matmul candle runs with SIMD; others are re-encoded as Q8_0, which
+/// keeps every 4- or 5-bit level exactly representable up to one 8-bit step of its block.
+fn fast_format(q: QTensor, device: &Device) -> Result<QTensor, Error> {
+    match q.dtype() {
+        GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1 => {
+            Ok(QTensor::quantize(&q.dequantize(device)?, GgmlDType::Q8_0)?)
+        }
+        _ => Ok(q),
     }
 }
 

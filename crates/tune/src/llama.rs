@@ -13,6 +13,14 @@ use candle_core::{D, DType, Device, Module, Tensor};
 use crate::config::Config;
 use crate::error::Error;
 
+/// Inputs with at least this many rows are multiplied in float (see [`Linear::forward`]).
+const PREFILL_ROWS: usize = 16;
+
+fn rows(x: &Tensor) -> usize {
+    let dims = x.dims();
+    dims.iter().take(dims.len().saturating_sub(1)).product()
+}
+
 /// A linear projection `y = x Wᵀ` with `W` shaped `(out, in)` as in the checkpoint: dense
 /// (trainable) or kept quantised (GGUF inference, no backward pass).
 #[derive(Debug, Clone)]
@@ -28,6 +36,12 @@ impl Linear {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor, Error> {
         match self {
             Linear::Dense(w) => Ok(x.broadcast_matmul(&w.t()?)?),
+            Linear::Quantized(QMatMul::QTensor(q)) if rows(x) >= PREFILL_ROWS => {
+                // Many rows (a prompt): a float GEMM beats row-by-row block dot products, even
+                // counting the dequantisation.
+                let w = q.dequantize(x.device())?;
+                Ok(x.broadcast_matmul(&w.t()?)?)
+            }
             Linear::Quantized(q) => Ok(q.forward(x)?),
         }
     }
@@ -49,6 +63,8 @@ pub struct Weights {
     dtype: DType,
     /// Query/key rows are in llama.cpp's interleaved order (quantised GGUF weights).
     pub(crate) interleaved_rope: bool,
+    /// Inference only: use candle's fused softmax, RMSNorm and rotary kernels (no backward).
+    pub(crate) fused_kernels: bool,
 }
 
 impl Weights {
@@ -59,6 +75,7 @@ impl Weights {
             quantized: HashMap::new(),
             dtype,
             interleaved_rope: false,
+            fused_kernels: false,
         }
     }
 
@@ -151,7 +168,14 @@ impl Cache {
     }
 }
 
-fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor, Error> {
+fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64, fused: bool) -> Result<Tensor, Error> {
+    if fused {
+        return Ok(candle_nn::ops::rms_norm(
+            &x.contiguous()?,
+            weight,
+            eps as f32,
+        )?);
+    }
     let dtype = x.dtype();
     let x = x.to_dtype(DType::F32)?;
     let variance = x.sqr()?.mean_keepdim(D::Minus1)?;
@@ -190,6 +214,10 @@ fn apply_rope_interleaved(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tens
     Ok(Tensor::cat(&[&r1, &r2], D::Minus1)?.reshape((b, h, s, d))?)
 }
 
+fn fused_rope_interleaved(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, Error> {
+    Ok(candle_nn::rotary_emb::rope_i(&x.contiguous()?, cos, sin)?)
+}
+
 struct Attention {
     q: Linear,
     k: Linear,
@@ -199,6 +227,7 @@ struct Attention {
     num_kv_heads: usize,
     head_dim: usize,
     interleaved_rope: bool,
+    fused: bool,
 }
 
 impl Attention {
@@ -231,10 +260,10 @@ impl Attention {
             .reshape((b, s, nkv, hd))?
             .transpose(1, 2)?
             .contiguous()?;
-        let rope = if self.interleaved_rope {
-            apply_rope_interleaved
-        } else {
-            apply_rope
+        let rope = match (self.fused, self.interleaved_rope) {
+            (true, true) => fused_rope_interleaved,
+            (false, true) => apply_rope_interleaved,
+            _ => apply_rope,
         };
         let q = rope(&q, cos, sin)?;
         let k = rope(&k, cos, sin)?;
@@ -260,7 +289,11 @@ impl Attention {
             Some(m) => scores.broadcast_add(m)?,
             None => scores,
         };
-        let probs = softmax_last_dim(&scores)?;
+        let probs = if self.fused {
+            candle_nn::ops::softmax_last_dim(&scores)?
+        } else {
+            softmax_last_dim(&scores)?
+        };
         // (b, nh, s, hd) → (b, s, nh * hd)
         let out = probs
             .matmul(&v)?
@@ -299,6 +332,7 @@ pub struct Llama {
     lm_head: Option<Linear>,
     inv_freq: Vec<f32>,
     interleaved_rope: bool,
+    fused: bool,
     device: Device,
 }
 
@@ -329,6 +363,7 @@ impl Llama {
                         num_kv_heads: c.num_kv_heads,
                         head_dim: hd,
                         interleaved_rope: weights.interleaved_rope,
+                        fused: weights.fused_kernels,
                     },
                     post_norm: weights
                         .get(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
@@ -364,6 +399,7 @@ impl Llama {
             lm_head,
             inv_freq: c.inv_freq(),
             interleaved_rope: weights.interleaved_rope,
+            fused: weights.fused_kernels,
             device: device.clone(),
         })
     }
@@ -443,14 +479,14 @@ impl Llama {
         let mask = causal_mask(s, offset, x.dtype(), &self.device)?;
         for (block, kv) in self.blocks.iter().zip(cache.kvs.iter_mut()) {
             let residual = x.clone();
-            let h = rms_norm(&x, &block.input_norm, self.config.rms_norm_eps)?;
+            let h = rms_norm(&x, &block.input_norm, self.config.rms_norm_eps, self.fused)?;
             let h = block.attn.forward(&h, &cos, &sin, mask.as_ref(), kv)?;
             let x1 = (residual + h)?;
-            let h = rms_norm(&x1, &block.post_norm, self.config.rms_norm_eps)?;
+            let h = rms_norm(&x1, &block.post_norm, self.config.rms_norm_eps, self.fused)?;
             x = (&x1 + block.mlp.forward(&h)?)?;
         }
         cache.len += s;
-        let x = rms_norm(&x, &self.norm, self.config.rms_norm_eps)?;
+        let x = rms_norm(&x, &self.norm, self.config.rms_norm_eps, self.fused)?;
         match &self.lm_head {
             Some(head) => head.forward(&x),
             None => Ok(x.broadcast_matmul(&self.embed.t()?)?),
