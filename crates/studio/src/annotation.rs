@@ -126,7 +126,7 @@ pub fn set_doc_label(
             .doc_labels_of_note(note)?
             .into_iter()
             .find(|d| d.label == def.name && d.annotator == annotator);
-        let change = match existing {
+        match existing {
             Some(before) => {
                 let after = DocLabel {
                     attributes,
@@ -136,7 +136,13 @@ pub fn set_doc_label(
                 if after == before {
                     return Ok(before);
                 }
-                Change::ReplaceDoc { before, after }
+                let change = Change::ReplaceDoc {
+                    before,
+                    after: after.clone(),
+                };
+                tx.apply_change(note, &change)?;
+                record(tx, note, annotator, &change)?;
+                Ok(after)
             }
             None => {
                 let id = tx.insert_doc_label(
@@ -151,14 +157,8 @@ pub fn set_doc_label(
                 )?;
                 let (_, doc) = tx.doc_label(id)?;
                 record(tx, note, annotator, &Change::AddDoc { doc: doc.clone() })?;
-                return Ok(doc);
+                Ok(doc)
             }
-        };
-        tx.apply_change(note, &change)?;
-        record(tx, note, annotator, &change)?;
-        match change {
-            Change::ReplaceDoc { after, .. } => Ok(after),
-            _ => unreachable!("only replacements reach here"),
         }
     })
 }
