@@ -272,20 +272,15 @@ impl Attention {
             None => (k, v),
         };
         *kv = Some((k.clone(), v.clone()));
-        let t = k.dim(2)?;
-        // Grouped-query attention: each key/value head serves nh / nkv query heads.
+        // Grouped-query attention without copying keys and values per query head: the `rep`
+        // query heads that share a key/value head are stacked along the sequence axis.
+        // (b, nh, s, hd) → (b, nkv, rep·s, hd)
         let rep = nh / nkv;
-        let (k, v) = if rep == 1 {
-            (k, v)
-        } else {
-            // (b, nkv, t, hd) → (b, nkv, rep·t, hd) → (b, nh, t, hd)
-            let k = Tensor::cat(&vec![&k; rep], 2)?.reshape((b, nh, t, hd))?;
-            let v = Tensor::cat(&vec![&v; rep], 2)?.reshape((b, nh, t, hd))?;
-            (k, v)
-        };
-        // (b, nh, s, t)
+        let q = q.reshape((b, nkv, rep * s, hd))?;
+        // (b, nkv, rep·s, t)
         let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
         let scores = match mask {
+            Some(m) if rep > 1 => scores.broadcast_add(&Tensor::cat(&vec![m; rep], 0)?)?,
             Some(m) => scores.broadcast_add(m)?,
             None => scores,
         };
@@ -294,9 +289,10 @@ impl Attention {
         } else {
             softmax_last_dim(&scores)?
         };
-        // (b, nh, s, hd) → (b, s, nh * hd)
+        // (b, nkv, rep·s, hd) → (b, nh, s, hd) → (b, s, nh · hd)
         let out = probs
             .matmul(&v)?
+            .reshape((b, nh, s, hd))?
             .transpose(1, 2)?
             .reshape((b, s, nh * hd))?;
         self.o.forward(&out)
