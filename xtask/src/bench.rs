@@ -235,11 +235,11 @@ fn generate(args: &[String]) -> anyhow::Result<()> {
     }
     let ours: serde_json::Value = last_json_line(&ours.stdout)?;
     let threads = ours["threads"].as_u64().unwrap_or(2);
-    // The same prompt text our benchmark feeds: its chat rendering, from the model's template.
-    let rendered = format!(
-        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n",
-        PROMPT_FOR_LLAMA_CPP
-    );
+    // The same text our benchmark fed the model, chat template included.
+    let rendered = ours["rendered_prompt"]
+        .as_str()
+        .context("no rendered_prompt")?
+        .to_owned();
     let python = llama_cpp_python()?;
     let theirs = Command::new(python)
         .arg(crate::root().join("xtask/src/bench_llama_cpp.py"))
@@ -272,20 +272,11 @@ fn generate(args: &[String]) -> anyhow::Result<()> {
                 obj.extend(extra.clone());
             }
         }
+        obj.remove("rendered_prompt");
     }
     println!("{}", serde_json::to_string(&figures)?);
     Ok(())
 }
-
-/// Must equal `PROMPT` in crates/studio/benches/generate.rs (both models see the same text).
-const PROMPT_FOR_LLAMA_CPP: &str = "Summarise the social history for the discharge team. Patient is a 72 year-old man \
-with congestive heart failure (EF 25%), type 2 diabetes and chronic kidney disease stage 3, admitted \
-for volume overload. He lives alone in a third-floor walk-up apartment and has no car; he missed two \
-cardiology appointments last month because the bus route near his home was cut. His daughter lives \
-two hours away and calls weekly but cannot help with daily tasks. He retired from his job as a \
-machinist and lives on a fixed income; he reports skipping doses of furosemide when money is tight. \
-He denies alcohol or drug use. Social work was consulted for transportation and medication \
-assistance before discharge.";
 
 /// The JSON object on the last non-empty line of a benchmark's output.
 fn last_json_line(stdout: &[u8]) -> anyhow::Result<serde_json::Value> {

@@ -77,7 +77,10 @@ fn main() -> Result<(), ApiError> {
     let out = studio::models::generate(&model, &request, &mut |_| {}, &cancel)?;
     let all = t.elapsed().as_secs_f64();
     let decoded = out.token_ids.len().saturating_sub(1);
+    // The exact text the model saw, so a peer (llama.cpp) can be fed the same prompt.
+    let rendered = studio::models::render_chat(&model, PROMPT)?;
     let figures = serde_json::json!({
+        "rendered_prompt": rendered,
         "load_s": load_s,
         "prompt_tokens": first.prompt_token_ids.len(),
         "prompt_text_tokens": prompt_ids,

@@ -92,15 +92,20 @@ pub fn tokenize(m: &LoadedModel, text: &str, add_special_tokens: bool) -> Result
     Ok(m.tokenizer.encode(text, add_special_tokens)?)
 }
 
-/// The prompt ids a request feeds the model: the raw text, or one user message rendered
-/// through the model's chat template with the generation prompt added.
+/// `prompt` as one user message rendered through the model's chat template, with the
+/// generation prompt added (whatever the template adds, e.g. SmolLM2's system message).
+pub fn render_chat(m: &LoadedModel, prompt: &str) -> Result<String, Error> {
+    let messages = [ChatMessage {
+        role: "user".to_owned(),
+        content: prompt.to_owned(),
+    }];
+    Ok(m.tokenizer.apply_chat_template(&messages, true)?)
+}
+
+/// The prompt ids a request feeds the model: the raw text or its chat rendering.
 fn prompt_ids(m: &LoadedModel, prompt: &str, chat: bool) -> Result<Vec<u32>, Error> {
     let text = if chat {
-        let messages = [ChatMessage {
-            role: "user".to_owned(),
-            content: prompt.to_owned(),
-        }];
-        m.tokenizer.apply_chat_template(&messages, true)?
+        render_chat(m, prompt)?
     } else {
         prompt.to_owned()
     };

@@ -19,6 +19,8 @@ pub mod llama;
 pub mod tokenizer;
 
 mod error;
+#[cfg(test)]
+mod testing;
 
 pub use candle_core::{DType, Device, Tensor};
 pub use error::Error;

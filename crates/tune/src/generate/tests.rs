@@ -1,33 +1,11 @@
-use std::path::{Path, PathBuf};
-
 use super::*;
-
-fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(
-        dir.join("README.md").is_file(),
-        "reference fixtures missing: expected {}",
-        dir.display()
-    );
-    dir
-}
+use crate::testing::{fixtures, ids, json};
 
 fn tiny() -> (Llama, Tokenizer, serde_json::Value) {
     let dir = fixtures().join("tiny-llama");
     let model = Llama::from_hf_folder(&dir, DType::F32, &Device::Cpu).unwrap();
     let tok = Tokenizer::from_hf_folder(&dir).unwrap();
-    let reference =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap())
-            .unwrap();
-    (model, tok, reference)
-}
-
-fn ids(v: &serde_json::Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i.as_u64().unwrap() as u32)
-        .collect()
+    (model, tok, json("tiny-llama/reference.json"))
 }
 
 #[test]

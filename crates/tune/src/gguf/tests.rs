@@ -4,46 +4,17 @@ use candle_core::IndexOp;
 
 use super::*;
 use crate::llama::Cache;
-use crate::tokenizer::ChatMessage;
+use crate::testing::{default_gguf_path, fixtures, ids, json};
 
-fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(
-        dir.join("README.md").is_file(),
-        "reference fixtures missing: expected {}",
-        dir.display()
-    );
-    dir
-}
-
-/// The default model, which `cargo xtask test` fetches before running the tests.
 fn default_gguf() -> Gguf {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo xtask fetch-model`",
-        path.display()
-    );
-    Gguf::open(&path).unwrap()
+    Gguf::open(&default_gguf_path()).unwrap()
 }
-
-fn json(path: PathBuf) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn ids(v: &serde_json::Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i.as_u64().unwrap() as u32)
-        .collect()
-}
+use crate::tokenizer::ChatMessage;
 
 #[test]
 fn tokenizer_rebuilt_from_gguf_metadata_matches_transformers() {
     let tok = default_gguf().tokenizer().unwrap();
-    let cases = json(fixtures().join("tokenizer_cases.json"));
+    let cases = json("tokenizer_cases.json");
     for case in cases["encode"].as_array().unwrap() {
         let text = case["text"].as_str().unwrap();
         let got = tok.encode(text, false).unwrap();
@@ -69,7 +40,7 @@ fn dequantised_model_matches_transformers_logits_and_greedy_ids() {
     let model = gguf.model(DType::F32, &Device::Cpu).unwrap();
     let tok = gguf.tokenizer().unwrap();
     let eos = tok.token_id("<|im_end|>").unwrap();
-    let reference = json(fixtures().join("smollm2-gguf/reference.json"));
+    let reference = json("smollm2-gguf/reference.json");
     let logits = candle_core::safetensors::load(
         fixtures().join("smollm2-gguf/reference_logits.safetensors"),
         &Device::Cpu,
@@ -145,7 +116,7 @@ fn query_key_unpermutation_inverts_llama_cpp_permutation() {
 fn quantised_fast_path_agrees_with_the_dequantised_reference() {
     let gguf = default_gguf();
     let model = gguf.model_quantized(&Device::Cpu).unwrap();
-    let reference = json(fixtures().join("smollm2-gguf/reference.json"));
+    let reference = json("smollm2-gguf/reference.json");
     let logits = candle_core::safetensors::load(
         fixtures().join("smollm2-gguf/reference_logits.safetensors"),
         &Device::Cpu,

@@ -1,21 +1,9 @@
 //! Parity with Hugging Face transformers on the tiny fixture models (../shared/fixtures).
 
-use std::path::PathBuf;
-
 use candle_core::{DType, Device, IndexOp, Tensor};
 
 use super::*;
-
-/// `../shared/fixtures` beside the checkout, or a clear failure saying where it was looked for.
-fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(
-        dir.join("README.md").is_file(),
-        "reference fixtures missing: expected {} (the shared folder beside the checkout)",
-        dir.display()
-    );
-    dir
-}
+use crate::testing::{fixtures, ids as id_list, json};
 
 fn reference(model: &str) -> HashMap<String, Tensor> {
     let path = fixtures().join(model).join("reference_logits.safetensors");
@@ -59,16 +47,7 @@ fn kv_cache_steps_match_the_full_forward_and_greedy_ids() {
     let model =
         Llama::from_hf_folder(&fixtures().join("tiny-llama"), DType::F32, &Device::Cpu).unwrap();
     let r = reference("tiny-llama");
-    let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fixtures().join("tiny-llama/reference.json")).unwrap(),
-    )
-    .unwrap();
-    let expected: Vec<u32> = json["prompts"][0]["greedy_new_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap() as u32)
-        .collect();
+    let expected = id_list(&json("tiny-llama/reference.json")["prompts"][0]["greedy_new_ids"]);
     let full = &r["greedy_logits.0"]; // prompt + 16 greedy tokens, one row per position
     let prompt = ids(&r["input_ids.0"]);
     let n = prompt.dim(1).unwrap();

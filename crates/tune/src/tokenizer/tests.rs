@@ -1,30 +1,10 @@
 //! Parity with transformers' tokenizer on SmolLM2's vocabulary (../shared/fixtures).
 
-use std::path::PathBuf;
-
 use super::*;
-
-fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(
-        dir.join("README.md").is_file(),
-        "reference fixtures missing: expected {}",
-        dir.display()
-    );
-    dir
-}
+use crate::testing::{fixtures, ids, json};
 
 fn cases() -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(fixtures().join("tokenizer_cases.json")).unwrap())
-        .unwrap()
-}
-
-fn ids(v: &serde_json::Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i.as_u64().unwrap() as u32)
-        .collect()
+    json("tokenizer_cases.json")
 }
 
 #[test]
