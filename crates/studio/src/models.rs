@@ -23,6 +23,12 @@ pub struct LoadedModel {
 /// or a `.gguf` file, on the CPU. GGUF projections stay quantised (fast inference) unless
 /// `dequantize` asks for float32 everywhere (exact reference numbers, training).
 pub fn load(path: &Path, dequantize: bool) -> Result<LoadedModel, Error> {
+    if !path.exists() {
+        return Err(Error::Model(tune::Error::Io {
+            path: path.to_owned(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        }));
+    }
     let device = candle_device();
     let span = tracing::info_span!("load_model", path = %path.display());
     let _guard = span.enter();
@@ -180,3 +186,31 @@ pub fn generate(
         .to_owned(),
     })
 }
+
+/// Generates for many prompts in turn, reporting progress after each; stops early (returning
+/// what is done) when cancelled. Results are in request order.
+pub fn generate_batch(
+    m: &LoadedModel,
+    requests: &[GenerateRequest],
+    progress: &mut dyn FnMut(api::JobProgress),
+    cancel: &CancelToken,
+) -> Result<Vec<GenerateResult>, Error> {
+    let total = requests.len() as u64;
+    let mut results = Vec::with_capacity(requests.len());
+    for (i, request) in requests.iter().enumerate() {
+        if cancel.is_cancelled() {
+            break;
+        }
+        results.push(generate(m, request, &mut |_| {}, cancel)?);
+        progress(api::JobProgress {
+            stage: "generating".to_owned(),
+            done: i as u64 + 1,
+            total: Some(total),
+            unit: "prompts".to_owned(),
+        });
+    }
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests;
