@@ -191,19 +191,7 @@ pub fn undo(
     note: NoteId,
     annotator: &str,
 ) -> Result<Option<&'static str>, Error> {
-    project.store.write(|tx| {
-        let Some(who) = tx.annotator_id(annotator)? else {
-            return Ok(None);
-        };
-        let Some(entry) = tx.last_undoable(note, who)? else {
-            return Ok(None);
-        };
-        tx.apply_change(note, &entry.forward.inverse())
-            .map_err(|e| stale(e, "undo"))?;
-        tx.mark_undone(entry.id, true)?;
-        audit_change(tx, note, annotator, "undo", &entry.forward)?;
-        Ok(Some(entry.forward.action()))
-    })
+    step_history(project, note, annotator, History::Undo)
 }
 
 /// Redoes the change this annotator last undid on the note; returns what was redone.
@@ -212,17 +200,40 @@ pub fn redo(
     note: NoteId,
     annotator: &str,
 ) -> Result<Option<&'static str>, Error> {
+    step_history(project, note, annotator, History::Redo)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum History {
+    Undo,
+    Redo,
+}
+
+/// One step back or forward in the note's history, audited, in one transaction.
+fn step_history(
+    project: &mut Project,
+    note: NoteId,
+    annotator: &str,
+    direction: History,
+) -> Result<Option<&'static str>, Error> {
     project.store.write(|tx| {
         let Some(who) = tx.annotator_id(annotator)? else {
             return Ok(None);
         };
-        let Some(entry) = tx.next_redoable(note, who)? else {
+        let entry = match direction {
+            History::Undo => tx.last_undoable(note, who)?,
+            History::Redo => tx.next_redoable(note, who)?,
+        };
+        let Some(entry) = entry else {
             return Ok(None);
         };
-        tx.apply_change(note, &entry.forward)
-            .map_err(|e| stale(e, "redo"))?;
-        tx.mark_undone(entry.id, false)?;
-        audit_change(tx, note, annotator, "redo", &entry.forward)?;
+        let (change, what) = match direction {
+            History::Undo => (entry.forward.inverse(), "undo"),
+            History::Redo => (entry.forward.clone(), "redo"),
+        };
+        tx.apply_change(note, &change).map_err(|e| stale(e, what))?;
+        tx.mark_undone(entry.id, direction == History::Undo)?;
+        audit_change(tx, note, annotator, what, &entry.forward)?;
         Ok(Some(entry.forward.action()))
     })
 }
