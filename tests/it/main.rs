@@ -9,6 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+/// This package's folder: from cargo at run time (so artifacts reused by another checkout of
+/// the same sources look in the right place), else as compiled.
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// The `clinitune` binary of this build, built once per test run.
 pub fn clinitune_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -24,11 +32,7 @@ pub fn clinitune_bin() -> &'static Path {
         let mut build = Command::new(cargo);
         build
             .args(["build", "--quiet", "--package", "cli", "--bin", "clinitune"])
-            .current_dir(
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .parent()
-                    .expect("repo root"),
-            )
+            .current_dir(manifest_dir().parent().expect("repo root"))
             .env("CARGO_TARGET_DIR", target);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
@@ -41,7 +45,7 @@ pub fn clinitune_bin() -> &'static Path {
 
 /// `../shared` beside the checkout: reference data and fixtures the tests read, never copy.
 pub fn shared_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    let dir = manifest_dir().join("../../shared");
     assert!(
         dir.join("data").is_dir(),
         "the shared folder is missing: expected it at {} (beside the checkout, as CI places it)",

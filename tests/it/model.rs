@@ -1,15 +1,14 @@
 //! `clinitune generate / tokenize / logits / model info` on the fixture model and the default
 //! GGUF, against transformers' reference ids (../shared/fixtures).
 
-use crate::{Sandbox, shared_dir};
+use crate::{Sandbox, manifest_dir, shared_dir};
 
 fn reference(path: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(shared_dir().join(path)).unwrap()).unwrap()
 }
 
 fn default_gguf() -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let path = manifest_dir().join("../models/SmolLM2-135M-Instruct.Q4_1.gguf");
     assert!(
         path.is_file(),
         "{} is missing: run `cargo xtask fetch-model`",

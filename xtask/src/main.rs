@@ -11,6 +11,14 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
 
+/// This package's folder: from cargo at run time (so artifacts reused by another checkout of
+/// the same sources look in the right place), else as compiled.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
@@ -47,7 +55,7 @@ fn main() -> ExitCode {
 
 /// The repository root (the parent of `xtask/`).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    manifest_dir()
         .parent()
         .map(Path::to_owned)
         .unwrap_or_default()

@@ -1,10 +1,18 @@
 //! Helpers for this crate's tests: where the reference fixtures and the default model are.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+/// This package's folder: from cargo at run time (so artifacts reused by another checkout of
+/// the same sources look in the right place), else as compiled.
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
 
 /// `../shared/fixtures` beside the checkout, or a clear failure saying where it was looked for.
 pub fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    let dir = manifest_dir().join("../../../shared/fixtures");
     assert!(
         dir.join("README.md").is_file(),
         "reference fixtures missing: expected {} (the shared folder beside the checkout)",
@@ -15,8 +23,7 @@ pub fn fixtures() -> PathBuf {
 
 /// The default GGUF, which `cargo xtask test` fetches before running the tests.
 pub fn default_gguf_path() -> PathBuf {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let path = manifest_dir().join("../../models/SmolLM2-135M-Instruct.Q4_1.gguf");
     assert!(
         path.is_file(),
         "{} is missing: run `cargo xtask fetch-model`",

@@ -1,9 +1,17 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::*;
 
+/// This package's folder: from cargo at run time (so artifacts reused by another checkout of
+/// the same sources look in the right place), else as compiled.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 fn tiny() -> LoadedModel {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny-llama");
+    let dir = manifest_dir().join("../../../shared/fixtures/tiny-llama");
     assert!(
         dir.is_dir(),
         "fixture model missing: expected {}",
@@ -74,7 +82,7 @@ fn chat_prompts_are_rendered_with_the_model_template() {
             .contains("cannot read /nonexistent/model.gguf"),
         "{err}"
     );
-    let not_a_model = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let not_a_model = manifest_dir().join("Cargo.toml");
     let err = load(&not_a_model, false).err().unwrap();
     assert!(
         err.to_string()
