@@ -270,3 +270,107 @@ fn helpful_errors_without_a_project() {
     let err: serde_json::Value = serde_json::from_slice(&json.stderr).unwrap();
     assert_eq!(err["error"]["kind"], "not_found");
 }
+
+#[test]
+fn agreement_compares_two_annotators_per_label() {
+    let s = Sandbox::new();
+    s.ok(&["init", s.project().to_str().unwrap(), "--schema", "sdoh"]);
+    let file = s.path("n.jsonl");
+    let notes = [
+        ("a1", "Lives alone in a shelter; no car."),
+        ("a2", "Retired teacher, lives with wife."),
+    ];
+    let lines: Vec<String> = notes
+        .iter()
+        .map(|(id, text)| serde_json::json!({"id": id, "text": text}).to_string())
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    s.ok(&["import", file.to_str().unwrap()]);
+    let span = |who: &str, note: &str, label: &str, phrase: &str| {
+        let text = notes.iter().find(|(id, _)| *id == note).unwrap().1;
+        let start = text.find(phrase).unwrap();
+        let (a, b) = (start.to_string(), (start + phrase.len()).to_string());
+        s.ok(&[
+            "annotate",
+            "span",
+            "--note",
+            note,
+            "--label",
+            label,
+            "--start",
+            &a,
+            "--end",
+            &b,
+            "--annotator",
+            who,
+        ]);
+    };
+    span("alice", "a1", "HOUSING", "in a shelter");
+    span("bob", "a1", "HOUSING", "a shelter");
+    span("alice", "a2", "EMPLOYMENT", "Retired teacher");
+    span("bob", "a2", "EMPLOYMENT", "Retired teacher");
+    for (who, note) in [("alice", "a1"), ("bob", "a1"), ("alice", "a2")] {
+        s.ok(&[
+            "annotate",
+            "doc",
+            "--note",
+            note,
+            "--label",
+            "HOUSING",
+            "--annotator",
+            who,
+        ]);
+    }
+
+    let report = s.json(&["agreement", "--a", "alice", "--b", "bob"]);
+    assert_eq!(report["annotator_a"], "alice");
+    assert_eq!(report["notes_compared"], 2);
+    let housing = &report["doc_labels"][0];
+    assert_eq!(
+        (
+            &housing["label"],
+            &housing["both"],
+            &housing["only_a"],
+            &housing["only_b"],
+            &housing["neither"],
+            &housing["kappa"]
+        ),
+        (
+            &"HOUSING".into(),
+            &1.into(),
+            &1.into(),
+            &0.into(),
+            &0.into(),
+            &0.0.into()
+        ),
+        "{report}"
+    );
+    let spans = report["span_labels"].as_array().unwrap();
+    let f1 = |label: &str, how: &str| {
+        spans.iter().find(|s| s["label"] == label).unwrap()[how]["f1"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(f1("EMPLOYMENT", "exact"), 1.0, "{report}");
+    assert_eq!(f1("HOUSING", "exact"), 0.0, "{report}");
+    assert_eq!(f1("HOUSING", "overlap"), 1.0, "{report}");
+
+    let text = s.ok(&["agreement", "--a", "alice", "--b", "bob"]);
+    assert!(
+        text.contains("alice (A) vs bob (B); notes annotated by both: 2."),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("HOUSING") && l.ends_with("0.000")),
+        "{text}"
+    );
+
+    let typo = s.run(&["agreement", "--a", "alice", "--b", "Bob"]);
+    assert!(!typo.status.success());
+    assert!(
+        String::from_utf8_lossy(&typo.stderr).contains("annotator Bob not found"),
+        "{}",
+        String::from_utf8_lossy(&typo.stderr)
+    );
+}

@@ -5,6 +5,7 @@
 mod bench;
 mod edges;
 mod model;
+mod studio;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -23,6 +24,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   setup          install what the build needs (rustfmt, clippy) when missing
+  studio         build the desktop app and start it on the demo project (made on first run)
+  studio --build-only   build the release app `clinitune-studio` into the target folder
   demo           build the CLI, make a demo project from the synthetic corpus, show stats and a search
   test           fmt check, clippy -D warnings, architecture edges, every test
   fetch-model    put the default model (SmolLM2-135M-Instruct GGUF) in models/, sha256-checked
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup(),
+        Some("studio") => studio::studio(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
         Some("fetch-model") => model::fetch_default().map(drop),
@@ -102,7 +106,8 @@ fn has_component(name: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn setup() -> anyhow::Result<()> {
+/// Installs rustfmt and clippy when missing.
+pub fn setup() -> anyhow::Result<()> {
     for (tool, component) in [("fmt", "rustfmt"), ("clippy", "clippy")] {
         if !has_component(tool) {
             let mut cmd = Command::new("rustup");
@@ -124,6 +129,15 @@ pub fn build_cli() -> anyhow::Result<PathBuf> {
         "clinitune",
     ]))?;
     Ok(target_dir().join("release").join("clinitune"))
+}
+
+/// The demo project `demo/demo.clinitune`, made from 2,000 synthetic notes when missing.
+pub fn demo_project() -> anyhow::Result<PathBuf> {
+    let project = root().join("demo").join("demo.clinitune");
+    if !project.exists() {
+        demo(&[])?;
+    }
+    Ok(project)
 }
 
 fn demo(args: &[String]) -> anyhow::Result<()> {
@@ -191,7 +205,18 @@ fn test() -> anyhow::Result<()> {
     // Tests check the default model against transformers' logits, so it must be present.
     model::fetch_default()?;
     run(cargo(&["fmt", "--all", "--", "--check"]))?;
+    let ui_manifest = root().join("ui").join("Cargo.toml");
+    let ui_manifest = ui_manifest.to_string_lossy();
+    run(cargo(&[
+        "fmt",
+        "--manifest-path",
+        &ui_manifest,
+        "--",
+        "--check",
+    ]))?;
     edges::check()?;
+    // The end-to-end tests drive the release app, which embeds the built UI.
+    studio::build()?;
     run(cargo(&[
         "clippy",
         "--workspace",
@@ -201,6 +226,19 @@ fn test() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
-    run(cargo(&["test", "--workspace", "--locked"]))?;
+    run(cargo(&[
+        "clippy",
+        "--manifest-path",
+        &ui_manifest,
+        "--target",
+        "wasm32-unknown-unknown",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    let mut tests = cargo(&["test", "--workspace", "--locked"]);
+    tests.env("CLINITUNE_STUDIO_BIN", studio::app_binary());
+    run(tests)?;
     Ok(())
 }

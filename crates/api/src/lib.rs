@@ -1,8 +1,9 @@
 //! Types shared by the desktop UI (compiled to wasm32) and the backend.
 //!
-//! Everything here is plain serde data: ids, notes, annotations, label schemas, job progress and
-//! the one error type that crosses the Tauri boundary, [`ApiError`]. This crate must never depend
-//! on rusqlite, candle, tokio or tauri, so that the UI can share it.
+//! Everything here is plain serde data: ids, notes, annotations, label schemas, job progress,
+//! inter-annotator agreement and the one error type that crosses the Tauri boundary,
+//! [`ApiError`]. This crate must never depend on rusqlite, candle, tokio or tauri, so that the
+//! UI can share it.
 //!
 //! Offsets inside [`Span`] are UTF-8 byte offsets into the note text (how the store keeps them);
 //! [`offsets`] converts them to the code points brat and the CLI use and to the UTF-16 units a
@@ -12,10 +13,17 @@
 
 pub mod offsets;
 
+mod agreement;
+mod app;
 mod error;
 mod labels;
 mod notes;
 
+pub use agreement::{
+    AgreementReport, AgreementRequest, DocLabelAgreement, DocLabelComparison, F1Score,
+    NoteComparison, SpanAgreement, SpanComparison, SpanLabelAgreement,
+};
+pub use app::{ProjectInfo, RecentProject};
 pub use error::{ApiError, ErrorKind};
 pub use labels::{AttributeDef, AttributeKind, AttributeValue, Label, LabelScope, SchemaSummary};
 pub use notes::{

@@ -57,6 +57,16 @@ pub enum Command {
     },
     /// Counts of notes, annotations and labels.
     Stats,
+    /// Inter-annotator agreement on the notes two annotators both annotated (gold only):
+    /// Cohen's kappa per document label, span F1 per span label with A as the reference.
+    Agreement {
+        /// The reference annotator.
+        #[arg(long = "a", value_name = "ANNOTATOR")]
+        annotator_a: String,
+        /// The annotator compared with A.
+        #[arg(long = "b", value_name = "ANNOTATOR")]
+        annotator_b: String,
+    },
     /// Generate text with a local model (streams tokens; --json prints ids and text).
     Generate(GenerateArgs),
     /// Token ids of a text.

@@ -371,6 +371,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 render::stats(&mut out, &stats)?;
             }
         }
+        Command::Agreement {
+            annotator_a,
+            annotator_b,
+        } => {
+            let project = open(&cli.project)?;
+            let request = api::AgreementRequest {
+                annotator_a,
+                annotator_b,
+            };
+            let report = studio::agreement::report(&project, &request).map_err(api)?;
+            if json {
+                render::json(&mut out, &report)?;
+            } else {
+                render::agreement(&mut out, &report)?;
+            }
+        }
         Command::DemoCorpus {
             out: path,
             notes,

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use api::{ImportSummary, Label, NoteDetail, NoteSummary, Span, Stats};
+use api::{AgreementReport, ImportSummary, Label, NoteDetail, NoteSummary, Span, Stats};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -125,6 +125,69 @@ pub fn stats(out: &mut impl Write, s: &Stats) -> anyhow::Result<()> {
     }
     for (label, n) in &s.by_label {
         writeln!(out, "  label {label:<20} {n}")?;
+    }
+    Ok(())
+}
+
+/// The agreement tables: kappa per document label, F1 per span label.
+pub fn agreement(out: &mut impl Write, r: &AgreementReport) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "{} (A) vs {} (B); notes annotated by both: {}.",
+        r.annotator_a, r.annotator_b, r.notes_compared
+    )?;
+    if r.notes_compared == 0 {
+        writeln!(
+            out,
+            "Nothing to compare: no note has gold annotations from both."
+        )?;
+        return Ok(());
+    }
+    if !r.doc_labels.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<20} {:>6} {:>6} {:>6} {:>7} {:>7}",
+            "document label", "both", "only A", "only B", "neither", "kappa"
+        )?;
+        for d in &r.doc_labels {
+            // Undefined when both gave every note the same answer.
+            let kappa = d
+                .kappa
+                .map_or_else(|| "-".to_owned(), |k| format!("{k:.3}"));
+            writeln!(
+                out,
+                "{:<20} {:>6} {:>6} {:>6} {:>7} {:>7}",
+                d.label, d.both, d.only_a, d.only_b, d.neither, kappa
+            )?;
+        }
+    }
+    if !r.span_labels.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<20} {:>6} {:>6} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6}",
+            "span label", "A", "B", "exact F1", "P", "R", "overlap F1", "P", "R"
+        )?;
+        for s in &r.span_labels {
+            writeln!(
+                out,
+                "{:<20} {:>6} {:>6} {:>10.3} {:>6.3} {:>6.3} {:>10.3} {:>6.3} {:>6.3}",
+                s.label,
+                s.spans_a,
+                s.spans_b,
+                s.exact.f1,
+                s.exact.precision,
+                s.exact.recall,
+                s.overlap.f1,
+                s.overlap.precision,
+                s.overlap.recall
+            )?;
+        }
+        writeln!(
+            out,
+            "F1 with A as reference: P = share of B's spans matched, R = share of A's."
+        )?;
     }
     Ok(())
 }

@@ -267,6 +267,19 @@ impl Tx<'_> {
 }
 
 impl Db<'_> {
+    /// Names of the people and models that have annotated in this project, alphabetically.
+    pub fn annotator_names(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name FROM annotators ORDER BY name")
+            .map_err(Error::sql("listing annotators"))?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(Error::sql("listing annotators"))?;
+        Ok(names)
+    }
+
     /// The id of an annotator, if the name is known.
     pub fn annotator_id(&self, name: &str) -> Result<Option<i64>> {
         self.conn
@@ -381,6 +394,37 @@ d.attributes
             .map_err(Error::sql("reading labels"))?;
         rows.collect::<Result<Vec<_>, _>>()
             .map_err(Error::sql("reading labels"))
+    }
+
+    /// Notes where this annotator has a span or document label of this status, in id order
+    /// (agreement compares only the notes two annotators both worked on, without a pass over
+    /// every note).
+    pub fn notes_annotated_by(
+        &self,
+        annotator: &str,
+        status: AnnotationStatus,
+    ) -> Result<Vec<NoteId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.note_id FROM span_annotations s
+                 JOIN annotators a ON a.id = s.annotator_id
+                 WHERE a.name = ?1 AND s.status = ?2
+                 UNION
+                 SELECT d.note_id FROM doc_annotations d
+                 JOIN annotators a ON a.id = d.annotator_id
+                 WHERE a.name = ?1 AND d.status = ?2
+                 ORDER BY 1",
+            )
+            .map_err(Error::sql("listing annotated notes"))?;
+        let ids = stmt
+            .query_map(params![annotator, status.as_str()], |r| {
+                r.get(0).map(NoteId)
+            })
+            .map_err(Error::sql("listing annotated notes"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::sql("listing annotated notes"))?;
+        Ok(ids)
     }
 
     /// Source-file ids (brat `T3`) of a note's spans that came from a file with one.

@@ -230,30 +230,8 @@ impl Db<'_> {
         } else {
             query.limit
         };
-        let fts = fts_query(&query.text);
-        let label_id = match &query.label {
-            Some(name) => Some(self.label_id(name)?),
-            None => None,
-        };
-        let annotator_id = match &query.annotator {
-            Some(name) => Some(self.annotator_id(name)?.ok_or_else(|| Error::NotFound {
-                what: "annotator",
-                id: name.clone(),
-            })?),
-            None => None,
-        };
-        let filters = "(?2 IS NULL OR n.category = ?2)
-             AND (?3 IS NULL OR n.status = ?3)
-             AND (?4 IS NULL OR EXISTS (SELECT 1 FROM span_annotations s
-                                        WHERE s.note_id = n.id AND s.label_id = ?4
-                                          AND s.status <> 'rejected')
-                             OR EXISTS (SELECT 1 FROM doc_annotations d
-                                        WHERE d.note_id = n.id AND d.label_id = ?4
-                                          AND d.status <> 'rejected'))
-             AND (?5 IS NULL OR EXISTS (SELECT 1 FROM span_annotations s
-                                        WHERE s.note_id = n.id AND s.annotator_id = ?5)
-                             OR EXISTS (SELECT 1 FROM doc_annotations d
-                                        WHERE d.note_id = n.id AND d.annotator_id = ?5))";
+        let (fts, label_id, annotator_id) = self.search_params(query)?;
+        let filters = SEARCH_FILTERS;
         // CROSS JOIN keeps the full-text match as the outer loop: left to itself, SQLite may
         // walk the category index and probe the FTS index per note, a hundred times slower.
         let order = match query.order {
@@ -319,6 +297,55 @@ impl Db<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// How many notes match `query` (its limit and offset aside): the length of a scrolled list.
+    pub fn count_notes(&self, query: &SearchQuery) -> Result<u64> {
+        let (fts, label_id, annotator_id) = self.search_params(query)?;
+        let sql = match &fts {
+            Some(_) => format!(
+                "SELECT count(*) FROM notes_fts CROSS JOIN notes n ON n.id = notes_fts.rowid
+                 WHERE notes_fts MATCH ?1 AND {SEARCH_FILTERS}"
+            ),
+            None => format!("SELECT count(*) FROM notes n WHERE ?1 IS NULL AND {SEARCH_FILTERS}"),
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(Error::sql("counting notes"))?;
+        let n = stmt
+            .query_row(
+                params![
+                    fts,
+                    query.category,
+                    query.status.map(NoteStatus::as_str),
+                    label_id,
+                    annotator_id,
+                ],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(|e| search_error(&query.text, e))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The bound values a search shares with its count: FTS query, label id, annotator id.
+    fn search_params(
+        &self,
+        query: &SearchQuery,
+    ) -> Result<(Option<String>, Option<i64>, Option<i64>)> {
+        let fts = fts_query(&query.text);
+        let label_id = match &query.label {
+            Some(name) => Some(self.label_id(name)?),
+            None => None,
+        };
+        let annotator_id = match &query.annotator {
+            Some(name) => Some(self.annotator_id(name)?.ok_or_else(|| Error::NotFound {
+                what: "annotator",
+                id: name.clone(),
+            })?),
+            None => None,
+        };
+        Ok((fts, label_id, annotator_id))
     }
 
     /// Counts of notes, annotations and labels.
@@ -448,3 +475,17 @@ fn split_marks(raw: &str) -> (String, Vec<Fragment>) {
 
 #[cfg(test)]
 mod tests;
+
+/// The filters of a note search (`?2`..`?5`), shared by the search and its count.
+const SEARCH_FILTERS: &str = "(?2 IS NULL OR n.category = ?2)
+             AND (?3 IS NULL OR n.status = ?3)
+             AND (?4 IS NULL OR EXISTS (SELECT 1 FROM span_annotations s
+                                        WHERE s.note_id = n.id AND s.label_id = ?4
+                                          AND s.status <> 'rejected')
+                             OR EXISTS (SELECT 1 FROM doc_annotations d
+                                        WHERE d.note_id = n.id AND d.label_id = ?4
+                                          AND d.status <> 'rejected'))
+             AND (?5 IS NULL OR EXISTS (SELECT 1 FROM span_annotations s
+                                        WHERE s.note_id = n.id AND s.annotator_id = ?5)
+                             OR EXISTS (SELECT 1 FROM doc_annotations d
+                                        WHERE d.note_id = n.id AND d.annotator_id = ?5))";

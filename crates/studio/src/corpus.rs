@@ -166,3 +166,36 @@ pub fn write_corpus(
     report(notes, progress);
     Ok(notes as u64)
 }
+
+/// Creates the demo project at `path` (the built-in SDoH and outcome schemas, `notes`
+/// synthetic notes with their gold labels) through the normal import, so it is what
+/// `cargo xtask demo` makes. The corpus file is written beside the project and removed after.
+pub fn create_demo_project(
+    path: &Path,
+    notes: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(JobProgress),
+    cancel: &crate::CancelToken,
+) -> Result<crate::Project, Error> {
+    let corpus = path.with_extension("corpus.jsonl");
+    let options = CorpusOptions {
+        notes,
+        seed,
+        format: CorpusFormat::Jsonl,
+        labels: true,
+    };
+    write_corpus(&corpus, &options, progress)?;
+    let schemas = ["sdoh".to_owned(), "outcomes".to_owned()];
+    let mut project = crate::Project::create(path, &schemas)?;
+    let imported = crate::transfer::import_notes(
+        &mut project,
+        &corpus,
+        &api::ImportRequest::default(),
+        progress,
+        cancel,
+    );
+    // The corpus is a by-product; a failure to remove it loses nothing.
+    let _ = std::fs::remove_file(&corpus);
+    imported?;
+    Ok(project)
+}

@@ -3,16 +3,17 @@
 //! [`Project`] is an open project file. Services are plain blocking functions over it —
 //! [`annotation`] (spans, document labels, undo/redo, note status, each with an audit entry),
 //! [`notes`] (search, show, stats), [`schemas`] (label schemas, the built-in SDoH and outcome
-//! schemas), [`transfer`] (import and export jobs with progress and cancellation) and
-//! [`demo`] (the synthetic corpus) and [`models`] (load, tokenize, generate). Errors convert
-//! into [`api::ApiError`] here, because this is the layer that knows what a clinician can do
-//! about them.
+//! schemas), [`transfer`] (import and export jobs with progress and cancellation),
+//! [`demo`] (the synthetic corpus), [`models`] (load, tokenize, generate) and [`agreement`]
+//! (inter-annotator agreement and adjudication). Errors convert into [`api::ApiError`] here,
+//! because this is the layer that knows what a clinician can do about them.
 //!
 //! Invariants: no SQL and no tensors here (`store` and, later, `tune` own those); this crate is
 //! the only place where `store` meets `tune`; nothing here writes note text to a log.
 
 #![deny(missing_docs)]
 
+pub mod agreement;
 pub mod annotation;
 pub mod corpus;
 pub mod demo;

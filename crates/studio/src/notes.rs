@@ -37,3 +37,13 @@ pub fn resolve(project: &Project, typed: &str) -> Result<NoteId, Error> {
 pub fn stats(project: &Project) -> Result<Stats, Error> {
     Ok(project.store.db().stats()?)
 }
+
+/// How many notes match the query, ignoring its limit and offset (a virtual list's length).
+pub fn count(project: &Project, query: &SearchQuery) -> Result<u64, Error> {
+    Ok(project.store.db().count_notes(query)?)
+}
+
+/// Everyone who has annotated in the project (people and models), alphabetically.
+pub fn annotators(project: &Project) -> Result<Vec<String>, Error> {
+    Ok(project.store.db().annotator_names()?)
+}

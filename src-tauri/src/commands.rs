@@ -1,0 +1,285 @@
+//! The commands the page may call (each allowed in `capabilities/default.json`). Each one is a
+//! thin wrapper: parse, call a `studio` service, return `api` types or an [`ApiError`].
+//!
+//! All run off the main thread (`async`), so a slow disk never freezes the window.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use api::{
+    AgreementReport, AgreementRequest, ApiError, DocLabel, JobProgress, Label, NoteComparison,
+    NoteDetail, NoteId, NoteStatus, NoteSummary, ProjectInfo, RecentProject, SchemaSummary,
+    SearchQuery, Span, SpanId, SpanRequest,
+};
+use tauri::{AppHandle, Emitter, State};
+use tauri_plugin_dialog::DialogExt;
+
+use crate::state::AppState;
+
+/// Notes in the demo project the app creates.
+const DEMO_NOTES: usize = 2000;
+
+/// The event long jobs report progress on.
+pub const PROGRESS_EVENT: &str = "job-progress";
+
+/// Every command, for the builder.
+pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        project_current,
+        project_open,
+        project_create,
+        project_demo,
+        recent_projects,
+        search_notes,
+        count_notes,
+        show_note,
+        labels,
+        schemas,
+        schema_import,
+        add_span,
+        update_span,
+        remove_span,
+        set_doc_label,
+        remove_doc_label,
+        undo,
+        redo,
+        set_status,
+        annotators,
+        agreement,
+        compare_note,
+        adjudicate,
+        choose_file,
+    ]
+}
+
+type Reply<T> = Result<T, ApiError>;
+
+/// The open project, if any (an error if the startup project could not be opened).
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn project_current(state: State<'_, AppState>) -> Reply<Option<ProjectInfo>> {
+    state.current()
+}
+
+/// Opens an existing project file.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn project_open(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+) -> Reply<ProjectInfo> {
+    let project = studio::Project::open(&PathBuf::from(path))?;
+    let info = state.install(project)?;
+    state.update_title(&app);
+    Ok(info)
+}
+
+/// Creates a project file with the built-in SDoH and outcome schemas, and opens it.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn project_create(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+) -> Reply<ProjectInfo> {
+    let path = PathBuf::from(path);
+    if path.exists() {
+        return Err(ApiError::new(
+            api::ErrorKind::Conflict,
+            format!("{} already exists", path.display()),
+        )
+        .with_hint("open it instead, or choose another name"));
+    }
+    let info = state.open_or_create(&path)?;
+    state.update_title(&app);
+    Ok(info)
+}
+
+/// Opens the demo project (2,000 synthetic notes with gold labels), creating it on first use;
+/// creation streams progress events.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn project_demo(app: AppHandle, state: State<'_, AppState>) -> Reply<ProjectInfo> {
+    let path = state.demo_path()?;
+    let project = if path.exists() {
+        studio::Project::open(&path)?
+    } else {
+        let mut progress = |p: JobProgress| {
+            let _ = app.emit(PROGRESS_EVENT, p);
+        };
+        studio::corpus::create_demo_project(
+            &path,
+            DEMO_NOTES,
+            7,
+            &mut progress,
+            &studio::CancelToken::new(),
+        )?
+    };
+    let info = state.install(project)?;
+    state.update_title(&app);
+    Ok(info)
+}
+
+/// Projects opened before, newest first.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn recent_projects(state: State<'_, AppState>) -> Vec<RecentProject> {
+    state.recent()
+}
+
+/// One page of notes matching the query.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn search_notes(state: State<'_, AppState>, query: SearchQuery) -> Reply<Vec<NoteSummary>> {
+    state.with_project(|p| studio::notes::search(p, &query))
+}
+
+/// How many notes match the query (the list's length).
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn count_notes(state: State<'_, AppState>, query: SearchQuery) -> Reply<u64> {
+    state.with_project(|p| studio::notes::count(p, &query))
+}
+
+/// A note with its text and annotations.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn show_note(state: State<'_, AppState>, note: NoteId) -> Reply<NoteDetail> {
+    state.with_project(|p| studio::notes::show(p, note))
+}
+
+/// Every label of the project's schemas.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn labels(state: State<'_, AppState>) -> Reply<Vec<Label>> {
+    state.with_project(|p| studio::schemas::labels(p))
+}
+
+/// The project's schemas.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn schemas(state: State<'_, AppState>) -> Reply<Vec<SchemaSummary>> {
+    state.with_project(|p| studio::schemas::list(p))
+}
+
+/// Adds a schema from a TOML file (or a built-in name).
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn schema_import(state: State<'_, AppState>, path: String) -> Reply<SchemaSummary> {
+    state.with_project(|p| studio::schemas::add(p, &path))
+}
+
+/// Adds a span as the current annotator; it is in the project file when this returns.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn add_span(state: State<'_, AppState>, request: SpanRequest) -> Reply<Span> {
+    let who = state.annotator.clone();
+    state.with_project(|p| studio::annotation::add_span(p, &request, &who))
+}
+
+/// Replaces a span's label, fragments or attributes.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn update_span(state: State<'_, AppState>, span: SpanId, request: SpanRequest) -> Reply<Span> {
+    let who = state.annotator.clone();
+    state.with_project(|p| studio::annotation::update_span(p, span, &request, &who))
+}
+
+/// Removes a span.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn remove_span(state: State<'_, AppState>, span: SpanId) -> Reply<()> {
+    let who = state.annotator.clone();
+    state.with_project(|p| studio::annotation::remove_span(p, span, &who))
+}
+
+/// Sets a document label (with attributes) as the current annotator.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn set_doc_label(
+    state: State<'_, AppState>,
+    note: NoteId,
+    label: String,
+    attributes: BTreeMap<String, String>,
+) -> Reply<DocLabel> {
+    let who = state.annotator.clone();
+    state.with_project(|p| studio::annotation::set_doc_label(p, note, &label, &attributes, &who))
+}
+
+/// Removes the current annotator's document label; `false` if there was none.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn remove_doc_label(state: State<'_, AppState>, note: NoteId, label: String) -> Reply<bool> {
+    let who = state.annotator.clone();
+    state.with_project(|p| studio::annotation::remove_doc_label(p, note, &label, &who))
+}
+
+/// Undoes the annotator's last change on the note; returns the note as it is now.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn undo(state: State<'_, AppState>, note: NoteId) -> Reply<Option<NoteDetail>> {
+    let who = state.annotator.clone();
+    state.with_project(|p| match studio::annotation::undo(p, note, &who)? {
+        Some(_) => studio::notes::show(p, note).map(Some),
+        None => Ok(None),
+    })
+}
+
+/// Redoes the annotator's last undone change; returns the note as it is now.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn redo(state: State<'_, AppState>, note: NoteId) -> Reply<Option<NoteDetail>> {
+    let who = state.annotator.clone();
+    state.with_project(|p| match studio::annotation::redo(p, note, &who)? {
+        Some(_) => studio::notes::show(p, note).map(Some),
+        None => Ok(None),
+    })
+}
+
+/// Sets a note's workflow status.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn set_status(state: State<'_, AppState>, note: NoteId, status: NoteStatus) -> Reply<()> {
+    let who = state.annotator.clone();
+    state.with_project(|p| studio::annotation::set_status(p, note, status, &who))
+}
+
+/// Everyone who has annotated in the project.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn annotators(state: State<'_, AppState>) -> Reply<Vec<String>> {
+    state.with_project(|p| studio::notes::annotators(p))
+}
+
+/// Cohen's κ per document label and span F1 per span label between two annotators.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn agreement(state: State<'_, AppState>, request: AgreementRequest) -> Reply<AgreementReport> {
+    state.with_project(|p| studio::agreement::report(p, &request))
+}
+
+/// Two annotators' work on one note side by side.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn compare_note(
+    state: State<'_, AppState>,
+    note: NoteId,
+    annotator_a: String,
+    annotator_b: String,
+) -> Reply<NoteComparison> {
+    state.with_project(|p| studio::agreement::compare_note(p, note, &annotator_a, &annotator_b))
+}
+
+/// Keeps one annotator's span as the current annotator's adjudicated gold span.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn adjudicate(state: State<'_, AppState>, note: NoteId, span: SpanId) -> Reply<Span> {
+    let who = state.annotator.clone();
+    state.with_project(|p| studio::agreement::adjudicate(p, note, span, &who))
+}
+
+/// Asks the user for a file with the system dialog: a project to open (`"open_project"`), a
+/// new project (`"new_project"`) or a schema (`"schema"`). `None` when they cancel.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn choose_file(app: AppHandle, purpose: String) -> Reply<Option<String>> {
+    let dialog = app.dialog().file();
+    let picked = match purpose.as_str() {
+        "open_project" => dialog
+            .add_filter("Clinitune project", &["clinitune"])
+            .blocking_pick_file(),
+        "new_project" => dialog
+            .add_filter("Clinitune project", &["clinitune"])
+            .set_file_name("notes.clinitune")
+            .blocking_save_file(),
+        "schema" => dialog
+            .add_filter("Label schema", &["toml"])
+            .blocking_pick_file(),
+        other => {
+            return Err(ApiError::new(
+                api::ErrorKind::InvalidInput,
+                format!("unknown file purpose {other:?}"),
+            ));
+        }
+    };
+    Ok(picked
+        .and_then(|f| f.into_path().ok())
+        .map(|p| p.display().to_string()))
+}

@@ -1,0 +1,61 @@
+//! `clinitune-studio`: the desktop app. A Tauri 2 shell that holds no domain logic: each command
+//! in [`commands`] parses, calls a `studio` service and returns `api` types; long jobs stream
+//! their progress to the page as `job-progress` events.
+//!
+//! Invariants: no SQL, tensors or clinical rules here; the page gets no file system, shell or
+//! network access (see `capabilities/default.json` and the CSP in `tauri.conf.json`); nothing
+//! here logs note text.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod state;
+
+use std::path::PathBuf;
+
+use tauri::Manager;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLINITUNE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let startup = startup_project();
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .setup(move |app| {
+            let state = state::AppState::new(app.handle());
+            if let Some(path) = startup {
+                // A bad startup path is shown on the projects page, not a crash.
+                if let Err(e) = state.open_or_create(&path) {
+                    tracing::warn!(kind = ?e.kind, "cannot open the startup project");
+                    state.set_startup_error(e);
+                }
+            }
+            state.update_title(app.handle());
+            app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(commands::handler())
+        .run(tauri::generate_context!("../tauri.conf.json"));
+    if let Err(e) = result {
+        eprintln!("clinitune-studio: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// The project to open at start: `--project PATH`, else `$CLINITUNE_PROJECT`.
+fn startup_project() -> Option<PathBuf> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--project" {
+            return args.next().map(PathBuf::from);
+        }
+    }
+    std::env::var_os("CLINITUNE_PROJECT")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}

@@ -1,0 +1,760 @@
+//! The annotate page: the note text with span highlights in label colours, keyboard and mouse
+//! selection, label hotkeys, attribute toggles, document labels, undo/redo and status. Every
+//! change is saved when its command returns; the header shows the saved state.
+
+use std::collections::BTreeMap;
+
+use api::{
+    ApiError, AttributeKind, Fragment, Label, LabelScope, NoteDetail, NoteId, NoteStatus, Span,
+    SpanId, SpanRequest,
+};
+use leptos::ev;
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+
+use crate::app::AppCtx;
+use crate::client;
+use crate::pages::notes::{is_typing, status_text};
+use crate::text::{self, Word};
+
+/// Whether the last change reached the project file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SaveState {
+    Saved,
+    Saving,
+    Failed,
+}
+
+/// Page state shared by its handlers (all signals, so `Copy`).
+#[derive(Clone, Copy)]
+struct Editor {
+    ctx: AppCtx,
+    note: RwSignal<Option<NoteDetail>>,
+    /// Keyboard cursor (word index) and the word where a Shift-selection began.
+    cursor: RwSignal<Option<usize>>,
+    anchor: RwSignal<Option<usize>>,
+    /// The selection in bytes, from keyboard or mouse.
+    selection: RwSignal<Option<(usize, usize)>>,
+    /// The span attribute keys act on: the last one added or clicked.
+    active: RwSignal<Option<SpanId>>,
+    saved: RwSignal<SaveState>,
+    words: Memo<Vec<Word>>,
+}
+
+impl Editor {
+    /// Runs a saving command, tracking the saved state.
+    fn save<T: 'static>(
+        self,
+        fut: impl Future<Output = Result<T, ApiError>> + 'static,
+        done: impl FnOnce(T) + 'static,
+    ) {
+        self.saved.set(SaveState::Saving);
+        spawn_local(async move {
+            match fut.await {
+                Ok(v) => {
+                    done(v);
+                    self.saved.set(SaveState::Saved);
+                }
+                Err(e) => {
+                    self.saved.set(SaveState::Failed);
+                    self.ctx.fail(e);
+                }
+            }
+        });
+    }
+
+    fn note_id(self) -> Option<NoteId> {
+        self.note.with_untracked(|n| n.as_ref().map(|n| n.id))
+    }
+
+    fn move_cursor(self, delta: isize, extend: bool) {
+        let n = self.words.with_untracked(Vec::len);
+        if n == 0 {
+            return;
+        }
+        let next = match self.cursor.get_untracked() {
+            None if delta >= 0 => 0,
+            None => n - 1,
+            Some(c) => (c as isize + delta).clamp(0, n as isize - 1) as usize,
+        };
+        if !extend || self.anchor.get_untracked().is_none() {
+            self.anchor.set(Some(if extend {
+                self.cursor.get_untracked().unwrap_or(next)
+            } else {
+                next
+            }));
+        }
+        self.cursor.set(Some(next));
+        let (a, c) = (self.anchor.get_untracked().unwrap_or(next), next);
+        let (lo, hi) = (a.min(c), a.max(c));
+        let range = self.words.with_untracked(|w| (w[lo].start, w[hi].end));
+        self.selection.set(Some(range));
+        scroll_into_view(range.0);
+    }
+
+    fn clear_selection(self) {
+        self.selection.set(None);
+        self.anchor.set(None);
+    }
+
+    fn add_span(self, label: &Label) {
+        let (Some(note), Some((start, end))) = (self.note_id(), self.selection.get_untracked())
+        else {
+            return;
+        };
+        let request = SpanRequest {
+            note,
+            label: label.name.clone(),
+            fragments: vec![Fragment { start, end }],
+            attributes: BTreeMap::new(),
+        };
+        self.clear_selection();
+        self.save(
+            async move { client::add_span(&request).await },
+            move |span: Span| {
+                self.active.set(Some(span.id));
+                self.note.update(|n| {
+                    if let Some(n) = n {
+                        n.spans.push(span);
+                        n.spans.sort_by_key(|s| (s.start(), s.end()));
+                    }
+                });
+            },
+        );
+    }
+
+    fn toggle_doc_label(self, label: &Label) {
+        let Some(note) = self.note_id() else { return };
+        let me = self
+            .ctx
+            .project
+            .with_untracked(|p| p.as_ref().map(|p| p.annotator.clone()))
+            .unwrap_or_default();
+        let has = self.note.with_untracked(|n| {
+            n.as_ref().is_some_and(|n| {
+                n.doc_labels
+                    .iter()
+                    .any(|d| d.label == label.name && d.annotator == me)
+            })
+        });
+        let name = label.name.clone();
+        if has {
+            self.save(
+                async move { client::remove_doc_label(note, &name).await },
+                move |_| self.reload(),
+            );
+        } else {
+            self.save(
+                async move { client::set_doc_label(note, &name, &BTreeMap::new()).await },
+                move |_| self.reload(),
+            );
+        }
+    }
+
+    /// Toggles a flag attribute or steps a choice attribute of the active span.
+    fn attribute_key(self, key: &str) -> bool {
+        let Some(id) = self.active.get_untracked() else {
+            return false;
+        };
+        let Some(span) = self.note.with_untracked(|n| {
+            n.as_ref()
+                .and_then(|n| n.spans.iter().find(|s| s.id == id).cloned())
+        }) else {
+            return false;
+        };
+        let Some(label) = self
+            .ctx
+            .labels
+            .with_untracked(|ls| ls.iter().find(|l| l.name == span.label).cloned())
+        else {
+            return false;
+        };
+        let Some(def) = label
+            .attributes
+            .iter()
+            .find(|a| a.hotkey.as_deref() == Some(key))
+        else {
+            return false;
+        };
+        let mut attributes = span.attributes.clone();
+        match def.kind {
+            AttributeKind::Flag => {
+                let on = attributes.get(&def.name).is_some_and(|v| v == "true");
+                attributes.insert(def.name.clone(), (!on).to_string());
+            }
+            AttributeKind::Choice => {
+                let names: Vec<&str> = def.values.iter().map(|v| v.name.as_str()).collect();
+                let cur = attributes
+                    .get(&def.name)
+                    .and_then(|v| names.iter().position(|n| n == v));
+                match cur.map_or(Some(0), |i| (i + 1 < names.len()).then_some(i + 1)) {
+                    Some(i) => {
+                        attributes.insert(def.name.clone(), names[i].to_owned());
+                    }
+                    None => {
+                        attributes.remove(&def.name);
+                    }
+                }
+            }
+        }
+        let request = SpanRequest {
+            note: span_note(self),
+            label: span.label.clone(),
+            fragments: span.fragments.clone(),
+            attributes,
+        };
+        self.save(
+            async move { client::update_span(id, &request).await },
+            move |s: Span| {
+                self.note.update(|n| {
+                    if let Some(n) = n
+                        && let Some(slot) = n.spans.iter_mut().find(|x| x.id == s.id)
+                    {
+                        *slot = s;
+                    }
+                });
+            },
+        );
+        true
+    }
+
+    fn remove_active(self) {
+        let Some(id) = self.active.get_untracked() else {
+            return;
+        };
+        self.active.set(None);
+        self.save(async move { client::remove_span(id).await }, move |()| {
+            self.note.update(|n| {
+                if let Some(n) = n {
+                    n.spans.retain(|s| s.id != id);
+                }
+            });
+        });
+    }
+
+    fn history(self, redo: bool) {
+        let Some(note) = self.note_id() else { return };
+        self.save(
+            async move {
+                if redo {
+                    client::redo(note).await
+                } else {
+                    client::undo(note).await
+                }
+            },
+            move |n: Option<NoteDetail>| {
+                if let Some(n) = n {
+                    self.note.set(Some(n));
+                }
+            },
+        );
+    }
+
+    fn mark_done(self) {
+        let Some(note) = self.note_id() else { return };
+        self.save(
+            async move { client::set_status(note, NoteStatus::Done).await },
+            move |()| {
+                self.note.update(|n| {
+                    if let Some(n) = n {
+                        n.status = NoteStatus::Done;
+                    }
+                });
+            },
+        );
+    }
+
+    fn reload(self) {
+        let Some(note) = self.note_id() else { return };
+        spawn_local(async move {
+            match client::show_note(note).await {
+                Ok(n) => self.note.set(Some(n)),
+                Err(e) => self.ctx.fail(e),
+            }
+        });
+    }
+
+    /// Opens the next (`+1`) or previous (`-1`) note of the notes list's query.
+    fn step_note(self, delta: isize) {
+        let Some((_, index)) = self.ctx.current.get_untracked() else {
+            return;
+        };
+        let Some(target) = index.checked_add_signed(delta) else {
+            return;
+        };
+        let mut query = self.ctx.query.get_untracked();
+        query.offset = target;
+        query.limit = 1;
+        spawn_local(async move {
+            match client::search_notes(&query).await {
+                Ok(found) => {
+                    if let Some(n) = found.first() {
+                        self.ctx.current.set(Some((n.id, target)));
+                    }
+                }
+                Err(e) => self.ctx.fail(e),
+            }
+        });
+    }
+
+    fn on_key(self, ev: &ev::KeyboardEvent, help: RwSignal<bool>) {
+        if is_typing(ev) || ev.alt_key() || ev.meta_key() {
+            return;
+        }
+        let key = ev.key();
+        let ctrl = ev.ctrl_key();
+        let shift = ev.shift_key();
+        let handled = match key.as_str() {
+            "?" => {
+                help.update(|h| *h = !*h);
+                true
+            }
+            "Escape" => {
+                help.set(false);
+                self.clear_selection();
+                self.cursor.set(None);
+                true
+            }
+            "ArrowRight" if !ctrl => {
+                self.move_cursor(1, shift);
+                true
+            }
+            "ArrowLeft" if !ctrl => {
+                self.move_cursor(-1, shift);
+                true
+            }
+            "z" | "Z" if ctrl => {
+                self.history(shift);
+                true
+            }
+            "y" if ctrl => {
+                self.history(true);
+                true
+            }
+            _ if ctrl => false,
+            "u" => {
+                self.history(false);
+                true
+            }
+            "j" => {
+                self.step_note(1);
+                true
+            }
+            "k" => {
+                self.step_note(-1);
+                true
+            }
+            "d" => {
+                self.mark_done();
+                true
+            }
+            "Delete" | "Backspace" => {
+                self.remove_active();
+                true
+            }
+            k if k.chars().count() == 1 => self.label_key(k, shift),
+            _ => false,
+        };
+        if handled {
+            ev.prevent_default();
+        }
+    }
+
+    /// A label hotkey: a span on the selection, or (Shift, or a document-only label) a
+    /// document label; otherwise an attribute key of the active span.
+    fn label_key(self, key: &str, shift: bool) -> bool {
+        let lower = key.to_lowercase();
+        let label = self.ctx.labels.with_untracked(|ls| {
+            ls.iter()
+                .find(|l| l.hotkey.as_deref() == Some(lower.as_str()))
+                .cloned()
+        });
+        if let Some(label) = label {
+            let doc = shift
+                || label.scope == LabelScope::Doc
+                || (self.selection.get_untracked().is_none() && !label.scope.allows_spans());
+            if doc && label.scope.allows_docs() {
+                self.toggle_doc_label(&label);
+                return true;
+            }
+            if label.scope.allows_spans() && self.selection.get_untracked().is_some() {
+                self.add_span(&label);
+                return true;
+            }
+        }
+        !shift && self.attribute_key(&lower)
+    }
+}
+
+fn span_note(ed: Editor) -> NoteId {
+    ed.note_id().unwrap_or(NoteId(0))
+}
+
+/// Scrolls the text so the segment starting at or before `byte` is visible.
+fn scroll_into_view(byte: usize) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(list) = doc.query_selector_all("#note-text .seg") else {
+        return;
+    };
+    let mut best = None;
+    for i in 0..list.length() {
+        if let Some(el) = list
+            .item(i)
+            .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+        {
+            let start: usize = el
+                .get_attribute("data-start")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            if start <= byte {
+                best = Some(el);
+            } else {
+                break;
+            }
+        }
+    }
+    if let Some(el) = best {
+        let options = web_sys::ScrollIntoViewOptions::new();
+        options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+        el.scroll_into_view_with_scroll_into_view_options(&options);
+    }
+}
+
+/// The byte offset in the note of a DOM position inside `#note-text` (a text node in a
+/// segment carrying `data-start`, plus a UTF-16 offset into it).
+fn dom_to_byte(node: &web_sys::Node, offset: u32, text: &str) -> Option<usize> {
+    let el = if node.node_type() == web_sys::Node::TEXT_NODE {
+        node.parent_element()?
+    } else {
+        node.dyn_ref::<web_sys::Element>()?.clone()
+    };
+    let seg = el.closest(".seg").ok()??;
+    let start: usize = seg.get_attribute("data-start")?.parse().ok()?;
+    let end: usize = seg.get_attribute("data-end")?.parse().ok()?;
+    let piece = text.get(start..end)?;
+    if node.node_type() != web_sys::Node::TEXT_NODE {
+        return Some(if offset == 0 { start } else { end });
+    }
+    Some(start + api::offsets::utf16_to_byte(piece, offset as usize)?)
+}
+
+/// The annotate page.
+#[component]
+pub fn AnnotatePage() -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let note = RwSignal::new(None::<NoteDetail>);
+    let words = Memo::new(move |_| {
+        note.with(|n| n.as_ref().map(|n| text::words(&n.text)).unwrap_or_default())
+    });
+    let ed = Editor {
+        ctx,
+        note,
+        cursor: RwSignal::new(None),
+        anchor: RwSignal::new(None),
+        selection: RwSignal::new(None),
+        active: RwSignal::new(None),
+        saved: RwSignal::new(SaveState::Saved),
+        words,
+    };
+    let help = RwSignal::new(false);
+    let text_ref = NodeRef::<html::Div>::new();
+
+    // Load the note whenever the current one changes.
+    Effect::new(move |_| {
+        let Some((id, _)) = ctx.current.get() else {
+            return;
+        };
+        spawn_local(async move {
+            match client::show_note(id).await {
+                Ok(n) => {
+                    ed.cursor.set(None);
+                    ed.clear_selection();
+                    ed.active.set(None);
+                    note.set(Some(n));
+                    if let Some(el) = text_ref.get_untracked() {
+                        el.set_scroll_top(0);
+                    }
+                }
+                Err(e) => ctx.fail(e),
+            }
+        });
+    });
+    let keys = window_event_listener(ev::keydown, move |ev| ed.on_key(&ev, help));
+    on_cleanup(move || keys.remove());
+
+    let on_mouseup = move |_| {
+        let Some(sel) = window().get_selection().ok().flatten() else {
+            return;
+        };
+        if sel.is_collapsed() || sel.range_count() == 0 {
+            return;
+        }
+        let Ok(range) = sel.get_range_at(0) else {
+            return;
+        };
+        let mapped = note.with_untracked(|n| {
+            let text = &n.as_ref()?.text;
+            let start = dom_to_byte(
+                &range.start_container().ok()?,
+                range.start_offset().ok()?,
+                text,
+            )?;
+            let end = dom_to_byte(&range.end_container().ok()?, range.end_offset().ok()?, text)?;
+            // Trim surrounding whitespace, as annotators mean the words.
+            let slice = text.get(start..end)?;
+            let lead = slice.len() - slice.trim_start().len();
+            let trail = slice.len() - slice.trim_end().len();
+            (start + lead < end - trail).then_some((start + lead, end - trail))
+        });
+        if let Some(r) = mapped {
+            ed.selection.set(Some(r));
+            ed.anchor.set(None);
+            ed.cursor.set(None);
+            let _ = sel.remove_all_ranges();
+        }
+    };
+
+    let label_of = move |name: &str| {
+        ctx.labels
+            .with(|ls| ls.iter().find(|l| l.name == name).cloned())
+    };
+
+    view! {
+        <section class="annotate" aria-labelledby="note-title">
+            {move || {
+                if ctx.current.with(Option::is_none) {
+                    return view! {
+                        <p class="empty">"Open a note from the Notes page (Enter on a row)."</p>
+                    }
+                        .into_any();
+                }
+                view! {
+                    <div class="note-pane">
+                        <div class="note-head">
+                            <h1 id="note-title">
+                                {move || note.with(|n| n.as_ref().map(|n| format!("Note #{}", n.id.0)).unwrap_or_default())}
+                            </h1>
+                            <span class="category">
+                                {move || note.with(|n| n.as_ref().and_then(|n| n.category.clone()).unwrap_or_default())}
+                            </span>
+                            <span class="status" id="note-status">
+                                {move || note.with(|n| n.as_ref().map(|n| status_text(n.status)).unwrap_or_default())}
+                            </span>
+                            <span
+                                class="saved"
+                                id="save-state"
+                                role="status"
+                                data-state=move || match ed.saved.get() {
+                                    SaveState::Saved => "saved",
+                                    SaveState::Saving => "saving",
+                                    SaveState::Failed => "failed",
+                                }
+                            >
+                                {move || match ed.saved.get() {
+                                    SaveState::Saved => "✓ All changes saved",
+                                    SaveState::Saving => "Saving…",
+                                    SaveState::Failed => "⚠ Not saved",
+                                }}
+                            </span>
+                            <button class="help-button" on:click=move |_| help.set(true)>"? Shortcuts"</button>
+                        </div>
+                        <div class="note-text" id="note-text" node_ref=text_ref on:mouseup=on_mouseup>
+                            {move || {
+                                note.with(|n| {
+                                    let Some(n) = n.as_ref() else { return Vec::new() };
+                                    let sel = ed.selection.get();
+                                    let extra: Vec<usize> = sel.map(|(a, b)| vec![a, b]).unwrap_or_default();
+                                    let active = ed.active.get();
+                                    text::segments(&n.text, &n.spans, &extra)
+                                        .into_iter()
+                                        .map(|seg| {
+                                            let piece = n.text[seg.start..seg.end].to_owned();
+                                            let selected = sel.is_some_and(|(a, b)| a <= seg.start && seg.end <= b && a < b);
+                                            let colors: Vec<String> = seg
+                                                .spans
+                                                .iter()
+                                                .filter_map(|&i| n.spans.get(i))
+                                                .map(|s| label_of(&s.label).map(|l| l.color).unwrap_or_else(|| "#888888".to_owned()))
+                                                .collect();
+                                            let style = highlight_style(&colors);
+                                            let is_active = seg.spans.iter().any(|&i| n.spans.get(i).map(|s| Some(s.id)) == Some(active) && active.is_some());
+                                            let inner = seg.spans.last().and_then(|&i| n.spans.get(i)).map(|s| s.id);
+                                            let title = seg
+                                                .spans
+                                                .iter()
+                                                .filter_map(|&i| n.spans.get(i))
+                                                .map(|s| s.label.clone())
+                                                .collect::<Vec<_>>()
+                                                .join(" + ");
+                                            view! {
+                                                <span
+                                                    class="seg"
+                                                    class:sel=selected
+                                                    class:active=is_active
+                                                    class:labelled=!seg.spans.is_empty()
+                                                    data-start=seg.start
+                                                    data-end=seg.end
+                                                    title=title
+                                                    style=style
+                                                    on:click=move |_| {
+                                                        if inner.is_some() {
+                                                            ed.active.set(inner);
+                                                        }
+                                                    }
+                                                >
+                                                    {piece}
+                                                </span>
+                                            }
+                                        })
+                                        .collect::<Vec<_>>()
+                                })
+                            }}
+                        </div>
+                    </div>
+                    <aside class="side" aria-label="Labels and annotations">
+                        <h2>"Span labels"</h2>
+                        <ul class="labels">
+                            {move || {
+                                ctx.labels
+                                    .get()
+                                    .into_iter()
+                                    .filter(|l| l.scope.allows_spans())
+                                    .map(|l| {
+                                        let l2 = l.clone();
+                                        view! {
+                                            <li>
+                                                <button class="label" on:click=move |_| ed.add_span(&l2)>
+                                                    <span class="chip" style=format!("background:{}", l.color)></span>
+                                                    {l.display.clone()}
+                                                    <kbd>{l.hotkey.clone().unwrap_or_default()}</kbd>
+                                                </button>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()
+                            }}
+                        </ul>
+                        <h2>"Document labels"</h2>
+                        <ul class="doc-labels">
+                            {move || {
+                                let me = ctx.project.with(|p| p.as_ref().map(|p| p.annotator.clone())).unwrap_or_default();
+                                let mine: Vec<String> = note.with(|n| {
+                                    n.as_ref()
+                                        .map(|n| n.doc_labels.iter().filter(|d| d.annotator == me).map(|d| d.label.clone()).collect())
+                                        .unwrap_or_default()
+                                });
+                                ctx.labels
+                                    .get()
+                                    .into_iter()
+                                    .filter(|l| l.scope.allows_docs())
+                                    .map(|l| {
+                                        let checked = mine.contains(&l.name);
+                                        let l2 = l.clone();
+                                        let key = l.hotkey.clone().map(|k| if l.scope.allows_spans() { format!("⇧{}", k.to_uppercase()) } else { k }).unwrap_or_default();
+                                        view! {
+                                            <li>
+                                                <label>
+                                                    <input type="checkbox" prop:checked=checked on:change=move |_| ed.toggle_doc_label(&l2) />
+                                                    {l.display.clone()}
+                                                    <kbd>{key}</kbd>
+                                                </label>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()
+                            }}
+                        </ul>
+                        <h2>"Spans"</h2>
+                        <ul class="spans" id="span-list">
+                            {move || {
+                                note.with(|n| {
+                                    let Some(n) = n.as_ref() else { return Vec::new() };
+                                    n.spans
+                                        .iter()
+                                        .map(|s| {
+                                            let id = s.id;
+                                            let quote = s
+                                                .fragments
+                                                .iter()
+                                                .filter_map(|f| n.text.get(f.start..f.end))
+                                                .collect::<Vec<_>>()
+                                                .join(" … ");
+                                            let attrs = s.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+                                            let color = label_of(&s.label).map(|l| l.color).unwrap_or_default();
+                                            view! {
+                                                <li
+                                                    class="span-item"
+                                                    data-label=s.label.clone()
+                                                    data-annotator=s.annotator.clone()
+                                                    class:active=move || ed.active.get() == Some(id)
+                                                    on:click=move |_| ed.active.set(Some(id))
+                                                >
+                                                    <span class="chip" style=format!("background:{color}")></span>
+                                                    <strong>{s.label.clone()}</strong>
+                                                    " “" <span class="quote">{quote}</span> "”"
+                                                    <span class="muted">{format!(" {} {}", attrs, s.annotator)}</span>
+                                                </li>
+                                            }
+                                        })
+                                        .collect::<Vec<_>>()
+                                })
+                            }}
+                        </ul>
+                    </aside>
+                }
+                    .into_any()
+            }}
+            <Show when=move || help.get()>
+                <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="help-title" on:click=move |_| help.set(false)>
+                    <div class="help">
+                        <h2 id="help-title">"Keyboard shortcuts"</h2>
+                        <dl>
+                            <dt>"→ / ←"</dt><dd>"select the next / previous word"</dd>
+                            <dt>"⇧→ / ⇧←"</dt><dd>"extend the selection by a word"</dd>
+                            <dt>"label key"</dt><dd>"label the selection (see the list)"</dd>
+                            <dt>"⇧ label key"</dt><dd>"toggle the document label"</dd>
+                            <dt>"v / y"</dt><dd>"toggle adverse / step the type of the active span"</dd>
+                            <dt>"Delete"</dt><dd>"remove the active span"</dd>
+                            <dt>"u, Ctrl+Z"</dt><dd>"undo"</dd>
+                            <dt>"Ctrl+Shift+Z"</dt><dd>"redo"</dd>
+                            <dt>"d"</dt><dd>"mark the note done"</dd>
+                            <dt>"j / k"</dt><dd>"next / previous note"</dd>
+                            <dt>"Esc"</dt><dd>"clear the selection, close this"</dd>
+                            <dt>"?"</dt><dd>"show or hide this list"</dd>
+                        </dl>
+                        <h3>"Labels"</h3>
+                        <dl>
+                            {move || {
+                                ctx.labels
+                                    .get()
+                                    .into_iter()
+                                    .filter_map(|l| l.hotkey.clone().map(|k| view! { <dt>{k}</dt><dd>{l.display.clone()}</dd> }))
+                                    .collect_view()
+                            }}
+                        </dl>
+                    </div>
+                </div>
+            </Show>
+        </section>
+    }
+}
+
+/// Background in the outermost span's colour; each further (overlapping) span adds an
+/// underline in its own colour.
+fn highlight_style(colors: &[String]) -> String {
+    let Some(first) = colors.first() else {
+        return String::new();
+    };
+    let mut style = format!("background-color:{};", text::tint(first, 0x40));
+    let lines: Vec<String> = colors
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("inset 0 -{}px 0 {}", 2 + 3 * i, text::tint(c, 0xff)))
+        .collect();
+    style.push_str(&format!("box-shadow:{};", lines.join(",")));
+    style
+}

@@ -1,0 +1,112 @@
+//! The label schemas: labels with colours, hotkeys, scopes and attributes; import a TOML schema.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::app::AppCtx;
+use crate::client;
+
+/// The schema page.
+#[component]
+pub fn SchemaPage() -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let version = RwSignal::new(0u32);
+    let schemas = LocalResource::new(move || {
+        version.track();
+        client::schemas()
+    });
+    let path = RwSignal::new(String::new());
+    let import = move |p: String| {
+        spawn_local(async move {
+            match client::schema_import(p).await {
+                Ok(_) => {
+                    version.update(|v| *v += 1);
+                    match client::labels().await {
+                        Ok(l) => ctx.labels.set(l),
+                        Err(e) => ctx.fail(e),
+                    }
+                }
+                Err(e) => ctx.fail(e),
+            }
+        });
+    };
+    view! {
+        <section class="schema" aria-labelledby="schema-title">
+            <h1 id="schema-title">"Label schemas"</h1>
+            <div class="card">
+                <label for="schema-path">"Import a schema (TOML file, or a built-in name: sdoh, outcomes)"</label>
+                <div class="row">
+                    <input
+                        id="schema-path"
+                        type="text"
+                        prop:value=move || path.get()
+                        on:input=move |ev| path.set(event_target_value(&ev))
+                        on:keydown=move |ev| {
+                            if ev.key() == "Enter" {
+                                import(path.get_untracked());
+                            }
+                        }
+                    />
+                    <button on:click=move |_| import(path.get_untracked())>"Import"</button>
+                    <button on:click=move |_| {
+                        spawn_local(async move {
+                            match client::choose_file("schema").await {
+                                Ok(Some(p)) => import(p),
+                                Ok(None) => {}
+                                Err(e) => ctx.fail(e),
+                            }
+                        })
+                    }>"Browse…"</button>
+                </div>
+            </div>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || {
+                    schemas.get().map(|r| match r {
+                        Ok(list) => list
+                            .into_iter()
+                            .map(|s| view! {
+                                <div class="card">
+                                    <h2>{format!("{} (version {})", s.name, s.version)}</h2>
+                                    <p class="muted">{s.description.clone()}</p>
+                                </div>
+                            })
+                            .collect_view()
+                            .into_any(),
+                        Err(e) => view! { <p>{e.message}</p> }.into_any(),
+                    })
+                }}
+            </Suspense>
+            <table class="labels-table">
+                <caption>"Labels"</caption>
+                <thead>
+                    <tr><th>"Label"</th><th>"Name"</th><th>"Schema"</th><th>"Scope"</th><th>"Key"</th><th>"Attributes"</th></tr>
+                </thead>
+                <tbody>
+                    {move || {
+                        ctx.labels.get().into_iter().map(|l| {
+                            let attrs = l
+                                .attributes
+                                .iter()
+                                .map(|a| match &a.hotkey {
+                                    Some(k) => format!("{} ({k})", a.name),
+                                    None => a.name.clone(),
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            view! {
+                                <tr title=l.description.clone()>
+                                    <td><span class="chip" style=format!("background:{}", l.color)></span>{l.display.clone()}</td>
+                                    <td><code>{l.name.clone()}</code></td>
+                                    <td>{l.schema.clone()}</td>
+                                    <td>{l.scope.as_str()}</td>
+                                    <td><kbd>{l.hotkey.clone().unwrap_or_default()}</kbd></td>
+                                    <td>{attrs}</td>
+                                </tr>
+                            }
+                        }).collect_view()
+                    }}
+                </tbody>
+            </table>
+        </section>
+    }
+}

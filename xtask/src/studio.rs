@@ -1,0 +1,183 @@
+//! Building and starting the desktop app: the Leptos UI (wasm32 + wasm-bindgen) into
+//! `ui/dist`, then the Tauri shell `clinitune-studio`, which embeds it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::Context;
+
+use crate::{cargo, root, run, target_dir};
+
+/// Debian packages the app and its end-to-end tests need (Tauri's WebKitGTK, the WebDriver
+/// for it, and an X server without a desktop).
+const APT_PACKAGES: &[&str] = &[
+    "libwebkit2gtk-4.1-dev",
+    "libgtk-3-dev",
+    "librsvg2-dev",
+    "libsoup-3.0-dev",
+    "webkit2gtk-driver",
+    "xvfb",
+    "xauth",
+];
+
+/// The tauri-driver release the end-to-end tests use.
+const TAURI_DRIVER_VERSION: &str = "2.1.0";
+
+/// `cargo xtask studio [--build-only]`.
+pub fn studio(args: &[String]) -> anyhow::Result<()> {
+    crate::setup()?;
+    let bin = build()?;
+    if args.iter().any(|a| a == "--build-only") {
+        println!("{}", bin.display());
+        return Ok(());
+    }
+    let project = crate::demo_project()?;
+    let mut cmd = Command::new(&bin);
+    cmd.env("CLINITUNE_PROJECT", &project);
+    run(cmd)
+}
+
+/// Installs what the app needs, builds the UI and the release app; returns the binary.
+pub fn build() -> anyhow::Result<PathBuf> {
+    setup_app()?;
+    build_ui()?;
+    run(cargo(&[
+        "build",
+        "--release",
+        "--locked",
+        "--package",
+        "clinitune-studio",
+    ]))?;
+    Ok(app_binary())
+}
+
+/// Where `build` puts the release app.
+pub fn app_binary() -> PathBuf {
+    target_dir().join("release").join("clinitune-studio")
+}
+
+/// System packages, the wasm target, wasm-bindgen and tauri-driver, each only when missing.
+pub fn setup_app() -> anyhow::Result<()> {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !dpkg_installed(p))
+        .collect();
+    if !missing.is_empty() {
+        let sudo = !is_root();
+        let apt = |args: &[&str]| {
+            let mut cmd = Command::new(if sudo { "sudo" } else { "apt-get" });
+            if sudo {
+                cmd.arg("apt-get");
+            }
+            cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            cmd
+        };
+        run(apt(&["update", "-qq"]))?;
+        let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+        install.extend(&missing);
+        run(apt(&install))?;
+    }
+    let targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("cannot run rustup")?;
+    if !String::from_utf8_lossy(&targets.stdout).contains("wasm32-unknown-unknown") {
+        let mut cmd = Command::new("rustup");
+        cmd.args(["target", "add", "wasm32-unknown-unknown"]);
+        run(cmd)?;
+    }
+    let bindgen = locked_version(&root().join("ui/Cargo.lock"), "wasm-bindgen")?;
+    ensure_tool("wasm-bindgen", "wasm-bindgen-cli", &bindgen)?;
+    ensure_tool("tauri-driver", "tauri-driver", TAURI_DRIVER_VERSION)?;
+    Ok(())
+}
+
+/// Builds the UI into `ui/dist` (wasm, its JS glue, the page and styles).
+pub fn build_ui() -> anyhow::Result<()> {
+    let ui = root().join("ui");
+    let manifest = ui.join("Cargo.toml");
+    run(cargo(&[
+        "build",
+        "--release",
+        "--locked",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--manifest-path",
+        &manifest.to_string_lossy(),
+    ]))?;
+    let wasm = target_dir().join("wasm32-unknown-unknown/release/ui.wasm");
+    let dist = ui.join("dist");
+    std::fs::create_dir_all(&dist).with_context(|| format!("cannot create {}", dist.display()))?;
+    let mut bindgen = Command::new("wasm-bindgen");
+    bindgen
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-name",
+            "ui",
+            "--out-dir",
+        ])
+        .arg(&dist)
+        .arg(&wasm);
+    run(bindgen)?;
+    for entry in std::fs::read_dir(ui.join("static"))? {
+        let entry = entry?;
+        let to = dist.join(entry.file_name());
+        // Copy only on change, so the app is not rebuilt for nothing.
+        let new = std::fs::read(entry.path())?;
+        if std::fs::read(&to).ok().as_deref() != Some(new.as_slice()) {
+            std::fs::write(&to, new).with_context(|| format!("cannot write {}", to.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn dpkg_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Installs `crate_name` at `version` with cargo unless `tool --version` already says it.
+fn ensure_tool(tool: &str, crate_name: &str, version: &str) -> anyhow::Result<()> {
+    let have = Command::new(tool)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(version))
+        .unwrap_or(false);
+    if !have {
+        // Not --locked: the registry mirror may lack the exact versions its lock file names.
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+        cmd.args(["install", crate_name, "--version", version]);
+        run(cmd)?;
+    }
+    Ok(())
+}
+
+/// The version of `package` in a Cargo.lock.
+fn locked_version(lock: &Path, package: &str) -> anyhow::Result<String> {
+    let text =
+        std::fs::read_to_string(lock).with_context(|| format!("cannot read {}", lock.display()))?;
+    let parsed: toml::Value = toml::from_str(&text)?;
+    parsed
+        .get("package")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|p| p.get("name").and_then(toml::Value::as_str) == Some(package))
+        .and_then(|p| p.get("version").and_then(toml::Value::as_str))
+        .map(str::to_owned)
+        .with_context(|| format!("{package} is not in {}", lock.display()))
+}
