@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `clinitune` binary on real project files, as a script would use it.
 
+mod app;
 mod cli;
 mod crash;
 mod model;
@@ -41,6 +42,15 @@ pub fn clinitune_bin() -> &'static Path {
         assert!(status.success(), "building clinitune failed");
         profile_dir.join("clinitune")
     })
+}
+
+/// The target folder this test binary was built in (`<target>/<profile>/deps/it-<hash>`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.ancestors()
+        .nth(3)
+        .map(Path::to_owned)
+        .expect("target dir")
 }
 
 /// `../shared` beside the checkout: reference data and fixtures the tests read, never copy.

@@ -562,7 +562,14 @@ pub fn AnnotatePage() -> impl IntoView {
                             </span>
                             <button class="help-button" on:click=move |_| help.set(true)>"? Shortcuts"</button>
                         </div>
-                        <div class="note-text" id="note-text" node_ref=text_ref on:mouseup=on_mouseup>
+                        <div
+                            class="note-text"
+                            id="note-text"
+                            tabindex="0"
+                            aria-label="Note text: arrows select words, a label key labels them"
+                            node_ref=text_ref
+                            on:mouseup=on_mouseup
+                        >
                             {move || {
                                 note.with(|n| {
                                     let Some(n) = n.as_ref() else { return Vec::new() };
