@@ -3,6 +3,7 @@
 mod app;
 mod cli;
 mod crash;
+mod desktop;
 mod model;
 mod shadr;
 

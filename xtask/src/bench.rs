@@ -17,7 +17,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("store") => store(args.get(1..).unwrap_or_default()),
         Some("generate") => generate(args.get(1..).unwrap_or_default()),
-        other => bail!("unknown benchmark {other:?}; available: store, generate"),
+        Some("app") => app(),
+        other => bail!("unknown benchmark {other:?}; available: store, generate, app"),
     }
 }
 
@@ -150,6 +151,114 @@ fn store(args: &[String]) -> anyhow::Result<()> {
     }
     println!("{}", serde_json::to_string(&figures)?);
     Ok(())
+}
+
+/// A word only the two long notes of the app benchmark contain.
+const LONG_NOTE_WORD: &str = "zebrafinch";
+
+/// `cargo xtask bench app`: the release app over WebDriver (tests/benches/app.rs) on the demo
+/// corpus plus two 20,000-character notes with 200 spans each. Prints `cold_start_ms`,
+/// `switch_note_ms` and `keystroke_to_saved_ms` (medians) and the machine.
+fn app() -> anyhow::Result<()> {
+    let app_bin = crate::studio::build()?;
+    let bin = crate::build_cli()?;
+    let work = tempfile::tempdir()?;
+    let project = work.path().join("bench.clinitune");
+    let corpus = work.path().join("demo.jsonl");
+    make_corpus(&bin, &corpus, 2000, true)?;
+    let long = work.path().join("long.jsonl");
+    std::fs::write(&long, long_notes_jsonl(2, 20_000, 200)?)?;
+    let mut init = Command::new(&bin);
+    init.args(["init", &project.to_string_lossy(), "--schema", "sdoh", "--schema", "outcomes"]);
+    crate::run(init)?;
+    for file in [&corpus, &long] {
+        let mut import = Command::new(&bin);
+        import.args(["import", &file.to_string_lossy()]).env("CLINITUNE_PROJECT", &project);
+        crate::run(import)?;
+    }
+    let out = crate::cargo(&["bench", "--quiet", "--package", "tests", "--bench", "app", "--"])
+        .arg(&project)
+        .arg(LONG_NOTE_WORD)
+        .env("CLINITUNE_STUDIO_BIN", &app_bin)
+        .output()
+        .context("cannot run tests/benches/app.rs")?;
+    if !out.status.success() {
+        bail!(
+            "the app benchmark failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut figures = last_json_line(&out.stdout)?;
+    if let Some(obj) = figures.as_object_mut() {
+        obj.insert("note_chars".to_owned(), 20_000.into());
+        obj.insert("note_spans".to_owned(), 200.into());
+        obj.insert("build".to_owned(), "release".into());
+        obj.insert("machine".to_owned(), machine());
+    }
+    println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+/// `count` notes of `chars` characters (clinical prose, mixed scripts) with `spans` spans each,
+/// as import JSONL (code-point offsets).
+fn long_notes_jsonl(count: usize, chars: usize, spans: usize) -> anyhow::Result<String> {
+    const SENTENCES: &[&str] = &[
+        "Pt lives alone in a third-floor walk-up and has no car; daughter visits weekly.",
+        "Reports he was laid off in March and is struggling to pay rent.",
+        "Hospital course notable for AKI, Cr peaked at 2.1 mg/dL, resolved with IV fluids.",
+        "Social work consulted for transportation to dialysis; ride program arranged.",
+        "Married, two adult children, retired school teacher, café owner's widow — née Müller.",
+        "Denies tobacco, EtOH 1–2 drinks/week; no illicit drug use. 肺炎 ruled out.",
+    ];
+    const LABELS: &[&str] = &["HOUSING", "EMPLOYMENT", "TRANSPORTATION", "SUPPORT", "RELATIONSHIP"];
+    let mut out = String::new();
+    for n in 0..count {
+        let mut text = format!("Long note {} {LONG_NOTE_WORD}. ", n + 1);
+        let mut i = n;
+        while text.chars().count() < chars {
+            text.push_str(SENTENCES[i % SENTENCES.len()]);
+            text.push(if i % 4 == 3 { '\n' } else { ' ' });
+            i += 1;
+        }
+        let text: String = text.chars().take(chars).collect();
+        // Word starts in code points, then every k-th word (two words long) becomes a span.
+        let chars_v: Vec<char> = text.chars().collect();
+        let mut words = Vec::new();
+        let mut start = None;
+        for (k, c) in chars_v.iter().enumerate() {
+            match (c.is_alphanumeric(), start) {
+                (true, None) => start = Some(k),
+                (false, Some(s)) => {
+                    words.push((s, k));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        let step = (words.len() / (spans + 1)).max(2);
+        let spans_json: Vec<serde_json::Value> = (0..spans)
+            .filter_map(|s| {
+                let (a, _) = *words.get(s * step + 1)?;
+                let (_, b) = *words.get(s * step + 2)?;
+                Some(serde_json::json!({
+                    "start": a, "end": b, "label": LABELS[s % LABELS.len()], "attributes": {}
+                }))
+            })
+            .collect();
+        if spans_json.len() < spans {
+            bail!("the long note has too few words for {spans} spans");
+        }
+        let record = serde_json::json!({
+            "id": format!("long-{}", n + 1),
+            "category": "Discharge summary",
+            "text": text,
+            "spans": spans_json,
+        });
+        out.push_str(&serde_json::to_string(&record)?);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// Peak resident set of a running process, from /proc (Linux).

@@ -34,7 +34,52 @@ pub fn studio(args: &[String]) -> anyhow::Result<()> {
     let project = crate::demo_project()?;
     let mut cmd = Command::new(&bin);
     cmd.env("CLINITUNE_PROJECT", &project);
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    // On a machine with no display (a server, CI) the app runs on a virtual X server.
+    let _xvfb = if has_display {
+        None
+    } else {
+        let (xvfb, display) = start_xvfb()?;
+        eprintln!("xtask: no display; the app runs on Xvfb {display} (Ctrl+C to stop)");
+        cmd.env("DISPLAY", display);
+        Some(KillOnDrop(xvfb))
+    };
+    eprintln!("xtask: starting {} on {}", bin.display(), project.display());
     run(cmd)
+}
+
+/// Kills the child when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts Xvfb on a free display; returns it and the display name (`:N`).
+fn start_xvfb() -> anyhow::Result<(std::process::Child, String)> {
+    let mut xvfb = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("cannot start Xvfb")?;
+    let mut number = String::new();
+    if let Some(out) = xvfb.stdout.as_mut() {
+        let mut byte = [0u8; 1];
+        while std::io::Read::read(out, &mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+            number.push(char::from(byte[0]));
+        }
+    }
+    if number.trim().is_empty() {
+        let _ = xvfb.kill();
+        anyhow::bail!("Xvfb did not report a display");
+    }
+    Ok((xvfb, format!(":{}", number.trim())))
 }
 
 /// Installs what the app needs, builds the UI and the release app; returns the binary.
@@ -107,28 +152,37 @@ pub fn build_ui() -> anyhow::Result<()> {
         &manifest.to_string_lossy(),
     ]))?;
     let wasm = target_dir().join("wasm32-unknown-unknown/release/ui.wasm");
-    let dist = ui.join("dist");
-    std::fs::create_dir_all(&dist).with_context(|| format!("cannot create {}", dist.display()))?;
+    // wasm-bindgen writes to a staging folder; only changed files reach ui/dist, because the
+    // app embeds ui/dist and any new timestamp there rebuilds it.
+    let staging = target_dir().join("ui-dist-staging");
+    std::fs::create_dir_all(&staging)
+        .with_context(|| format!("cannot create {}", staging.display()))?;
     let mut bindgen = Command::new("wasm-bindgen");
     bindgen
-        .args([
-            "--target",
-            "web",
-            "--no-typescript",
-            "--out-name",
-            "ui",
-            "--out-dir",
-        ])
-        .arg(&dist)
+        .args(["--target", "web", "--no-typescript", "--out-name", "ui", "--out-dir"])
+        .arg(&staging)
         .arg(&wasm);
     run(bindgen)?;
-    for entry in std::fs::read_dir(ui.join("static"))? {
+    let dist = ui.join("dist");
+    std::fs::create_dir_all(&dist).with_context(|| format!("cannot create {}", dist.display()))?;
+    copy_changed(&staging, &dist)?;
+    copy_changed(&ui.join("static"), &dist)?;
+    // The placeholder page the app's build script writes before the UI exists is replaced above.
+    Ok(())
+}
+
+/// Copies the files of `from` into `to`, leaving identical ones (and their timestamps) alone.
+fn copy_changed(from: &Path, to: &Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
         let entry = entry?;
-        let to = dist.join(entry.file_name());
-        // Copy only on change, so the app is not rebuilt for nothing.
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let target = to.join(entry.file_name());
         let new = std::fs::read(entry.path())?;
-        if std::fs::read(&to).ok().as_deref() != Some(new.as_slice()) {
-            std::fs::write(&to, new).with_context(|| format!("cannot write {}", to.display()))?;
+        if std::fs::read(&target).ok().as_deref() != Some(new.as_slice()) {
+            std::fs::write(&target, new)
+                .with_context(|| format!("cannot write {}", target.display()))?;
         }
     }
     Ok(())

@@ -1,0 +1,154 @@
+//! `cargo xtask bench app`: the release desktop app driven over WebDriver, timed from inside
+//! the page (performance.now) where the app's own work is measured, and from the driver for
+//! the cold start (which so also counts WebKitWebDriver's own start: an upper bound).
+//!
+//! Usage: `cargo bench -p tests --bench app -- PROJECT LONG_NOTE_WORD` with a project holding
+//! two long notes (20,000 characters, 200 spans) that contain LONG_NOTE_WORD. Prints one JSON
+//! object on its last line: `cold_start_ms`, `switch_note_ms`, `keystroke_to_saved_ms`
+//! (medians) and their samples.
+
+#[path = "../it/desktop.rs"]
+#[allow(dead_code)]
+mod desktop;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use fantoccini::key::Key;
+use serde_json::json;
+
+/// The target folder this bench binary was built in (`<target>/<profile>/deps/app-<hash>`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("bench executable path");
+    exe.ancestors()
+        .nth(3)
+        .map(Path::to_owned)
+        .expect("target dir")
+}
+
+const STARTS: usize = 5;
+const SWITCHES: usize = 20;
+const KEYSTROKES: usize = 20;
+
+/// Presses `j` or `k` in the page and resolves with the ms until the other long note's text
+/// (all its highlighted segments) is in the DOM.
+const SWITCH_JS: &str = r#"
+const [key, minSegments, done] = arguments;
+const title = () => document.querySelector('#note-title')?.textContent;
+const before = title();
+const t0 = performance.now();
+window.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }));
+const check = () => {
+  const segs = document.querySelectorAll('#note-text .seg.labelled').length;
+  if (title() !== before && segs >= minSegments) { done(performance.now() - t0); return true; }
+  return false;
+};
+if (!check()) {
+  const obs = new MutationObserver(() => { if (check()) obs.disconnect(); });
+  obs.observe(document.body, { subtree: true, childList: true, characterData: true });
+}
+"#;
+
+/// Selects the next word, presses a label key and resolves with the ms until the page says
+/// saved (which it does when the command has committed the span to the project file).
+const KEYSTROKE_JS: &str = r#"
+const [done] = arguments;
+const state = () => document.querySelector('#save-state')?.dataset.state;
+const spans = () => document.querySelectorAll('#span-list .span-item').length;
+const n0 = spans();
+window.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+const t0 = performance.now();
+window.dispatchEvent(new KeyboardEvent('keydown', { key: 'e', bubbles: true }));
+const check = () => {
+  if (state() === 'saved' && spans() > n0) { done(performance.now() - t0); return true; }
+  return false;
+};
+if (!check()) {
+  const obs = new MutationObserver(() => { if (check()) obs.disconnect(); });
+  obs.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+}
+"#;
+
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let [project, word] = args.as_slice() else {
+        panic!("usage: app PROJECT LONG_NOTE_WORD");
+    };
+    let desktop = desktop::Desktop::new();
+    let launch_args = ["--project", project.as_str()];
+
+    let mut cold = Vec::new();
+    let mut app = None;
+    for _ in 0..STARTS {
+        if let Some(previous) = app.take() {
+            desktop::App::close(previous).await;
+        }
+        let started = Instant::now();
+        let a = desktop.launch(&launch_args).await;
+        a.wait_css("#note-row-0 .note-id").await;
+        cold.push(started.elapsed().as_secs_f64() * 1e3);
+        app = Some(a);
+    }
+    let app = app.expect("launched");
+
+    // Open the first long note from a search for its word.
+    app.keys("#search", word).await;
+    app.wait_until("#note-count", |t| t == "2 notes").await;
+    app.wait_css("#note-row-0 .note-id").await;
+    app.keys("#search", &Key::Enter.to_string()).await;
+    app.keys("#note-list", &Key::Enter.to_string()).await;
+    app.wait_until("#note-title", |t| t.starts_with("Note #")).await;
+    let min_segments = 150;
+
+    let mut switch = Vec::new();
+    for i in 0..SWITCHES {
+        let key = if i % 2 == 0 { "j" } else { "k" };
+        let ms = app
+            .client
+            .execute_async(SWITCH_JS, vec![json!(key), json!(min_segments)])
+            .await
+            .expect("switch timed");
+        switch.push(ms.as_f64().expect("ms"));
+    }
+    let mut keystroke = Vec::new();
+    for _ in 0..KEYSTROKES {
+        let ms = app
+            .client
+            .execute_async(KEYSTROKE_JS, vec![])
+            .await
+            .expect("keystroke timed");
+        keystroke.push(ms.as_f64().expect("ms"));
+    }
+    app.close().await;
+
+    // The spans are in the file, not only on screen.
+    let db = rusqlite::Connection::open_with_flags(project, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("project opens");
+    let saved: i64 = db
+        .query_row(
+            "SELECT count(*) FROM span_annotations s JOIN annotators a ON a.id = s.annotator_id
+             WHERE a.name = 'tester'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(saved as usize, KEYSTROKES, "every keystroke's span is in the project file");
+
+    let figures = json!({
+        "benchmark": "app",
+        "cold_start_ms": median(&mut cold.clone()),
+        "switch_note_ms": median(&mut switch.clone()),
+        "keystroke_to_saved_ms": median(&mut keystroke.clone()),
+        "cold_start_samples_ms": cold,
+        "switch_note_samples_ms": switch,
+        "keystroke_to_saved_samples_ms": keystroke,
+        "spans_saved": saved,
+    });
+    println!("{figures}");
+}
