@@ -39,6 +39,8 @@ const COMMANDS: &[&str] = &[
     "compare_note",
     "adjudicate",
     "choose_file",
+    "update_label",
+    "review_suggestion",
 ];
 
 /// Tauri embeds `ui/dist` at compile time; before `cargo xtask studio` has built the UI, a

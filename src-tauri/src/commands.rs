@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use api::{
-    AgreementReport, AgreementRequest, ApiError, DocLabel, JobProgress, Label, NoteComparison,
+    AgreementReport, AgreementRequest, ApiError, DocLabel, JobProgress, Label, LabelLook,
+    NoteComparison,
     NoteDetail, NoteId, NoteStatus, NoteSummary, ProjectInfo, RecentProject, SchemaSummary,
     SearchQuery, Span, SpanId, SpanRequest,
 };
@@ -49,6 +50,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         compare_note,
         adjudicate,
         choose_file,
+        update_label,
+        review_suggestion,
     ]
 }
 
@@ -171,6 +174,20 @@ pub fn add_span(state: State<'_, AppState>, request: SpanRequest) -> Reply<Span>
 pub fn update_span(state: State<'_, AppState>, span: SpanId, request: SpanRequest) -> Reply<Span> {
     let who = state.annotator.clone();
     state.with_project(|p| studio::annotation::update_span(p, span, &request, &who))
+}
+
+/// Accepts (`true`: it becomes the annotator's gold span) or rejects a suggested span.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn review_suggestion(state: State<'_, AppState>, span: SpanId, accept: bool) -> Reply<Span> {
+    let who = state.annotator.clone();
+    state.with_project(|p| studio::annotation::review_suggestion(p, span, accept, &who))
+}
+
+/// Changes a label's display name, colour and hotkey.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn update_label(state: State<'_, AppState>, label: String, look: LabelLook) -> Reply<Label> {
+    let who = state.annotator.clone();
+    state.with_project(|p| studio::schemas::update_label(p, &label, &look, &who))
 }
 
 /// Removes a span.

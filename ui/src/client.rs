@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AgreementReport, AgreementRequest, ApiError, DocLabel, ErrorKind, JobProgress, Label,
+    AgreementReport, AgreementRequest, ApiError, DocLabel, ErrorKind, JobProgress, Label, LabelLook,
     NoteComparison, NoteDetail, NoteId, NoteStatus, NoteSummary, ProjectInfo, RecentProject,
     SchemaSummary, SearchQuery, Span, SpanId, SpanRequest,
 };
@@ -121,6 +121,16 @@ pub async fn add_span(request: &SpanRequest) -> Result<Span, ApiError> {
 /// Replaces a span.
 pub async fn update_span(span: SpanId, request: &SpanRequest) -> Result<Span, ApiError> {
     call("update_span", json!({ "span": span, "request": request })).await
+}
+
+/// Accepts or rejects a suggested span.
+pub async fn review_suggestion(span: SpanId, accept: bool) -> Result<Span, ApiError> {
+    call("review_suggestion", json!({ "span": span, "accept": accept })).await
+}
+
+/// Changes a label's display name, colour and hotkey.
+pub async fn update_label(label: &str, look: &LabelLook) -> Result<Label, ApiError> {
+    call("update_label", json!({ "label": label, "look": look })).await
 }
 
 /// Removes a span.

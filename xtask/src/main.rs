@@ -26,6 +26,7 @@ tasks:
   setup          install what the build needs (rustfmt, clippy) when missing
   studio         build the desktop app and start it on the demo project (made on first run)
   studio --build-only   build the release app `clinitune-studio` into the target folder
+  studio --bundle       build it and pack a Debian package under <target>/release/bundle/deb
   demo           build the CLI, make a demo project from the synthetic corpus, show stats and a search
   test           fmt check, clippy -D warnings, architecture edges, every test
   fetch-model    put the default model (SmolLM2-135M-Instruct GGUF) in models/, sha256-checked

@@ -31,6 +31,11 @@ pub fn studio(args: &[String]) -> anyhow::Result<()> {
         println!("{}", bin.display());
         return Ok(());
     }
+    if args.iter().any(|a| a == "--bundle") {
+        let deb = bundle_deb(&bin)?;
+        println!("{}", deb.display());
+        return Ok(());
+    }
     let project = crate::demo_project()?;
     let mut cmd = Command::new(&bin);
     cmd.env("CLINITUNE_PROJECT", &project);
@@ -234,4 +239,62 @@ fn locked_version(lock: &Path, package: &str) -> anyhow::Result<String> {
         .and_then(|p| p.get("version").and_then(toml::Value::as_str))
         .map(str::to_owned)
         .with_context(|| format!("{package} is not in {}", lock.display()))
+}
+
+/// Packs the release app into a Debian package (binary, desktop entry, icon) with dpkg-deb;
+/// returns its path under `<target>/release/bundle/deb/`.
+fn bundle_deb(bin: &Path) -> anyhow::Result<PathBuf> {
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(root().join("tauri.conf.json"))?)?;
+    let version = config["version"].as_str().unwrap_or("0.1.0");
+    let summary = config["bundle"]["shortDescription"].as_str().unwrap_or("Clinitune");
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let out = target_dir().join("release/bundle/deb");
+    let stage = out.join(format!("clinitune-studio_{version}_{arch}"));
+    if stage.exists() {
+        std::fs::remove_dir_all(&stage)?;
+    }
+    let put = |rel: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        let path = stage.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    };
+    put("usr/bin/clinitune-studio", &std::fs::read(bin)?)?;
+    put(
+        "usr/share/icons/hicolor/256x256/apps/clinitune-studio.png",
+        &std::fs::read(root().join("assets/icons/icon.png"))?,
+    )?;
+    put(
+        "usr/share/applications/clinitune-studio.desktop",
+        format!(
+            "[Desktop Entry]\nType=Application\nName=Clinitune\nComment={summary}\n\
+             Exec=clinitune-studio\nIcon=clinitune-studio\nCategories=Utility;Science;\n\
+             Terminal=false\n"
+        )
+        .as_bytes(),
+    )?;
+    let size_kb = std::fs::metadata(bin)?.len() / 1024 + 64;
+    put(
+        "DEBIAN/control",
+        format!(
+            "Package: clinitune-studio\nVersion: {version}\nArchitecture: {arch}\n\
+             Maintainer: Clinitune developers\nInstalled-Size: {size_kb}\n\
+             Depends: libwebkit2gtk-4.1-0, libgtk-3-0\nSection: science\nPriority: optional\n\
+             Description: {summary}\n Offline desktop studio for clinical note annotation.\n"
+        )
+        .as_bytes(),
+    )?;
+    let mut chmod = Command::new("chmod");
+    chmod.args(["0755"]).arg(stage.join("usr/bin/clinitune-studio"));
+    run(chmod)?;
+    let deb = out.join(format!("clinitune-studio_{version}_{arch}.deb"));
+    let mut pack = Command::new("dpkg-deb");
+    pack.args(["--root-owner-group", "--build"]).arg(&stage).arg(&deb);
+    run(pack)?;
+    Ok(deb)
 }

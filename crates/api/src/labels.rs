@@ -116,3 +116,14 @@ pub struct SchemaSummary {
     /// Names of its labels, in file order.
     pub labels: Vec<String>,
 }
+
+/// How a label looks and is keyed, as the schema page edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelLook {
+    /// Name shown in the app.
+    pub display: String,
+    /// Highlight colour, `#rrggbb`.
+    pub color: String,
+    /// One key that applies the label; `None` for none.
+    pub hotkey: Option<String>,
+}

@@ -25,7 +25,9 @@ pub use agreement::{
 };
 pub use app::{ProjectInfo, RecentProject};
 pub use error::{ApiError, ErrorKind};
-pub use labels::{AttributeDef, AttributeKind, AttributeValue, Label, LabelScope, SchemaSummary};
+pub use labels::{
+    AttributeDef, AttributeKind, AttributeValue, Label, LabelLook, LabelScope, SchemaSummary,
+};
 pub use notes::{
     AnnotationStatus, DocLabel, DocLabelId, ExportSummary, Fragment, GenerateRequest,
     GenerateResult, ImportRequest, ImportSummary, JobProgress, ModelInfo, NoteDetail, NoteId,

@@ -407,6 +407,53 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// Changes how a label looks and is keyed: display name, colour (`#rrggbb`) and hotkey
+    /// (`None` removes it). Refuses reserved keys and keys another label or attribute uses.
+    pub fn update_label_look(
+        &self,
+        name: &str,
+        display: &str,
+        color: &str,
+        hotkey: Option<&str>,
+    ) -> Result<Label> {
+        let label = self.label(name)?;
+        if display.trim().is_empty() {
+            return Err(Error::Invalid(format!("label {name}: the display name is empty")));
+        }
+        if !valid_color(color) {
+            return Err(Error::Invalid(format!(
+                "label {name}: colour {color:?} is not of the form #rrggbb"
+            )));
+        }
+        let hotkey = hotkey.map(str::trim).filter(|k| !k.is_empty());
+        if let Some(key) = hotkey {
+            check_hotkey(key).map_err(|m| Error::Invalid(format!("label {name}: {m}")))?;
+            for other in self.labels()? {
+                if other.name != label.name && other.hotkey.as_deref() == Some(key) {
+                    return Err(Error::Conflict(format!(
+                        "hotkey {key:?} is already used by label {}",
+                        other.name
+                    )));
+                }
+                if let Some(attr) = other.attributes.iter().find(|a| a.hotkey.as_deref() == Some(key)) {
+                    return Err(Error::Conflict(format!(
+                        "hotkey {key:?} toggles attribute {} of label {}",
+                        attr.name, other.name
+                    )));
+                }
+            }
+        }
+        self.conn()
+            .execute(
+                "UPDATE labels SET display = ?2, color = ?3, hotkey = ?4 WHERE name = ?1",
+                params![label.name, display.trim(), color.to_ascii_lowercase(), hotkey],
+            )
+            .map_err(Error::sql("updating a label"))?;
+        self.label(name)
+    }
+}
+
 impl Db<'_> {
     /// The id of a label by name (case-insensitive).
     pub fn label_id(&self, name: &str) -> Result<i64> {

@@ -74,6 +74,42 @@ pub fn update_span(
     })
 }
 
+/// Accepts (it becomes this annotator's gold span) or rejects (kept, as `rejected`, for
+/// training) a suggested span; undoable like any change.
+pub fn review_suggestion(
+    project: &mut Project,
+    id: SpanId,
+    accept: bool,
+    annotator: &str,
+) -> Result<Span, Error> {
+    project.store.write(|tx| {
+        let (note, before) = tx.span(id)?;
+        if before.status != api::AnnotationStatus::Suggested {
+            return Err(Error::Invalid(format!(
+                "span {id} is {}, not a suggestion; only suggested spans are accepted or rejected",
+                before.status.as_str()
+            )));
+        }
+        let after = if accept {
+            Span {
+                status: api::AnnotationStatus::Gold,
+                annotator: annotator.to_owned(),
+                ..before.clone()
+            }
+        } else {
+            Span {
+                status: api::AnnotationStatus::Rejected,
+                ..before.clone()
+            }
+        };
+        let change = Change::ReplaceSpan { before, after };
+        tx.apply_change(note, &change)?;
+        let (_, stored) = tx.span(id)?;
+        record(tx, note, annotator, &change)?;
+        Ok(stored)
+    })
+}
+
 /// Removes a span.
 pub fn remove_span(project: &mut Project, id: SpanId, annotator: &str) -> Result<(), Error> {
     project.store.write(|tx| {

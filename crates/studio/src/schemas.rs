@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use api::{Label, SchemaSummary};
+use api::{Label, LabelLook, SchemaSummary};
 use store::schema::{SchemaFile, parse_schema};
 
 use crate::error::Error;
@@ -89,6 +89,32 @@ pub fn list(project: &Project) -> Result<Vec<SchemaSummary>, Error> {
 /// Every label of the project, with colours, hotkeys and attributes.
 pub fn labels(project: &Project) -> Result<Vec<Label>, Error> {
     Ok(project.store.db().labels()?)
+}
+
+/// Changes a label's display name, colour and hotkey (audited under `annotator`).
+pub fn update_label(
+    project: &mut Project,
+    name: &str,
+    look: &LabelLook,
+    annotator: &str,
+) -> Result<Label, Error> {
+    project.store.write(|tx| {
+        let before = tx.label(name)?;
+        let after = tx.update_label_look(name, &look.display, &look.color, look.hotkey.as_deref())?;
+        tx.audit(
+            annotator,
+            "update_label",
+            "label",
+            None,
+            None,
+            &serde_json::json!({
+                "label": after.name,
+                "from": { "display": before.display, "color": before.color, "hotkey": before.hotkey },
+                "to": { "display": after.display, "color": after.color, "hotkey": after.hotkey },
+            }),
+        )?;
+        Ok(after)
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use api::{
-    ApiError, AttributeKind, Fragment, Label, LabelScope, NoteDetail, NoteId, NoteStatus, Span,
+    AnnotationStatus, ApiError, AttributeKind, Fragment, Label, LabelScope, NoteDetail, NoteId, NoteStatus, Span,
     SpanId, SpanRequest,
 };
 use leptos::ev;
@@ -220,6 +220,36 @@ impl Editor {
         true
     }
 
+    /// Accepts or rejects the active suggestion (else the first one); the next becomes active.
+    fn review(self, accept: bool) -> bool {
+        let active = self.active.get_untracked();
+        let target = self.note.with_untracked(|n| {
+            let spans = &n.as_ref()?.spans;
+            spans
+                .iter()
+                .find(|s| Some(s.id) == active && s.status == AnnotationStatus::Suggested)
+                .or_else(|| spans.iter().find(|s| s.status == AnnotationStatus::Suggested))
+                .map(|s| s.id)
+        });
+        let Some(id) = target else { return false };
+        self.save(async move { client::review_suggestion(id, accept).await }, move |s: Span| {
+            self.note.update(|n| {
+                if let Some(n) = n
+                    && let Some(slot) = n.spans.iter_mut().find(|x| x.id == s.id)
+                {
+                    *slot = s;
+                }
+            });
+            let next = self.note.with_untracked(|n| {
+                n.as_ref()
+                    .and_then(|n| n.spans.iter().find(|x| x.status == AnnotationStatus::Suggested))
+                    .map(|x| x.id)
+            });
+            self.active.set(next);
+        });
+        true
+    }
+
     fn remove_active(self) {
         let Some(id) = self.active.get_untracked() else {
             return;
@@ -350,6 +380,8 @@ impl Editor {
                 self.mark_done();
                 true
             }
+            "a" => self.review(true),
+            "x" => self.review(false),
             "Delete" | "Backspace" => {
                 self.remove_active();
                 true
@@ -573,10 +605,17 @@ pub fn AnnotatePage() -> impl IntoView {
                             {move || {
                                 note.with(|n| {
                                     let Some(n) = n.as_ref() else { return Vec::new() };
+                                    // Rejected suggestions stay in the project, not on the text.
+                                    let shown: Vec<Span> = n
+                                        .spans
+                                        .iter()
+                                        .filter(|s| s.status != AnnotationStatus::Rejected)
+                                        .cloned()
+                                        .collect();
                                     let sel = ed.selection.get();
                                     let extra: Vec<usize> = sel.map(|(a, b)| vec![a, b]).unwrap_or_default();
                                     let active = ed.active.get();
-                                    text::segments(&n.text, &n.spans, &extra)
+                                    text::segments(&n.text, &shown, &extra)
                                         .into_iter()
                                         .map(|seg| {
                                             let piece = n.text[seg.start..seg.end].to_owned();
@@ -584,16 +623,17 @@ pub fn AnnotatePage() -> impl IntoView {
                                             let colors: Vec<String> = seg
                                                 .spans
                                                 .iter()
-                                                .filter_map(|&i| n.spans.get(i))
+                                                .filter_map(|&i| shown.get(i))
                                                 .map(|s| label_of(&s.label).map(|l| l.color).unwrap_or_else(|| "#888888".to_owned()))
                                                 .collect();
                                             let style = highlight_style(&colors);
-                                            let is_active = seg.spans.iter().any(|&i| n.spans.get(i).map(|s| Some(s.id)) == Some(active) && active.is_some());
-                                            let inner = seg.spans.last().and_then(|&i| n.spans.get(i)).map(|s| s.id);
+                                            let is_active = seg.spans.iter().any(|&i| shown.get(i).map(|s| Some(s.id)) == Some(active) && active.is_some());
+                                            let suggested = seg.spans.iter().any(|&i| shown.get(i).is_some_and(|s| s.status == AnnotationStatus::Suggested));
+                                            let inner = seg.spans.last().and_then(|&i| shown.get(i)).map(|s| s.id);
                                             let title = seg
                                                 .spans
                                                 .iter()
-                                                .filter_map(|&i| n.spans.get(i))
+                                                .filter_map(|&i| shown.get(i))
                                                 .map(|s| s.label.clone())
                                                 .collect::<Vec<_>>()
                                                 .join(" + ");
@@ -602,6 +642,7 @@ pub fn AnnotatePage() -> impl IntoView {
                                                     class="seg"
                                                     class:sel=selected
                                                     class:active=is_active
+                                                    class:suggested=suggested
                                                     class:labelled=!seg.spans.is_empty()
                                                     data-start=seg.start
                                                     data-end=seg.end
@@ -702,6 +743,7 @@ pub fn AnnotatePage() -> impl IntoView {
                                                 >
                                                     <span class="chip" style=format!("background:{color}")></span>
                                                     <strong>{s.label.clone()}</strong>
+                                                    {(s.status != AnnotationStatus::Gold).then(|| view! { <span class="badge">{s.status.as_str()}</span> })}
                                                     " “" <span class="quote">{quote}</span> "”"
                                                     <span class="muted">{format!(" {} {}", attrs, s.annotator)}</span>
                                                 </li>
@@ -729,6 +771,7 @@ pub fn AnnotatePage() -> impl IntoView {
                             <dt>"u, Ctrl+Z"</dt><dd>"undo"</dd>
                             <dt>"Ctrl+Shift+Z"</dt><dd>"redo"</dd>
                             <dt>"d"</dt><dd>"mark the note done"</dd>
+                            <dt>"a / x"</dt><dd>"accept / reject the suggested span"</dd>
                             <dt>"j / k"</dt><dd>"next / previous note"</dd>
                             <dt>"Esc"</dt><dd>"clear the selection, close this"</dd>
                             <dt>"?"</dt><dd>"show or hide this list"</dd>

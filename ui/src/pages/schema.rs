@@ -1,5 +1,6 @@
 //! The label schemas: labels with colours, hotkeys, scopes and attributes; import a TOML schema.
 
+use api::{Label, LabelLook};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -79,34 +80,102 @@ pub fn SchemaPage() -> impl IntoView {
             <table class="labels-table">
                 <caption>"Labels"</caption>
                 <thead>
-                    <tr><th>"Label"</th><th>"Name"</th><th>"Schema"</th><th>"Scope"</th><th>"Key"</th><th>"Attributes"</th></tr>
+                    <tr><th>"Label"</th><th>"Name"</th><th>"Schema"</th><th>"Scope"</th><th>"Key"</th><th>"Attributes"</th><th></th></tr>
                 </thead>
                 <tbody>
-                    {move || {
-                        ctx.labels.get().into_iter().map(|l| {
-                            let attrs = l
-                                .attributes
-                                .iter()
-                                .map(|a| match &a.hotkey {
-                                    Some(k) => format!("{} ({k})", a.name),
-                                    None => a.name.clone(),
-                                })
-                                .collect::<Vec<_>>()
-                                .join(", ");
-                            view! {
-                                <tr title=l.description.clone()>
-                                    <td><span class="chip" style=format!("background:{}", l.color)></span>{l.display.clone()}</td>
-                                    <td><code>{l.name.clone()}</code></td>
-                                    <td>{l.schema.clone()}</td>
-                                    <td>{l.scope.as_str()}</td>
-                                    <td><kbd>{l.hotkey.clone().unwrap_or_default()}</kbd></td>
-                                    <td>{attrs}</td>
-                                </tr>
-                            }
-                        }).collect_view()
-                    }}
+                    {move || ctx.labels.get().into_iter().map(|l| view! { <LabelRow label=l /> }).collect_view()}
                 </tbody>
             </table>
         </section>
+    }
+}
+
+/// One label: shown, or edited in place (display name, colour, hotkey).
+#[component]
+fn LabelRow(label: Label) -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let editing = RwSignal::new(false);
+    let display = RwSignal::new(label.display.clone());
+    let color = RwSignal::new(label.color.clone());
+    let hotkey = RwSignal::new(label.hotkey.clone().unwrap_or_default());
+    let attrs = label
+        .attributes
+        .iter()
+        .map(|a| match &a.hotkey {
+            Some(k) => format!("{} ({k})", a.name),
+            None => a.name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let name = label.name.clone();
+    let save = move || {
+        let look = LabelLook {
+            display: display.get_untracked(),
+            color: color.get_untracked(),
+            hotkey: Some(hotkey.get_untracked()).filter(|k| !k.trim().is_empty()),
+        };
+        let name = name.clone();
+        spawn_local(async move {
+            match client::update_label(&name, &look).await {
+                Ok(updated) => {
+                    editing.set(false);
+                    ctx.labels.update(|ls| {
+                        if let Some(slot) = ls.iter_mut().find(|l| l.name == updated.name) {
+                            *slot = updated;
+                        }
+                    });
+                }
+                Err(e) => ctx.fail(e),
+            }
+        });
+    };
+    let save2 = save.clone();
+    let l = label.clone();
+    view! {
+        <tr title=label.description.clone()>
+            <Show
+                when=move || editing.get()
+                fallback=move || {
+                    let l = l.clone();
+                    view! {
+                        <td><span class="chip" style=format!("background:{}", l.color)></span>{l.display.clone()}</td>
+                        <td><code>{l.name.clone()}</code></td>
+                        <td>{l.schema.clone()}</td>
+                        <td>{l.scope.as_str()}</td>
+                        <td><kbd>{l.hotkey.clone().unwrap_or_default()}</kbd></td>
+                    }
+                }
+            >
+                <td>
+                    <input type="color" aria-label="Colour" prop:value=move || color.get()
+                        on:input=move |ev| color.set(event_target_value(&ev)) />
+                    <input type="text" aria-label="Display name" prop:value=move || display.get()
+                        on:input=move |ev| display.set(event_target_value(&ev)) />
+                </td>
+                <td><code>{label.name.clone()}</code></td>
+                <td>{label.schema.clone()}</td>
+                <td>{label.scope.as_str()}</td>
+                <td>
+                    <input type="text" class="key-input" maxlength="1" aria-label="Hotkey" prop:value=move || hotkey.get()
+                        on:input=move |ev| hotkey.set(event_target_value(&ev))
+                        on:keydown={
+                            let save = save2.clone();
+                            move |ev| if ev.key() == "Enter" { save() }
+                        } />
+                </td>
+            </Show>
+            <td>{attrs}</td>
+            <td>
+                {move || if editing.get() {
+                    let save = save.clone();
+                    view! {
+                        <button class="primary" on:click=move |_| save()>"Save"</button>
+                        <button on:click=move |_| editing.set(false)>"Cancel"</button>
+                    }.into_any()
+                } else {
+                    view! { <button on:click=move |_| editing.set(true)>"Edit"</button> }.into_any()
+                }}
+            </td>
+        </tr>
     }
 }

@@ -285,3 +285,54 @@ fn every_change_is_audited_and_moves_the_note_along() {
     assert_eq!(audit(&p) - start, 4);
     assert_eq!(notes::show(&p, note).unwrap().status, NoteStatus::Done);
 }
+
+/// A model's suggestion on `phrase`, as pre-annotation will store it.
+fn suggest(p: &mut Project, note: NoteId, label: &str, phrase: &str) -> SpanId {
+    let start = TEXT.find(phrase).unwrap();
+    p.store
+        .write(|tx| {
+            tx.insert_span(
+                &store::NewSpan {
+                    note,
+                    label: label.into(),
+                    annotator: "smollm2".into(),
+                    status: AnnotationStatus::Suggested,
+                    fragments: vec![Fragment {
+                        start,
+                        end: start + phrase.len(),
+                    }],
+                    attributes: BTreeMap::new(),
+                    comment: None,
+                    source_ref: None,
+                },
+                None,
+            )
+        })
+        .unwrap()
+}
+
+#[test]
+fn accepting_a_suggestion_makes_it_gold_and_rejecting_keeps_it_as_rejected() {
+    let (_d, mut p, note) = project_with_note();
+    let good = suggest(&mut p, note, "SUPPORT", "lives alone");
+    let bad = suggest(&mut p, note, "TRANSPORTATION", "stable");
+    let accepted = review_suggestion(&mut p, good, true, "ann").unwrap();
+    assert_eq!(
+        (accepted.status, accepted.annotator.as_str()),
+        (AnnotationStatus::Gold, "ann")
+    );
+    let rejected = review_suggestion(&mut p, bad, false, "ann").unwrap();
+    assert_eq!(
+        (rejected.status, rejected.annotator.as_str()),
+        (AnnotationStatus::Rejected, "smollm2")
+    );
+    // Both decisions stay in the project; a decided span cannot be decided again.
+    let spans = notes::show(&p, note).unwrap().spans;
+    assert_eq!(spans.len(), 2);
+    let err = review_suggestion(&mut p, good, false, "ann").unwrap_err();
+    assert!(err.to_string().contains("not a suggestion"), "{err}");
+    // Undo brings the rejected suggestion back to be decided.
+    undo(&mut p, note, "ann").unwrap();
+    let (_, back) = p.store.db().span(bad).unwrap();
+    assert_eq!(back.status, AnnotationStatus::Suggested);
+}
