@@ -8,9 +8,8 @@ use std::path::PathBuf;
 
 use api::{
     AgreementReport, AgreementRequest, ApiError, DocLabel, JobProgress, Label, LabelLook,
-    NoteComparison,
-    NoteDetail, NoteId, NoteStatus, NoteSummary, ProjectInfo, RecentProject, SchemaSummary,
-    SearchQuery, Span, SpanId, SpanRequest,
+    NoteComparison, NoteDetail, NoteId, NoteStatus, NoteSummary, ProjectInfo, RecentProject,
+    SchemaSummary, SearchQuery, Span, SpanId, SpanRequest,
 };
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;

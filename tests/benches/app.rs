@@ -76,7 +76,10 @@ fn median(samples: &mut [f64]) -> f64 {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let [project, word] = args.as_slice() else {
         panic!("usage: app PROJECT LONG_NOTE_WORD");
     };
@@ -103,7 +106,8 @@ async fn main() {
     app.wait_css("#note-row-0 .note-id").await;
     app.keys("#search", &Key::Enter.to_string()).await;
     app.keys("#note-list", &Key::Enter.to_string()).await;
-    app.wait_until("#note-title", |t| t.starts_with("Note #")).await;
+    app.wait_until("#note-title", |t| t.starts_with("Note #"))
+        .await;
     let min_segments = 150;
 
     let mut switch = Vec::new();
@@ -128,8 +132,9 @@ async fn main() {
     app.close().await;
 
     // The spans are in the file, not only on screen.
-    let db = rusqlite::Connection::open_with_flags(project, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("project opens");
+    let db =
+        rusqlite::Connection::open_with_flags(project, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("project opens");
     let saved: i64 = db
         .query_row(
             "SELECT count(*) FROM span_annotations s JOIN annotators a ON a.id = s.annotator_id
@@ -138,7 +143,10 @@ async fn main() {
             |r| r.get(0),
         )
         .expect("count");
-    assert_eq!(saved as usize, KEYSTROKES, "every keystroke's span is in the project file");
+    assert_eq!(
+        saved as usize, KEYSTROKES,
+        "every keystroke's span is in the project file"
+    );
 
     let figures = json!({
         "benchmark": "app",

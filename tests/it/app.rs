@@ -32,6 +32,16 @@ fn saved_spans(project: &Path, annotator: &str) -> Vec<(i64, String, i64, i64)> 
     .collect()
 }
 
+fn label_hotkey(project: &Path, label: &str) -> Option<String> {
+    let db =
+        rusqlite::Connection::open_with_flags(project, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("project opens");
+    db.query_row("SELECT hotkey FROM labels WHERE name = ?1", [label], |r| {
+        r.get(0)
+    })
+    .expect("label")
+}
+
 fn note_status(project: &Path, note: i64) -> String {
     let db =
         rusqlite::Connection::open_with_flags(project, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -124,6 +134,39 @@ async fn app_annotates_by_keyboard_undoes_redoes_and_keeps_it_after_restart() {
     app.wait_until("#schema-title", |t| t == "Label schemas")
         .await;
     app.screenshot("6-schema.png").await;
+    // Give HOUSING the hotkey g on the schema page; the project file has it at once.
+    let edit = "//tr[td/code[text()='HOUSING']]//button[text()='Edit']";
+    app.client
+        .find(fantoccini::Locator::XPath(edit))
+        .await
+        .expect("edit button")
+        .click()
+        .await
+        .expect("clicked");
+    let key = app.wait_css("input.key-input").await;
+    key.clear().await.expect("cleared");
+    key.send_keys(&format!("g{}", Key::Enter))
+        .await
+        .expect("typed");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while label_hotkey(&project, "HOUSING").as_deref() != Some("g") {
+        assert!(Instant::now() < deadline, "the new hotkey was not saved");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let shown = "//tr[td/code[text()='HOUSING']]//kbd[text()='g']";
+    while app
+        .client
+        .find(fantoccini::Locator::XPath(shown))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the schema page does not show the new hotkey"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.screenshot("6b-schema-edited.png").await;
     app.click("#nav-agreement").await;
     app.wait_css("#agreement-title").await;
     app.screenshot("7-agreement.png").await;

@@ -226,7 +226,15 @@ impl App {
     }
 
     pub async fn screenshot(&self, name: &str) {
-        eprintln!("screenshot {name}");
+        // Let the page paint what the DOM already holds (two frames), or the shot is stale.
+        let _ = self
+            .client
+            .execute_async(
+                "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(screenshot_dir().join(name), png).expect("screenshot saved");
     }
@@ -235,4 +243,3 @@ impl App {
         let _ = self.client.close().await;
     }
 }
-

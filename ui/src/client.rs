@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AgreementReport, AgreementRequest, ApiError, DocLabel, ErrorKind, JobProgress, Label, LabelLook,
-    NoteComparison, NoteDetail, NoteId, NoteStatus, NoteSummary, ProjectInfo, RecentProject,
-    SchemaSummary, SearchQuery, Span, SpanId, SpanRequest,
+    AgreementReport, AgreementRequest, ApiError, DocLabel, ErrorKind, JobProgress, Label,
+    LabelLook, NoteComparison, NoteDetail, NoteId, NoteStatus, NoteSummary, ProjectInfo,
+    RecentProject, SchemaSummary, SearchQuery, Span, SpanId, SpanRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -125,7 +125,11 @@ pub async fn update_span(span: SpanId, request: &SpanRequest) -> Result<Span, Ap
 
 /// Accepts or rejects a suggested span.
 pub async fn review_suggestion(span: SpanId, accept: bool) -> Result<Span, ApiError> {
-    call("review_suggestion", json!({ "span": span, "accept": accept })).await
+    call(
+        "review_suggestion",
+        json!({ "span": span, "accept": accept }),
+    )
+    .await
 }
 
 /// Changes a label's display name, colour and hotkey.

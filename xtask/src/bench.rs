@@ -169,19 +169,36 @@ fn app() -> anyhow::Result<()> {
     let long = work.path().join("long.jsonl");
     std::fs::write(&long, long_notes_jsonl(2, 20_000, 200)?)?;
     let mut init = Command::new(&bin);
-    init.args(["init", &project.to_string_lossy(), "--schema", "sdoh", "--schema", "outcomes"]);
+    init.args([
+        "init",
+        &project.to_string_lossy(),
+        "--schema",
+        "sdoh",
+        "--schema",
+        "outcomes",
+    ]);
     crate::run(init)?;
     for file in [&corpus, &long] {
         let mut import = Command::new(&bin);
-        import.args(["import", &file.to_string_lossy()]).env("CLINITUNE_PROJECT", &project);
+        import
+            .args(["import", &file.to_string_lossy()])
+            .env("CLINITUNE_PROJECT", &project);
         crate::run(import)?;
     }
-    let out = crate::cargo(&["bench", "--quiet", "--package", "tests", "--bench", "app", "--"])
-        .arg(&project)
-        .arg(LONG_NOTE_WORD)
-        .env("CLINITUNE_STUDIO_BIN", &app_bin)
-        .output()
-        .context("cannot run tests/benches/app.rs")?;
+    let out = crate::cargo(&[
+        "bench",
+        "--quiet",
+        "--package",
+        "tests",
+        "--bench",
+        "app",
+        "--",
+    ])
+    .arg(&project)
+    .arg(LONG_NOTE_WORD)
+    .env("CLINITUNE_STUDIO_BIN", &app_bin)
+    .output()
+    .context("cannot run tests/benches/app.rs")?;
     if !out.status.success() {
         bail!(
             "the app benchmark failed: {}{}",
@@ -211,7 +228,13 @@ fn long_notes_jsonl(count: usize, chars: usize, spans: usize) -> anyhow::Result<
         "Married, two adult children, retired school teacher, café owner's widow — née Müller.",
         "Denies tobacco, EtOH 1–2 drinks/week; no illicit drug use. 肺炎 ruled out.",
     ];
-    const LABELS: &[&str] = &["HOUSING", "EMPLOYMENT", "TRANSPORTATION", "SUPPORT", "RELATIONSHIP"];
+    const LABELS: &[&str] = &[
+        "HOUSING",
+        "EMPLOYMENT",
+        "TRANSPORTATION",
+        "SUPPORT",
+        "RELATIONSHIP",
+    ];
     let mut out = String::new();
     for n in 0..count {
         let mut text = format!("Long note {} {LONG_NOTE_WORD}. ", n + 1);

@@ -68,7 +68,15 @@ impl Drop for KillOnDrop {
 /// Starts Xvfb on a free display; returns it and the display name (`:N`).
 fn start_xvfb() -> anyhow::Result<(std::process::Child, String)> {
     let mut xvfb = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -164,7 +172,14 @@ pub fn build_ui() -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", staging.display()))?;
     let mut bindgen = Command::new("wasm-bindgen");
     bindgen
-        .args(["--target", "web", "--no-typescript", "--out-name", "ui", "--out-dir"])
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-name",
+            "ui",
+            "--out-dir",
+        ])
         .arg(&staging)
         .arg(&wasm);
     run(bindgen)?;
@@ -178,7 +193,9 @@ pub fn build_ui() -> anyhow::Result<()> {
 
 /// Copies the files of `from` into `to`, leaving identical ones (and their timestamps) alone.
 fn copy_changed(from: &Path, to: &Path) -> anyhow::Result<()> {
-    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
+    {
         let entry = entry?;
         if !entry.file_type()?.is_file() {
             continue;
@@ -244,9 +261,12 @@ fn locked_version(lock: &Path, package: &str) -> anyhow::Result<String> {
 /// Packs the release app into a Debian package (binary, desktop entry, icon) with dpkg-deb;
 /// returns its path under `<target>/release/bundle/deb/`.
 fn bundle_deb(bin: &Path) -> anyhow::Result<PathBuf> {
-    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(root().join("tauri.conf.json"))?)?;
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root().join("tauri.conf.json"))?)?;
     let version = config["version"].as_str().unwrap_or("0.1.0");
-    let summary = config["bundle"]["shortDescription"].as_str().unwrap_or("Clinitune");
+    let summary = config["bundle"]["shortDescription"]
+        .as_str()
+        .unwrap_or("Clinitune");
     let arch = match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
@@ -290,11 +310,15 @@ fn bundle_deb(bin: &Path) -> anyhow::Result<PathBuf> {
         .as_bytes(),
     )?;
     let mut chmod = Command::new("chmod");
-    chmod.args(["0755"]).arg(stage.join("usr/bin/clinitune-studio"));
+    chmod
+        .args(["0755"])
+        .arg(stage.join("usr/bin/clinitune-studio"));
     run(chmod)?;
     let deb = out.join(format!("clinitune-studio_{version}_{arch}.deb"));
     let mut pack = Command::new("dpkg-deb");
-    pack.args(["--root-owner-group", "--build"]).arg(&stage).arg(&deb);
+    pack.args(["--root-owner-group", "--build"])
+        .arg(&stage)
+        .arg(&deb);
     run(pack)?;
     Ok(deb)
 }

@@ -419,7 +419,9 @@ impl Tx<'_> {
     ) -> Result<Label> {
         let label = self.label(name)?;
         if display.trim().is_empty() {
-            return Err(Error::Invalid(format!("label {name}: the display name is empty")));
+            return Err(Error::Invalid(format!(
+                "label {name}: the display name is empty"
+            )));
         }
         if !valid_color(color) {
             return Err(Error::Invalid(format!(
@@ -436,7 +438,11 @@ impl Tx<'_> {
                         other.name
                     )));
                 }
-                if let Some(attr) = other.attributes.iter().find(|a| a.hotkey.as_deref() == Some(key)) {
+                if let Some(attr) = other
+                    .attributes
+                    .iter()
+                    .find(|a| a.hotkey.as_deref() == Some(key))
+                {
                     return Err(Error::Conflict(format!(
                         "hotkey {key:?} toggles attribute {} of label {}",
                         attr.name, other.name
@@ -447,7 +453,12 @@ impl Tx<'_> {
         self.conn()
             .execute(
                 "UPDATE labels SET display = ?2, color = ?3, hotkey = ?4 WHERE name = ?1",
-                params![label.name, display.trim(), color.to_ascii_lowercase(), hotkey],
+                params![
+                    label.name,
+                    display.trim(),
+                    color.to_ascii_lowercase(),
+                    hotkey
+                ],
             )
             .map_err(Error::sql("updating a label"))?;
         self.label(name)

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AnnotationStatus, ApiError, AttributeKind, Fragment, Label, LabelScope, NoteDetail, NoteId, NoteStatus, Span,
-    SpanId, SpanRequest,
+    AnnotationStatus, ApiError, AttributeKind, Fragment, Label, LabelScope, NoteDetail, NoteId,
+    NoteStatus, Span, SpanId, SpanRequest,
 };
 use leptos::ev;
 use leptos::html;
@@ -228,25 +228,36 @@ impl Editor {
             spans
                 .iter()
                 .find(|s| Some(s.id) == active && s.status == AnnotationStatus::Suggested)
-                .or_else(|| spans.iter().find(|s| s.status == AnnotationStatus::Suggested))
+                .or_else(|| {
+                    spans
+                        .iter()
+                        .find(|s| s.status == AnnotationStatus::Suggested)
+                })
                 .map(|s| s.id)
         });
         let Some(id) = target else { return false };
-        self.save(async move { client::review_suggestion(id, accept).await }, move |s: Span| {
-            self.note.update(|n| {
-                if let Some(n) = n
-                    && let Some(slot) = n.spans.iter_mut().find(|x| x.id == s.id)
-                {
-                    *slot = s;
-                }
-            });
-            let next = self.note.with_untracked(|n| {
-                n.as_ref()
-                    .and_then(|n| n.spans.iter().find(|x| x.status == AnnotationStatus::Suggested))
-                    .map(|x| x.id)
-            });
-            self.active.set(next);
-        });
+        self.save(
+            async move { client::review_suggestion(id, accept).await },
+            move |s: Span| {
+                self.note.update(|n| {
+                    if let Some(n) = n
+                        && let Some(slot) = n.spans.iter_mut().find(|x| x.id == s.id)
+                    {
+                        *slot = s;
+                    }
+                });
+                let next = self.note.with_untracked(|n| {
+                    n.as_ref()
+                        .and_then(|n| {
+                            n.spans
+                                .iter()
+                                .find(|x| x.status == AnnotationStatus::Suggested)
+                        })
+                        .map(|x| x.id)
+                });
+                self.active.set(next);
+            },
+        );
         true
     }
 
@@ -686,36 +697,6 @@ pub fn AnnotatePage() -> impl IntoView {
                                     .collect_view()
                             }}
                         </ul>
-                        <h2>"Document labels"</h2>
-                        <ul class="doc-labels">
-                            {move || {
-                                let me = ctx.project.with(|p| p.as_ref().map(|p| p.annotator.clone())).unwrap_or_default();
-                                let mine: Vec<String> = note.with(|n| {
-                                    n.as_ref()
-                                        .map(|n| n.doc_labels.iter().filter(|d| d.annotator == me).map(|d| d.label.clone()).collect())
-                                        .unwrap_or_default()
-                                });
-                                ctx.labels
-                                    .get()
-                                    .into_iter()
-                                    .filter(|l| l.scope.allows_docs())
-                                    .map(|l| {
-                                        let checked = mine.contains(&l.name);
-                                        let l2 = l.clone();
-                                        let key = l.hotkey.clone().map(|k| if l.scope.allows_spans() { format!("⇧{}", k.to_uppercase()) } else { k }).unwrap_or_default();
-                                        view! {
-                                            <li>
-                                                <label>
-                                                    <input type="checkbox" prop:checked=checked on:change=move |_| ed.toggle_doc_label(&l2) />
-                                                    {l.display.clone()}
-                                                    <kbd>{key}</kbd>
-                                                </label>
-                                            </li>
-                                        }
-                                    })
-                                    .collect_view()
-                            }}
-                        </ul>
                         <h2>"Spans"</h2>
                         <ul class="spans" id="span-list">
                             {move || {
@@ -751,6 +732,36 @@ pub fn AnnotatePage() -> impl IntoView {
                                         })
                                         .collect::<Vec<_>>()
                                 })
+                            }}
+                        </ul>
+                        <h2>"Document labels"</h2>
+                        <ul class="doc-labels">
+                            {move || {
+                                let me = ctx.project.with(|p| p.as_ref().map(|p| p.annotator.clone())).unwrap_or_default();
+                                let mine: Vec<String> = note.with(|n| {
+                                    n.as_ref()
+                                        .map(|n| n.doc_labels.iter().filter(|d| d.annotator == me).map(|d| d.label.clone()).collect())
+                                        .unwrap_or_default()
+                                });
+                                ctx.labels
+                                    .get()
+                                    .into_iter()
+                                    .filter(|l| l.scope.allows_docs())
+                                    .map(|l| {
+                                        let checked = mine.contains(&l.name);
+                                        let l2 = l.clone();
+                                        let key = l.hotkey.clone().map(|k| if l.scope.allows_spans() { format!("⇧{}", k.to_uppercase()) } else { k }).unwrap_or_default();
+                                        view! {
+                                            <li>
+                                                <label>
+                                                    <input type="checkbox" prop:checked=checked on:change=move |_| ed.toggle_doc_label(&l2) />
+                                                    {l.display.clone()}
+                                                    <kbd>{key}</kbd>
+                                                </label>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()
                             }}
                         </ul>
                     </aside>

@@ -167,20 +167,39 @@ fn a_label_gets_a_new_colour_and_hotkey_but_not_a_taken_or_reserved_key() {
         color: color.into(),
         hotkey: hotkey.map(Into::into),
     };
-    let changed = update_label(&mut p, "HOUSING", &look("Housing instability", "#AA00cc", Some("g")), "ann").unwrap();
+    let changed = update_label(
+        &mut p,
+        "HOUSING",
+        &look("Housing instability", "#AA00cc", Some("g")),
+        "ann",
+    )
+    .unwrap();
     assert_eq!(
-        (changed.display.as_str(), changed.color.as_str(), changed.hotkey.as_deref()),
+        (
+            changed.display.as_str(),
+            changed.color.as_str(),
+            changed.hotkey.as_deref()
+        ),
         ("Housing instability", "#aa00cc", Some("g"))
     );
-    let stored = labels(&p).unwrap().into_iter().find(|l| l.name == "HOUSING").unwrap();
+    let stored = labels(&p)
+        .unwrap()
+        .into_iter()
+        .find(|l| l.name == "HOUSING")
+        .unwrap();
     assert_eq!(stored, changed);
-    let refused = |l: LabelLook| update_label(&mut p, "HOUSING", &l, "ann").unwrap_err().to_string();
+    let mut refused = |l: LabelLook| {
+        update_label(&mut p, "HOUSING", &l, "ann")
+            .unwrap_err()
+            .to_string()
+    };
     assert!(refused(look("H", "#aa00cc", Some("e"))).contains("used by label EMPLOYMENT"));
     assert!(refused(look("H", "#aa00cc", Some("v"))).contains("toggles attribute adverse"));
     assert!(refused(look("H", "#aa00cc", Some("j"))).contains("reserved"));
     assert!(refused(look("H", "red", None)).contains("#rrggbb"));
     assert!(refused(look(" ", "#aa00cc", None)).contains("display name is empty"));
     // No hotkey at all is allowed, and frees the key.
-    let keyless = update_label(&mut p, "HOUSING", &look("Housing", "#b45309", None), "ann").unwrap();
+    let keyless =
+        update_label(&mut p, "HOUSING", &look("Housing", "#b45309", None), "ann").unwrap();
     assert_eq!(keyless.hotkey, None);
 }
