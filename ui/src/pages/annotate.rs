@@ -557,15 +557,138 @@ pub fn AnnotatePage() -> impl IntoView {
             ed.selection.set(Some(r));
             ed.anchor.set(None);
             ed.cursor.set(None);
-            let _ = sel.remove_all_ranges();
         }
     };
 
-    let label_of = move |name: &str| {
-        ctx.labels
-            .with(|ls| ls.iter().find(|l| l.name == name).cloned())
-    };
-
+    // The text cut at span boundaries, computed once per change of the note or the labels;
+    // keyed, so adding a span re-creates only the segments it touches.
+    let segments = Memo::new(move |_| {
+        note.with(|n| {
+            let Some(n) = n.as_ref() else {
+                return Vec::new();
+            };
+            // Rejected suggestions stay in the project, not on the text.
+            let shown: Vec<&Span> = n
+                .spans
+                .iter()
+                .filter(|s| s.status != AnnotationStatus::Rejected)
+                .collect();
+            let owned: Vec<Span> = shown.iter().map(|s| (*s).clone()).collect();
+            let colors = |ids: &[usize]| -> Vec<String> {
+                ids.iter()
+                    .filter_map(|&i| shown.get(i))
+                    .map(|s| {
+                        ctx.labels
+                            .with(|ls| {
+                                ls.iter()
+                                    .find(|l| l.name == s.label)
+                                    .map(|l| l.color.clone())
+                            })
+                            .unwrap_or_else(|| "#888888".to_owned())
+                    })
+                    .collect()
+            };
+            text::segments(&n.text, &owned, &[])
+                .into_iter()
+                .map(|seg| {
+                    let style = highlight_style(&colors(&seg.spans));
+                    let spans: Vec<SpanId> = seg
+                        .spans
+                        .iter()
+                        .filter_map(|&i| shown.get(i))
+                        .map(|s| s.id)
+                        .collect();
+                    let suggested = seg.spans.iter().any(|&i| {
+                        shown
+                            .get(i)
+                            .is_some_and(|s| s.status == AnnotationStatus::Suggested)
+                    });
+                    let title = seg
+                        .spans
+                        .iter()
+                        .filter_map(|&i| shown.get(i))
+                        .map(|s| s.label.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" + ");
+                    SegmentView {
+                        key: format!(
+                            "{}:{}-{}:{:?}:{}:{}",
+                            n.id.0, seg.start, seg.end, spans, style, suggested
+                        ),
+                        start: seg.start,
+                        end: seg.end,
+                        text: n
+                            .text
+                            .get(seg.start..seg.end)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        spans,
+                        suggested,
+                        title,
+                        style,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    // The selection (keyboard or mouse) is shown as the page's native selection, so moving it
+    // never re-renders the text.
+    Effect::new(move |_| {
+        let sel = ed.selection.get();
+        segments.track();
+        show_selection(sel, note);
+    });
+    // The spans list, keyed like the text.
+    let span_rows = Memo::new(move |_| {
+        note.with(|n| {
+            let Some(n) = n.as_ref() else {
+                return Vec::new();
+            };
+            n.spans
+                .iter()
+                .map(|s| {
+                    let quote = s
+                        .fragments
+                        .iter()
+                        .filter_map(|f| n.text.get(f.start..f.end))
+                        .collect::<Vec<_>>()
+                        .join(" … ");
+                    let attrs = s
+                        .attributes
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let color = ctx
+                        .labels
+                        .with(|ls| {
+                            ls.iter()
+                                .find(|l| l.name == s.label)
+                                .map(|l| l.color.clone())
+                        })
+                        .unwrap_or_default();
+                    SpanRow {
+                        key: format!(
+                            "{}:{}:{:?}:{}:{}:{}",
+                            s.id.0,
+                            s.label,
+                            s.fragments,
+                            attrs,
+                            s.status.as_str(),
+                            color
+                        ),
+                        id: s.id,
+                        label: s.label.clone(),
+                        annotator: s.annotator.clone(),
+                        badge: (s.status != AnnotationStatus::Gold).then(|| s.status.as_str()),
+                        quote,
+                        attrs,
+                        color,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+    });
     view! {
         <section class="annotate" aria-labelledby="note-title">
             {move || {
@@ -613,65 +736,33 @@ pub fn AnnotatePage() -> impl IntoView {
                             node_ref=text_ref
                             on:mouseup=on_mouseup
                         >
-                            {move || {
-                                note.with(|n| {
-                                    let Some(n) = n.as_ref() else { return Vec::new() };
-                                    // Rejected suggestions stay in the project, not on the text.
-                                    let shown: Vec<Span> = n
-                                        .spans
-                                        .iter()
-                                        .filter(|s| s.status != AnnotationStatus::Rejected)
-                                        .cloned()
-                                        .collect();
-                                    let sel = ed.selection.get();
-                                    let extra: Vec<usize> = sel.map(|(a, b)| vec![a, b]).unwrap_or_default();
-                                    let active = ed.active.get();
-                                    text::segments(&n.text, &shown, &extra)
-                                        .into_iter()
-                                        .map(|seg| {
-                                            let piece = n.text[seg.start..seg.end].to_owned();
-                                            let selected = sel.is_some_and(|(a, b)| a <= seg.start && seg.end <= b && a < b);
-                                            let colors: Vec<String> = seg
-                                                .spans
-                                                .iter()
-                                                .filter_map(|&i| shown.get(i))
-                                                .map(|s| label_of(&s.label).map(|l| l.color).unwrap_or_else(|| "#888888".to_owned()))
-                                                .collect();
-                                            let style = highlight_style(&colors);
-                                            let is_active = seg.spans.iter().any(|&i| shown.get(i).map(|s| Some(s.id)) == Some(active) && active.is_some());
-                                            let suggested = seg.spans.iter().any(|&i| shown.get(i).is_some_and(|s| s.status == AnnotationStatus::Suggested));
-                                            let inner = seg.spans.last().and_then(|&i| shown.get(i)).map(|s| s.id);
-                                            let title = seg
-                                                .spans
-                                                .iter()
-                                                .filter_map(|&i| shown.get(i))
-                                                .map(|s| s.label.clone())
-                                                .collect::<Vec<_>>()
-                                                .join(" + ");
-                                            view! {
-                                                <span
-                                                    class="seg"
-                                                    class:sel=selected
-                                                    class:active=is_active
-                                                    class:suggested=suggested
-                                                    class:labelled=!seg.spans.is_empty()
-                                                    data-start=seg.start
-                                                    data-end=seg.end
-                                                    title=title
-                                                    style=style
-                                                    on:click=move |_| {
-                                                        if inner.is_some() {
-                                                            ed.active.set(inner);
-                                                        }
-                                                    }
-                                                >
-                                                    {piece}
-                                                </span>
+                            <For
+                                each=move || segments.get()
+                                key=|seg| seg.key.clone()
+                                children=move |seg| {
+                                    let spans = seg.spans.clone();
+                                    let inner = seg.spans.last().copied();
+                                    view! {
+                                        <span
+                                            class="seg"
+                                            class:active=move || ed.active.get().is_some_and(|a| spans.contains(&a))
+                                            class:suggested=seg.suggested
+                                            class:labelled=!seg.spans.is_empty()
+                                            data-start=seg.start
+                                            data-end=seg.end
+                                            title=seg.title
+                                            style=seg.style
+                                            on:click=move |_| {
+                                                if inner.is_some() {
+                                                    ed.active.set(inner);
+                                                }
                                             }
-                                        })
-                                        .collect::<Vec<_>>()
-                                })
-                            }}
+                                        >
+                                            {seg.text}
+                                        </span>
+                                    }
+                                }
+                            />
                         </div>
                     </div>
                     <aside class="side" aria-label="Labels and annotations">
@@ -699,40 +790,28 @@ pub fn AnnotatePage() -> impl IntoView {
                         </ul>
                         <h2>"Spans"</h2>
                         <ul class="spans" id="span-list">
-                            {move || {
-                                note.with(|n| {
-                                    let Some(n) = n.as_ref() else { return Vec::new() };
-                                    n.spans
-                                        .iter()
-                                        .map(|s| {
-                                            let id = s.id;
-                                            let quote = s
-                                                .fragments
-                                                .iter()
-                                                .filter_map(|f| n.text.get(f.start..f.end))
-                                                .collect::<Vec<_>>()
-                                                .join(" … ");
-                                            let attrs = s.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
-                                            let color = label_of(&s.label).map(|l| l.color).unwrap_or_default();
-                                            view! {
-                                                <li
-                                                    class="span-item"
-                                                    data-label=s.label.clone()
-                                                    data-annotator=s.annotator.clone()
-                                                    class:active=move || ed.active.get() == Some(id)
-                                                    on:click=move |_| ed.active.set(Some(id))
-                                                >
-                                                    <span class="chip" style=format!("background:{color}")></span>
-                                                    <strong>{s.label.clone()}</strong>
-                                                    {(s.status != AnnotationStatus::Gold).then(|| view! { <span class="badge">{s.status.as_str()}</span> })}
-                                                    " “" <span class="quote">{quote}</span> "”"
-                                                    <span class="muted">{format!(" {} {}", attrs, s.annotator)}</span>
-                                                </li>
-                                            }
-                                        })
-                                        .collect::<Vec<_>>()
-                                })
-                            }}
+                            <For
+                                each=move || span_rows.get()
+                                key=|row| row.key.clone()
+                                children=move |row| {
+                                    let id = row.id;
+                                    view! {
+                                        <li
+                                            class="span-item"
+                                            data-label=row.label.clone()
+                                            data-annotator=row.annotator.clone()
+                                            class:active=move || ed.active.get() == Some(id)
+                                            on:click=move |_| ed.active.set(Some(id))
+                                        >
+                                            <span class="chip" style=format!("background:{}", row.color)></span>
+                                            <strong>{row.label.clone()}</strong>
+                                            {row.badge.map(|b| view! { <span class="badge">{b}</span> })}
+                                            " “" <span class="quote">{row.quote}</span> "”"
+                                            <span class="muted">{format!(" {} {}", row.attrs, row.annotator)}</span>
+                                        </li>
+                                    }
+                                }
+                            />
                         </ul>
                         <h2>"Document labels"</h2>
                         <ul class="doc-labels">
@@ -801,6 +880,76 @@ pub fn AnnotatePage() -> impl IntoView {
                 </div>
             </Show>
         </section>
+    }
+}
+
+/// A line of the spans list.
+#[derive(Debug, Clone, PartialEq)]
+struct SpanRow {
+    key: String,
+    id: SpanId,
+    label: String,
+    annotator: String,
+    badge: Option<&'static str>,
+    quote: String,
+    attrs: String,
+    color: String,
+}
+
+/// A run of note text as the page shows it.
+#[derive(Debug, Clone, PartialEq)]
+struct SegmentView {
+    key: String,
+    start: usize,
+    end: usize,
+    text: String,
+    spans: Vec<SpanId>,
+    suggested: bool,
+    title: String,
+    style: String,
+}
+
+/// Puts the page's selection on bytes `sel` of the note text (or clears it).
+fn show_selection(sel: Option<(usize, usize)>, note: RwSignal<Option<NoteDetail>>) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Some(selection) = window.get_selection().ok().flatten() else {
+        return;
+    };
+    let _ = selection.remove_all_ranges();
+    let Some((a, b)) = sel else { return };
+    let Some(doc) = window.document() else { return };
+    let point = |byte: usize, at_end: bool| -> Option<(web_sys::Node, u32)> {
+        let list = doc.query_selector_all("#note-text .seg").ok()?;
+        for i in 0..list.length() {
+            let el = list.item(i)?.dyn_into::<web_sys::Element>().ok()?;
+            let start: usize = el.get_attribute("data-start")?.parse().ok()?;
+            let end: usize = el.get_attribute("data-end")?.parse().ok()?;
+            let inside = if at_end {
+                start < byte && byte <= end
+            } else {
+                start <= byte && byte < end
+            };
+            if inside {
+                let node = el.first_child()?;
+                let units = note.with_untracked(|n| {
+                    let piece = n.as_ref()?.text.get(start..end)?;
+                    api::offsets::byte_to_utf16(piece, byte - start)
+                })?;
+                return Some((node, units as u32));
+            }
+        }
+        None
+    };
+    let (Some((sn, so)), Some((en, eo))) = (point(a, false), point(b, true)) else {
+        return;
+    };
+    if let Ok(range) = doc.create_range()
+        && range.set_start(&sn, so).is_ok()
+        && range.set_end(&en, eo).is_ok()
+    {
+        let _ = selection.add_range(&range);
     }
 }
 
