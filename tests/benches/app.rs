@@ -120,6 +120,24 @@ async fn main() {
             .expect("switch timed");
         switch.push(ms.as_f64().expect("ms"));
     }
+    // Where the switch time goes: the show_note command (IPC + SQLite) and the page's render.
+    let timings = app
+        .client
+        .execute("return window.__clinituneTimings || []", vec![])
+        .await
+        .expect("timings");
+    let mut ipc: Vec<f64> = timings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["ipc_ms"].as_f64())
+        .collect();
+    let mut render: Vec<f64> = timings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["render_ms"].as_f64())
+        .collect();
     let mut keystroke = Vec::new();
     for _ in 0..KEYSTROKES {
         let ms = app
@@ -153,6 +171,8 @@ async fn main() {
         "cold_start_ms": median(&mut cold.clone()),
         "switch_note_ms": median(&mut switch.clone()),
         "keystroke_to_saved_ms": median(&mut keystroke.clone()),
+        "switch_note_ipc_ms": if ipc.is_empty() { 0.0 } else { median(&mut ipc) },
+        "switch_note_render_ms": if render.is_empty() { 0.0 } else { median(&mut render) },
         "cold_start_samples_ms": cold,
         "switch_note_samples_ms": switch,
         "keystroke_to_saved_samples_ms": keystroke,

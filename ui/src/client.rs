@@ -27,20 +27,32 @@ extern "C" {
 }
 
 /// Calls a command and decodes its reply or its [`ApiError`].
+///
+/// Replies cross as one JSON string (`JSON.stringify`, then serde_json in wasm): walking a
+/// large JS object field by field from wasm is many times slower for a long note's spans.
 async fn call<T: DeserializeOwned>(cmd: &str, args: impl Serialize) -> Result<T, ApiError> {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let args = args
-        .serialize(&serializer)
-        .map_err(|e| ApiError::internal(format!("cannot encode the {cmd} request: {e}")))?;
+    let args = serde_json::to_string(&args)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .ok_or_else(|| ApiError::internal(format!("cannot encode the {cmd} request")))?;
+    let as_text = |value: &JsValue| -> Option<String> {
+        if value.is_undefined() {
+            return Some("null".to_owned());
+        }
+        js_sys::JSON::stringify(value)
+            .ok()
+            .and_then(|s| s.as_string())
+    };
     match tauri_invoke(cmd, args).await {
-        Ok(value) => serde_wasm_bindgen::from_value(value)
-            .map_err(|e| ApiError::internal(format!("cannot read the {cmd} reply: {e}"))),
-        Err(err) => Err(
-            serde_wasm_bindgen::from_value::<ApiError>(err.clone()).unwrap_or_else(|_| {
+        Ok(value) => as_text(&value)
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()).ok())
+            .ok_or_else(|| ApiError::internal(format!("cannot read the {cmd} reply"))),
+        Err(err) => Err(as_text(&err)
+            .and_then(|text| serde_json::from_str::<ApiError>(&text).ok())
+            .unwrap_or_else(|| {
                 let text = err.as_string().unwrap_or_else(|| format!("{err:?}"));
                 ApiError::new(ErrorKind::Internal, format!("{cmd} failed: {text}"))
-            }),
-        ),
+            })),
     }
 }
 

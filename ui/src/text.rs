@@ -90,3 +90,19 @@ pub fn tint(color: &str, alpha: u8) -> String {
         format!("#888888{alpha:02x}")
     }
 }
+
+/// `text` with `& < > " '` escaped, for building HTML by hand.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
