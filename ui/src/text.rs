@@ -106,3 +106,6 @@ pub fn escape_html(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
