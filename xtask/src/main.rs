@@ -239,7 +239,12 @@ fn test() -> anyhow::Result<()> {
         "warnings",
     ]))?;
     // The UI's pure logic (text geometry) runs on the host too.
-    run(cargo(&["test", "--manifest-path", &ui_manifest, "--locked"]))?;
+    run(cargo(&[
+        "test",
+        "--manifest-path",
+        &ui_manifest,
+        "--locked",
+    ]))?;
     let mut tests = cargo(&["test", "--workspace", "--locked"]);
     tests.env("CLINITUNE_STUDIO_BIN", studio::app_binary());
     run(tests)?;
