@@ -298,17 +298,22 @@ fn bundle_deb(bin: &Path) -> anyhow::Result<PathBuf> {
         )
         .as_bytes(),
     )?;
-    let size_kb = std::fs::metadata(bin)?.len() / 1024 + 64;
     put(
         "DEBIAN/control",
         format!(
             "Package: clinitune-studio\nVersion: {version}\nArchitecture: {arch}\n\
-             Maintainer: Clinitune developers\nInstalled-Size: {size_kb}\n\
+             Maintainer: Clinitune developers\n\
              Depends: libwebkit2gtk-4.1-0, libgtk-3-0\nSection: science\nPriority: optional\n\
              Description: {summary}\n Offline desktop studio for clinical note annotation.\n"
         )
         .as_bytes(),
     )?;
+    // The release profile keeps line tables for backtraces; the package does not need them.
+    let mut strip = Command::new("strip");
+    strip
+        .arg("--strip-debug")
+        .arg(stage.join("usr/bin/clinitune-studio"));
+    run(strip)?;
     let mut chmod = Command::new("chmod");
     chmod
         .args(["0755"])
