@@ -133,3 +133,18 @@ fn chat_generation_with_the_default_gguf_matches_transformers_and_stops_at_eos()
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("fetch-model"));
 }
+
+#[test]
+fn device_choice_runs_on_the_cpu_and_refuses_a_gpu_backend_the_build_lacks() {
+    let s = Sandbox::new();
+    let model = shared_dir().join("fixtures/tiny-llama");
+    let model = model.to_str().unwrap();
+    let info = s.json(&["model", "info", "--model", model, "--device", "auto"]);
+    assert_eq!(info["device"], "cpu");
+    let out = s.run(&["--device", "cuda", "model", "info", "--model", model]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--features cuda"), "{err}");
+    let out = s.run(&["model", "info", "--model", model, "--device", "tpu"]);
+    assert!(!out.status.success());
+}

@@ -495,4 +495,7 @@ pub struct ModelInfo {
     pub eos_token: Option<String>,
     /// Whether the model has a chat template.
     pub chat_template: bool,
+    /// Where its weights live: `cpu`, `cuda` or `metal`.
+    #[serde(default)]
+    pub device: String,
 }

@@ -14,6 +14,16 @@ pub struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Where models run: cpu, cuda, metal (GPU backends need the build's `cuda`/`metal`
+    /// feature) or auto (a GPU when available, else the CPU).
+    #[arg(
+        long,
+        global = true,
+        env = "CLINITUNE_DEVICE",
+        default_value = "cpu",
+        value_parser = ["cpu", "cuda", "metal", "auto"]
+    )]
+    pub device: String,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -383,7 +393,4 @@ pub struct GenerateArgs {
     /// Dequantise GGUF weights to float32 (slower; reproduces the float reference exactly).
     #[arg(long)]
     pub dequantize: bool,
-    /// cpu (the only device in this build; cuda and metal come with their cargo features).
-    #[arg(long, default_value = "cpu", value_parser = ["cpu", "auto"])]
-    pub device: String,
 }

@@ -116,6 +116,8 @@ fn attributes(raw: &[String]) -> BTreeMap<String, String> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.json;
+    // clap has checked the name already.
+    let device = studio::models::DeviceChoice::parse(&cli.device).unwrap_or_default();
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Init { path, schemas } => {
@@ -249,7 +251,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Generate(a) => {
-            let model = studio::models::load(&a.model, a.dequantize).map_err(api)?;
+            let model = studio::models::load_on(&a.model, a.dequantize, device).map_err(api)?;
             let request = api::GenerateRequest {
                 prompt: a.prompt,
                 chat: a.chat,
@@ -305,7 +307,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             add_special,
             dequantize,
         } => {
-            let model = studio::models::load(&model, dequantize).map_err(api)?;
+            let model = studio::models::load_on(&model, dequantize, device).map_err(api)?;
             let ids = studio::models::tokenize(&model, &text, add_special).map_err(api)?;
             if json {
                 render::json(&mut out, &serde_json::json!({ "ids": ids }))?;
@@ -319,7 +321,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chat,
             dequantize,
         } => {
-            let model = studio::models::load(&model, dequantize).map_err(api)?;
+            let model = studio::models::load_on(&model, dequantize, device).map_err(api)?;
             let logits = studio::models::last_logits(&model, &prompt, chat).map_err(api)?;
             if json {
                 render::json(&mut out, &serde_json::json!({ "logits": logits }))?;
@@ -332,7 +334,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Model(args::ModelCommand::Info { model, dequantize }) => {
-            let loaded = studio::models::load(&model, dequantize).map_err(api)?;
+            let loaded = studio::models::load_on(&model, dequantize, device).map_err(api)?;
             let info = studio::models::info(&loaded);
             if json {
                 render::json(&mut out, &info)?;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use api::{GenerateRequest, GenerateResult, ModelInfo};
+pub use tune::device::DeviceChoice;
 use tune::generate::{GenerateConfig, Sampling, StopReason};
 use tune::llama::{Cache, Llama};
 use tune::tokenizer::{ChatMessage, Tokenizer};
@@ -23,13 +24,20 @@ pub struct LoadedModel {
 /// or a `.gguf` file, on the CPU. GGUF projections stay quantised (fast inference) unless
 /// `dequantize` asks for float32 everywhere (exact reference numbers, training).
 pub fn load(path: &Path, dequantize: bool) -> Result<LoadedModel, Error> {
+    load_on(path, dequantize, DeviceChoice::Cpu)
+}
+
+/// [`load`] on the device the user chose (`--device`). On a GPU, GGUF weights are
+/// dequantised: the fused quantised kernels are CPU code.
+pub fn load_on(path: &Path, dequantize: bool, device: DeviceChoice) -> Result<LoadedModel, Error> {
+    let device = tune::device::select(device)?;
+    let dequantize = dequantize || !device.is_cpu();
     if !path.exists() {
         return Err(Error::Model(tune::Error::Io {
             path: path.to_owned(),
             source: std::io::Error::from(std::io::ErrorKind::NotFound),
         }));
     }
-    let device = candle_device();
     let span = tracing::info_span!("load_model", path = %path.display());
     let _guard = span.enter();
     if path.is_dir() {
@@ -66,10 +74,6 @@ pub fn load(path: &Path, dequantize: bool) -> Result<LoadedModel, Error> {
     )))
 }
 
-fn candle_device() -> tune::Device {
-    tune::Device::Cpu
-}
-
 fn tune_dtype() -> tune::DType {
     tune::DType::F32
 }
@@ -90,6 +94,15 @@ pub fn info(m: &LoadedModel) -> ModelInfo {
         parameters: m.model.parameter_count(),
         eos_token: m.tokenizer.eos_token().map(str::to_owned),
         chat_template: m.tokenizer.has_chat_template(),
+        device: device_name(m.model.device()).to_owned(),
+    }
+}
+
+fn device_name(device: &tune::Device) -> &'static str {
+    match device {
+        tune::Device::Cpu => "cpu",
+        tune::Device::Cuda(_) => "cuda",
+        tune::Device::Metal(_) => "metal",
     }
 }
 
@@ -125,7 +138,7 @@ fn prompt_ids(m: &LoadedModel, prompt: &str, chat: bool) -> Result<Vec<u32>, Err
 /// Logits of the last position for a prompt (a probe for checking a model or adapter).
 pub fn last_logits(m: &LoadedModel, prompt: &str, chat: bool) -> Result<Vec<f32>, Error> {
     let ids = prompt_ids(m, prompt, chat)?;
-    let input = tune::Tensor::new(ids.as_slice(), &candle_device())
+    let input = tune::Tensor::new(ids.as_slice(), m.model.device())
         .and_then(|t| t.unsqueeze(0))
         .map_err(tune::Error::from)?;
     let logits = m.model.forward(&input, &mut Cache::new())?;

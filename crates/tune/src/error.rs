@@ -41,6 +41,20 @@ pub enum Error {
         /// What went wrong, with the template's line when known.
         message: String,
     },
+    /// A GPU backend was asked for that this build does not include.
+    #[error("this build of Clinitune has no {device} support; rebuild with `--features {device}`")]
+    DeviceNotBuilt {
+        /// `cuda` or `metal`.
+        device: &'static str,
+    },
+    /// The GPU backend is built in but the device could not be opened.
+    #[error("cannot open the {device} device: {message}")]
+    DeviceUnavailable {
+        /// `cuda` or `metal`.
+        device: &'static str,
+        /// What the driver said.
+        message: String,
+    },
     /// candle failed.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

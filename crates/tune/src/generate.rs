@@ -2,7 +2,7 @@
 //! stopping at end-of-sequence ids, stop strings or a token budget, with a per-token callback
 //! and cancellation. The same seed gives the same tokens on the same machine.
 
-use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_core::{DType, IndexOp, Tensor};
 
 use crate::error::Error;
 use crate::llama::{Cache, Llama};
@@ -157,7 +157,7 @@ pub fn generate(
     on_text: &mut dyn FnMut(&str),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Generation, Error> {
-    let device = Device::Cpu;
+    let device = model.device().clone();
     let mut cache = Cache::new();
     let mut rng = Rng(config.sampling.seed);
     let mut seen: Vec<u32> = prompt.to_vec();

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod device;
 pub mod generate;
 pub mod gguf;
 pub mod llama;

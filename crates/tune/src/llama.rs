@@ -333,6 +333,11 @@ pub struct Llama {
 }
 
 impl Llama {
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     /// Builds the model from checkpoint weights; a missing or misshapen tensor is named.
     pub fn load(config: &Config, weights: &Weights, device: &Device) -> Result<Llama, Error> {
         let c = config;
