@@ -69,6 +69,27 @@ if (!check()) {
 }
 "#;
 
+/// Scrolls the notes list to `fraction` of its height and resolves with the ms until the
+/// first row in view shows its note id.
+const SCROLL_JS: &str = r#"
+const [fraction, done] = arguments;
+const list = document.querySelector('#note-list');
+const target = Math.floor((list.scrollHeight - list.clientHeight) * fraction);
+const t0 = performance.now();
+list.scrollTop = target;
+list.dispatchEvent(new Event('scroll'));
+const index = Math.floor(list.scrollTop / 58);
+const check = () => {
+  const row = document.querySelector(`#note-row-${index} .note-id`);
+  if (row) { done(performance.now() - t0); return true; }
+  return false;
+};
+if (!check()) {
+  const obs = new MutationObserver(() => { if (check()) obs.disconnect(); });
+  obs.observe(list, { subtree: true, childList: true });
+}
+"#;
+
 fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
@@ -99,6 +120,24 @@ async fn main() {
         app = Some(a);
     }
     let app = app.expect("launched");
+
+    // Scrolling the whole list: jump to the middle and the end, time until the rows there
+    // are loaded and drawn (each jump fetches one page of 100 over IPC).
+    let mut scroll = Vec::new();
+    for fraction in [0.5, 1.0, 0.25, 0.75] {
+        let ms = app
+            .client
+            .execute_async(SCROLL_JS, vec![json!(fraction)])
+            .await
+            .expect("scroll timed");
+        scroll.push(ms.as_f64().expect("ms"));
+    }
+    let notes_listed = app
+        .wait_until("#note-count", |t| t.ends_with(" notes"))
+        .await
+        .text()
+        .await
+        .expect("count");
 
     // Open the first long note from a search for its word.
     app.keys("#search", word).await;
@@ -177,6 +216,9 @@ async fn main() {
         "switch_note_samples_ms": switch,
         "keystroke_to_saved_samples_ms": keystroke,
         "spans_saved": saved,
+        "list_jump_ms": median(&mut scroll.clone()),
+        "list_jump_samples_ms": scroll,
+        "notes_listed": notes_listed,
     });
     println!("{figures}");
 }

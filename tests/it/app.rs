@@ -170,6 +170,23 @@ async fn app_annotates_by_keyboard_undoes_redoes_and_keeps_it_after_restart() {
     app.click("#nav-agreement").await;
     app.wait_css("#agreement-title").await;
     app.screenshot("7-agreement.png").await;
+    // The dark theme, on the notes page.
+    app.click("#nav-notes").await;
+    app.click("button.theme").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app
+        .client
+        .execute("return document.documentElement.dataset.theme", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .as_deref()
+        != Some("dark")
+    {
+        assert!(Instant::now() < deadline, "the theme did not switch");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.screenshot("8-notes-dark.png").await;
     app.close().await;
 
     // Restart: the demo project is in the recent list and the annotation is still there.

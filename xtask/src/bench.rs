@@ -156,16 +156,16 @@ fn store(args: &[String]) -> anyhow::Result<()> {
 /// A word only the two long notes of the app benchmark contain.
 const LONG_NOTE_WORD: &str = "zebrafinch";
 
-/// `cargo xtask bench app`: the release app over WebDriver (tests/benches/app.rs) on the demo
-/// corpus plus two 20,000-character notes with 200 spans each. Prints `cold_start_ms`,
-/// `switch_note_ms` and `keystroke_to_saved_ms` (medians) and the machine.
+/// `cargo xtask bench app`: the release app over WebDriver (tests/benches/app.rs) on 100,000
+/// demo notes plus two 20,000-character notes with 200 spans each. Prints `cold_start_ms`,
+/// `switch_note_ms`, `keystroke_to_saved_ms` and `list_jump_ms` (medians) and the machine.
 fn app() -> anyhow::Result<()> {
     let app_bin = crate::studio::build()?;
     let bin = crate::build_cli()?;
     let work = tempfile::tempdir()?;
     let project = work.path().join("bench.clinitune");
     let corpus = work.path().join("demo.jsonl");
-    make_corpus(&bin, &corpus, 2000, true)?;
+    make_corpus(&bin, &corpus, 100_000, true)?;
     let long = work.path().join("long.jsonl");
     std::fs::write(&long, long_notes_jsonl(2, 20_000, 200)?)?;
     let mut init = Command::new(&bin);

@@ -433,6 +433,26 @@ fn text_folder_and_search_filters() {
         })
         .unwrap();
     assert!(none.is_empty());
+    // Counts agree with the searches, filtered or not (the unfiltered count has its own path).
+    let count = |q: SearchQuery| store.db().count_notes(&q).unwrap() as usize;
+    let all = store
+        .db()
+        .search_notes(&SearchQuery::default())
+        .unwrap()
+        .len();
+    assert_eq!(count(SearchQuery::default()), all);
+    let lives = SearchQuery {
+        text: "lives".into(),
+        ..SearchQuery::default()
+    };
+    assert_eq!(count(lives.clone()), 2);
+    assert_eq!(
+        count(SearchQuery {
+            status: Some(NoteStatus::Done),
+            ..lives
+        }),
+        0
+    );
     assert!(store.db().integrity_problems().unwrap().is_empty());
 }
 
