@@ -111,7 +111,7 @@ fn store(args: &[String]) -> anyhow::Result<()> {
     let plain_imported = plain_summary["imported"].as_u64().unwrap_or(0);
 
     // Search and span saving in-process: crates/studio/benches/store.rs, optimised.
-    let inner = crate::cargo(&[
+    let mut inner = crate::cargo(&[
         "bench",
         "--quiet",
         "--package",
@@ -119,17 +119,9 @@ fn store(args: &[String]) -> anyhow::Result<()> {
         "--bench",
         "store",
         "--",
-    ])
-    .arg(&project)
-    .output()
-    .context("cannot run the in-process part")?;
-    if !inner.status.success() {
-        bail!(
-            "in-process benchmark failed: {}",
-            String::from_utf8_lossy(&inner.stderr)
-        );
-    }
-    let inner = last_json_line(&inner.stdout)?;
+    ]);
+    inner.arg(&project);
+    let inner = json_output(inner, "the in-process benchmark")?;
 
     let mut figures = serde_json::json!({
         "benchmark": "store",
@@ -151,6 +143,20 @@ fn store(args: &[String]) -> anyhow::Result<()> {
     }
     println!("{}", serde_json::to_string(&figures)?);
     Ok(())
+}
+
+/// Runs `cmd` and returns the JSON object on the last line of its stdout; `what` names it in
+/// errors, which carry its stderr and stdout.
+fn json_output(mut cmd: Command, what: &str) -> anyhow::Result<serde_json::Value> {
+    let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    last_json_line(&out.stdout)
 }
 
 /// A word only the two long notes of the app benchmark contain.
@@ -185,7 +191,7 @@ fn app() -> anyhow::Result<()> {
             .env("CLINITUNE_PROJECT", &project);
         crate::run(import)?;
     }
-    let out = crate::cargo(&[
+    let mut out = crate::cargo(&[
         "bench",
         "--quiet",
         "--package",
@@ -193,20 +199,11 @@ fn app() -> anyhow::Result<()> {
         "--bench",
         "app",
         "--",
-    ])
-    .arg(&project)
-    .arg(LONG_NOTE_WORD)
-    .env("CLINITUNE_STUDIO_BIN", &app_bin)
-    .output()
-    .context("cannot run tests/benches/app.rs")?;
-    if !out.status.success() {
-        bail!(
-            "the app benchmark failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let mut figures = last_json_line(&out.stdout)?;
+    ]);
+    out.arg(&project)
+        .arg(LONG_NOTE_WORD)
+        .env("CLINITUNE_STUDIO_BIN", &app_bin);
+    let mut figures = json_output(out, "the app benchmark (tests/benches/app.rs)")?;
     if let Some(obj) = figures.as_object_mut() {
         obj.insert("note_chars".to_owned(), 20_000.into());
         obj.insert("note_spans".to_owned(), 200.into());
@@ -346,7 +343,7 @@ fn llama_cpp_python() -> anyhow::Result<std::path::PathBuf> {
 fn generate(args: &[String]) -> anyhow::Result<()> {
     let tokens = flag(args, "--tokens", 128)?;
     let model = crate::model::fetch_default()?;
-    let ours = crate::cargo(&[
+    let mut ours = crate::cargo(&[
         "bench",
         "--quiet",
         "--package",
@@ -354,18 +351,9 @@ fn generate(args: &[String]) -> anyhow::Result<()> {
         "--bench",
         "generate",
         "--",
-    ])
-    .arg(&model)
-    .arg(tokens.to_string())
-    .output()
-    .context("cannot run the generate benchmark")?;
-    if !ours.status.success() {
-        bail!(
-            "generate benchmark failed: {}",
-            String::from_utf8_lossy(&ours.stderr)
-        );
-    }
-    let ours: serde_json::Value = last_json_line(&ours.stdout)?;
+    ]);
+    ours.arg(&model).arg(tokens.to_string());
+    let ours = json_output(ours, "the generate benchmark")?;
     let threads = ours["threads"].as_u64().unwrap_or(2);
     // The same text our benchmark fed the model, chat template included.
     let rendered = ours["rendered_prompt"]
@@ -373,21 +361,14 @@ fn generate(args: &[String]) -> anyhow::Result<()> {
         .context("no rendered_prompt")?
         .to_owned();
     let python = llama_cpp_python()?;
-    let theirs = Command::new(python)
+    let mut theirs = Command::new(python);
+    theirs
         .arg(crate::root().join("xtask/src/bench_llama_cpp.py"))
         .arg(&model)
         .arg(&rendered)
         .arg(tokens.to_string())
-        .arg(threads.to_string())
-        .output()
-        .context("cannot run llama.cpp")?;
-    if !theirs.status.success() {
-        bail!(
-            "llama.cpp benchmark failed: {}",
-            String::from_utf8_lossy(&theirs.stderr)
-        );
-    }
-    let theirs: serde_json::Value = last_json_line(&theirs.stdout)?;
+        .arg(threads.to_string());
+    let theirs = json_output(theirs, "the llama.cpp benchmark")?;
     let ratio = ours["decode_tokens_per_s"].as_f64().unwrap_or(0.0)
         / theirs["llama_cpp_decode_tokens_per_s"]
             .as_f64()
