@@ -47,12 +47,8 @@ fn make_corpus(bin: &Path, out: &Path, notes: usize, labels: bool) -> anyhow::Re
     Ok(std::fs::metadata(out)?.len())
 }
 
-/// One timed `clinitune import` into a new project: (seconds, peak RSS in KiB, summary).
-fn timed_import(
-    bin: &Path,
-    corpus: &Path,
-    project: &Path,
-) -> anyhow::Result<(f64, u64, serde_json::Value)> {
+/// A new project with the built-in SDoH and outcome schemas, made by the release CLI.
+fn init_project(bin: &Path, project: &Path) -> anyhow::Result<()> {
     let mut init = Command::new(bin);
     init.args([
         "init",
@@ -62,7 +58,16 @@ fn timed_import(
         "--schema",
         "outcomes",
     ]);
-    crate::run(init)?;
+    crate::run(init)
+}
+
+/// One timed `clinitune import` into a new project: (seconds, peak RSS in KiB, summary).
+fn timed_import(
+    bin: &Path,
+    corpus: &Path,
+    project: &Path,
+) -> anyhow::Result<(f64, u64, serde_json::Value)> {
+    init_project(bin, project)?;
     eprintln!("xtask: importing {}", corpus.display());
     let mut child = Command::new(bin)
         .args(["import", &corpus.to_string_lossy(), "--json"])
@@ -174,16 +179,7 @@ fn app() -> anyhow::Result<()> {
     make_corpus(&bin, &corpus, 100_000, true)?;
     let long = work.path().join("long.jsonl");
     std::fs::write(&long, long_notes_jsonl(2, 20_000, 200)?)?;
-    let mut init = Command::new(&bin);
-    init.args([
-        "init",
-        &project.to_string_lossy(),
-        "--schema",
-        "sdoh",
-        "--schema",
-        "outcomes",
-    ]);
-    crate::run(init)?;
+    init_project(&bin, &project)?;
     for file in [&corpus, &long] {
         let mut import = Command::new(&bin);
         import
