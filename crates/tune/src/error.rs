@@ -27,6 +27,20 @@ pub enum Error {
         /// Missing, or expected vs found shape.
         message: String,
     },
+    /// An adapter folder is malformed or asks for something unsupported.
+    #[error("adapter {}: {message}", path.display())]
+    Adapter {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// Training data or settings are unusable.
+    #[error("{message}")]
+    Train {
+        /// What is wrong, with the file and line when there is one.
+        message: String,
+    },
     /// The tokenizer could not be loaded or used.
     #[error("tokenizer {}: {message}", path.display())]
     Tokenizer {

@@ -6,6 +6,7 @@ use candle_core::{DType, IndexOp, Tensor};
 
 use crate::error::Error;
 use crate::llama::{Cache, Llama};
+use crate::rng::Rng;
 use crate::tokenizer::Tokenizer;
 
 /// How the next token is chosen.
@@ -71,20 +72,6 @@ pub struct Generation {
     pub text: String,
     /// Why it stopped.
     pub stop: StopReason,
-}
-
-/// A small deterministic generator (SplitMix64): the same seed, the same draws, everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 /// Picks the next token from last-position logits, given the ids seen so far.
@@ -159,7 +146,7 @@ pub fn generate(
 ) -> Result<Generation, Error> {
     let device = model.device().clone();
     let mut cache = Cache::new();
-    let mut rng = Rng(config.sampling.seed);
+    let mut rng = Rng::new(config.sampling.seed);
     let mut seen: Vec<u32> = prompt.to_vec();
     let mut new: Vec<u32> = Vec::new();
     let mut emitted = 0usize; // bytes of text already passed to on_text

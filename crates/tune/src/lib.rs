@@ -17,6 +17,8 @@ pub mod device;
 pub mod generate;
 pub mod gguf;
 pub mod llama;
+pub mod lora;
+pub mod rng;
 pub mod tokenizer;
 
 mod error;

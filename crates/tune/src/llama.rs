@@ -12,6 +12,7 @@ use candle_core::{D, DType, Device, Module, Tensor};
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::lora::Lora;
 
 /// Inputs with at least this many rows are multiplied in float (see [`Linear::forward`]).
 const PREFILL_ROWS: usize = 16;
@@ -21,38 +22,184 @@ fn rows(x: &Tensor) -> usize {
     dims.iter().take(dims.len().saturating_sub(1)).product()
 }
 
-/// A linear projection `y = x Wᵀ` with `W` shaped `(out, in)` as in the checkpoint: dense
-/// (trainable) or kept quantised (GGUF inference, no backward pass).
+/// The weight of a linear projection `y = x Wᵀ`, `W` shaped `(out, in)` as in the checkpoint:
+/// dense (trainable adapters on top) or kept quantised (GGUF inference, no backward pass).
 #[derive(Debug, Clone)]
-pub enum Linear {
+pub enum LinearWeight {
     /// A float weight.
     Dense(Tensor),
     /// A quantised weight multiplied in its block format.
     Quantized(QMatMul),
 }
 
+/// A linear projection of the model and the LoRA slot it offers (`None` for the LM head).
+#[derive(Debug, Clone)]
+pub struct Linear {
+    weight: LinearWeight,
+    slot: Option<Slot>,
+}
+
 impl Linear {
-    /// `(b, s, in)` → `(b, s, out)`.
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor, Error> {
-        match self {
-            Linear::Dense(w) => Ok(x.broadcast_matmul(&w.t()?)?),
-            Linear::Quantized(QMatMul::QTensor(q)) if rows(x) >= PREFILL_ROWS => {
+    fn new(weight: LinearWeight, slot: Option<Slot>) -> Linear {
+        Linear { weight, slot }
+    }
+
+    /// The frozen weight.
+    pub fn weight(&self) -> &LinearWeight {
+        &self.weight
+    }
+
+    /// `(b, s, in)` → `(b, s, out)` with the base weight only.
+    fn forward_base(&self, x: &Tensor) -> Result<Tensor, Error> {
+        match &self.weight {
+            LinearWeight::Dense(w) => Ok(x.broadcast_matmul(&w.t()?)?),
+            LinearWeight::Quantized(QMatMul::QTensor(q)) if rows(x) >= PREFILL_ROWS => {
                 // Many rows (a prompt): a float GEMM beats row-by-row block dot products, even
                 // counting the dequantisation.
                 let w = q.dequantize(x.device())?;
                 Ok(x.broadcast_matmul(&w.t()?)?)
             }
-            Linear::Quantized(q) => Ok(q.forward(x)?),
+            LinearWeight::Quantized(q) => Ok(q.forward(x)?),
         }
+    }
+
+    /// `(b, s, in)` → `(b, s, out)`: the base projection plus every adapter of `run` that
+    /// targets this projection, `scale · dropout(x) Aᵀ Bᵀ` each (Hu et al. 2021).
+    pub fn forward(&self, x: &Tensor, run: &Run) -> Result<Tensor, Error> {
+        let mut y = self.forward_base(x)?;
+        if let Some(slot) = self.slot {
+            for lora in run.adapters {
+                if let Some((a, b, scale)) = lora.pair(slot) {
+                    let x = match run.dropout {
+                        Some(d) if lora.config().lora_dropout > 0.0 => {
+                            d.apply(x, lora.config().lora_dropout)?
+                        }
+                        _ => x.clone(),
+                    };
+                    let delta = x.broadcast_matmul(&a.t()?)?.broadcast_matmul(&b.t()?)?;
+                    y = (y + (delta * scale)?)?;
+                }
+            }
+        }
+        Ok(y)
     }
 
     /// Number of weights.
     pub fn elem_count(&self) -> usize {
-        match self {
-            Linear::Dense(w) => w.elem_count(),
-            Linear::Quantized(QMatMul::QTensor(q)) => q.shape().elem_count(),
-            Linear::Quantized(QMatMul::Tensor(w) | QMatMul::TensorF16(w)) => w.elem_count(),
+        match &self.weight {
+            LinearWeight::Dense(w) => w.elem_count(),
+            LinearWeight::Quantized(QMatMul::QTensor(q)) => q.shape().elem_count(),
+            LinearWeight::Quantized(QMatMul::Tensor(w) | QMatMul::TensorF16(w)) => w.elem_count(),
         }
+    }
+}
+
+/// Where a LoRA pair attaches: decoder layer and projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slot {
+    /// Decoder layer index.
+    pub layer: usize,
+    /// The projection.
+    pub target: Target,
+}
+
+/// The seven projections of a Llama block, named as PEFT's `target_modules` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// Attention query.
+    Q,
+    /// Attention key.
+    K,
+    /// Attention value.
+    V,
+    /// Attention output.
+    O,
+    /// MLP gate.
+    Gate,
+    /// MLP up.
+    Up,
+    /// MLP down.
+    Down,
+}
+
+impl Target {
+    /// All projections in checkpoint order.
+    pub const ALL: [Target; 7] = [
+        Target::Q,
+        Target::K,
+        Target::V,
+        Target::O,
+        Target::Gate,
+        Target::Up,
+        Target::Down,
+    ];
+
+    /// PEFT's module name (`q_proj`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Q => "q_proj",
+            Target::K => "k_proj",
+            Target::V => "v_proj",
+            Target::O => "o_proj",
+            Target::Gate => "gate_proj",
+            Target::Up => "up_proj",
+            Target::Down => "down_proj",
+        }
+    }
+
+    /// The projection called `name` (`q_proj` …), if any.
+    pub fn from_name(name: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The module path under a decoder layer (`self_attn.q_proj`, `mlp.up_proj`).
+    pub fn path(self) -> &'static str {
+        match self {
+            Target::Q => "self_attn.q_proj",
+            Target::K => "self_attn.k_proj",
+            Target::V => "self_attn.v_proj",
+            Target::O => "self_attn.o_proj",
+            Target::Gate => "mlp.gate_proj",
+            Target::Up => "mlp.up_proj",
+            Target::Down => "mlp.down_proj",
+        }
+    }
+}
+
+/// What a forward pass runs with besides the frozen base: the adapters (bottom to top; none is
+/// the plain model) and, when training, the dropout generator.
+#[derive(Clone, Copy, Default)]
+pub struct Run<'a> {
+    /// Adapters added to the base projections, in order.
+    pub adapters: &'a [&'a Lora],
+    /// LoRA dropout when training; `None` at inference.
+    pub dropout: Option<&'a Dropout>,
+}
+
+/// LoRA dropout with its own seeded generator, so a seed means the same masks on every run.
+pub struct Dropout(std::cell::RefCell<crate::rng::Rng>);
+
+impl Dropout {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Dropout {
+        Dropout(std::cell::RefCell::new(crate::rng::Rng::new(seed)))
+    }
+
+    /// The generator's state (checkpoints).
+    pub fn state(&self) -> u64 {
+        self.0.borrow().state()
+    }
+
+    /// Zeroes each element with probability `p` and scales the rest by `1 / (1 - p)`.
+    fn apply(&self, x: &Tensor, p: f64) -> Result<Tensor, Error> {
+        let n = x.elem_count();
+        let keep = 1.0 / (1.0 - p);
+        let mut rng = self.0.borrow_mut();
+        let mask: Vec<f32> = (0..n)
+            .map(|_| if rng.next_f64() < p { 0.0 } else { keep as f32 })
+            .collect();
+        let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
+        Ok((x * mask)?)
     }
 }
 
@@ -79,7 +226,7 @@ impl Weights {
         }
     }
 
-    /// Adds quantised projections, used as they are by [`Linear::Quantized`].
+    /// Adds quantised projections, used as they are by [`LinearWeight::Quantized`].
     pub(crate) fn with_quantized(mut self, quantized: HashMap<String, Arc<QTensor>>) -> Weights {
         self.quantized = quantized;
         self
@@ -125,7 +272,7 @@ impl Weights {
         Ok(t.to_dtype(self.dtype)?)
     }
 
-    fn linear(&self, name: &str, out: usize, inp: usize) -> Result<Linear, Error> {
+    fn linear(&self, name: &str, out: usize, inp: usize) -> Result<LinearWeight, Error> {
         let key = format!("{name}.weight");
         if let Some(q) = self.quantized.get(&key) {
             if q.shape().dims() != [out, inp] {
@@ -138,9 +285,9 @@ impl Weights {
                     ),
                 });
             }
-            return Ok(Linear::Quantized(QMatMul::from_arc(q.clone())?));
+            return Ok(LinearWeight::Quantized(QMatMul::from_arc(q.clone())?));
         }
-        Ok(Linear::Dense(self.get(&key, &[out, inp])?))
+        Ok(LinearWeight::Dense(self.get(&key, &[out, inp])?))
     }
 }
 
@@ -238,25 +385,26 @@ impl Attention {
         sin: &Tensor,
         mask: Option<&Tensor>,
         kv: &mut Option<(Tensor, Tensor)>,
+        run: &Run,
     ) -> Result<Tensor, Error> {
         let (b, s, _) = x.dims3()?;
         let (nh, nkv, hd) = (self.num_heads, self.num_kv_heads, self.head_dim);
         // (b, s, heads * hd) → (b, heads, s, hd)
         let q = self
             .q
-            .forward(x)?
+            .forward(x, run)?
             .reshape((b, s, nh, hd))?
             .transpose(1, 2)?
             .contiguous()?;
         let k = self
             .k
-            .forward(x)?
+            .forward(x, run)?
             .reshape((b, s, nkv, hd))?
             .transpose(1, 2)?
             .contiguous()?;
         let v = self
             .v
-            .forward(x)?
+            .forward(x, run)?
             .reshape((b, s, nkv, hd))?
             .transpose(1, 2)?
             .contiguous()?;
@@ -295,7 +443,7 @@ impl Attention {
             .reshape((b, nh, s, hd))?
             .transpose(1, 2)?
             .reshape((b, s, nh * hd))?;
-        self.o.forward(&out)
+        self.o.forward(&out, run)
     }
 }
 
@@ -306,9 +454,9 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn forward(&self, x: &Tensor) -> Result<Tensor, Error> {
-        let gated = (self.gate.forward(x)?.silu()? * self.up.forward(x)?)?;
-        self.down.forward(&gated)
+    fn forward(&self, x: &Tensor, run: &Run) -> Result<Tensor, Error> {
+        let gated = (self.gate.forward(x, run)?.silu()? * self.up.forward(x, run)?)?;
+        self.down.forward(&gated, run)
     }
 }
 
@@ -330,6 +478,7 @@ pub struct Llama {
     interleaved_rope: bool,
     fused: bool,
     device: Device,
+    attached: Vec<Arc<Lora>>,
 }
 
 impl Llama {
@@ -343,23 +492,21 @@ impl Llama {
         let c = config;
         let (h, hd) = (c.hidden_size, c.head_dim);
         let blocks = (0..c.num_layers)
-            .map(|i| {
-                let p = format!("model.layers.{i}");
+            .map(|layer| {
+                let p = format!("model.layers.{layer}");
+                let linear = |target: Target, out: usize, inp: usize| -> Result<Linear, Error> {
+                    Ok(Linear::new(
+                        weights.linear(&format!("{p}.{}", target.path()), out, inp)?,
+                        Some(Slot { layer, target }),
+                    ))
+                };
                 Ok(Block {
                     input_norm: weights.get(&format!("{p}.input_layernorm.weight"), &[h])?,
                     attn: Attention {
-                        q: weights.linear(&format!("{p}.self_attn.q_proj"), c.num_heads * hd, h)?,
-                        k: weights.linear(
-                            &format!("{p}.self_attn.k_proj"),
-                            c.num_kv_heads * hd,
-                            h,
-                        )?,
-                        v: weights.linear(
-                            &format!("{p}.self_attn.v_proj"),
-                            c.num_kv_heads * hd,
-                            h,
-                        )?,
-                        o: weights.linear(&format!("{p}.self_attn.o_proj"), h, c.num_heads * hd)?,
+                        q: linear(Target::Q, c.num_heads * hd, h)?,
+                        k: linear(Target::K, c.num_kv_heads * hd, h)?,
+                        v: linear(Target::V, c.num_kv_heads * hd, h)?,
+                        o: linear(Target::O, h, c.num_heads * hd)?,
                         num_heads: c.num_heads,
                         num_kv_heads: c.num_kv_heads,
                         head_dim: hd,
@@ -369,26 +516,24 @@ impl Llama {
                     post_norm: weights
                         .get(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
                     mlp: Mlp {
-                        gate: weights.linear(
-                            &format!("{p}.mlp.gate_proj"),
-                            c.intermediate_size,
-                            h,
-                        )?,
-                        up: weights.linear(&format!("{p}.mlp.up_proj"), c.intermediate_size, h)?,
-                        down: weights.linear(
-                            &format!("{p}.mlp.down_proj"),
-                            h,
-                            c.intermediate_size,
-                        )?,
+                        gate: linear(Target::Gate, c.intermediate_size, h)?,
+                        up: linear(Target::Up, c.intermediate_size, h)?,
+                        down: linear(Target::Down, h, c.intermediate_size)?,
                     },
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
         let lm_head = if !c.tie_word_embeddings {
-            Some(weights.linear("lm_head", c.vocab_size, h)?)
+            Some(Linear::new(
+                weights.linear("lm_head", c.vocab_size, h)?,
+                None,
+            ))
         } else if weights.quantized.contains_key("model.embed_tokens.weight") {
             // A tied head over quantised embeddings multiplies in the block format too.
-            Some(weights.linear("model.embed_tokens", c.vocab_size, h)?)
+            Some(Linear::new(
+                weights.linear("model.embed_tokens", c.vocab_size, h)?,
+                None,
+            ))
         } else {
             None
         };
@@ -402,6 +547,7 @@ impl Llama {
             interleaved_rope: weights.interleaved_rope,
             fused: weights.fused_kernels,
             device: device.clone(),
+            attached: Vec::new(),
         })
     }
 
@@ -464,8 +610,35 @@ impl Llama {
         Ok((cos, sin))
     }
 
-    /// Logits `(b, s, vocab)` for token ids `(b, s)`, continuing from `cache` (which grows).
+    /// Adds an adapter on top of those already attached; [`Llama::forward`] (generation)
+    /// runs with every attached adapter.
+    pub fn attach(&mut self, lora: Arc<Lora>) -> Result<(), Error> {
+        lora.check_fits(&self.config)?;
+        self.attached.push(lora);
+        Ok(())
+    }
+
+    /// The adapters [`Llama::forward`] runs with, bottom first.
+    pub fn attached(&self) -> &[Arc<Lora>] {
+        &self.attached
+    }
+
+    /// Logits `(b, s, vocab)` for token ids `(b, s)`, continuing from `cache` (which grows),
+    /// with the attached adapters.
     pub fn forward(&self, ids: &Tensor, cache: &mut Cache) -> Result<Tensor, Error> {
+        let adapters: Vec<&Lora> = self.attached.iter().map(|a| a.as_ref()).collect();
+        let run = Run {
+            adapters: &adapters,
+            dropout: None,
+        };
+        let hidden = self.hidden(ids, cache, &run)?;
+        self.logits(&hidden)
+    }
+
+    /// Final hidden states `(b, s, hidden)` (after the last RMSNorm) for token ids `(b, s)`,
+    /// with exactly the adapters in `run`. Training takes these and projects only the positions
+    /// it scores.
+    pub fn hidden(&self, ids: &Tensor, cache: &mut Cache, run: &Run) -> Result<Tensor, Error> {
         let (b, s) = ids.dims2()?;
         let offset = cache.len;
         if cache.kvs.len() != self.blocks.len() {
@@ -481,17 +654,84 @@ impl Llama {
         for (block, kv) in self.blocks.iter().zip(cache.kvs.iter_mut()) {
             let residual = x.clone();
             let h = rms_norm(&x, &block.input_norm, self.config.rms_norm_eps, self.fused)?;
-            let h = block.attn.forward(&h, &cos, &sin, mask.as_ref(), kv)?;
+            let h = block.attn.forward(&h, &cos, &sin, mask.as_ref(), kv, run)?;
             let x1 = (residual + h)?;
             let h = rms_norm(&x1, &block.post_norm, self.config.rms_norm_eps, self.fused)?;
-            x = (&x1 + block.mlp.forward(&h)?)?;
+            x = (&x1 + block.mlp.forward(&h, run)?)?;
         }
         cache.len += s;
-        let x = rms_norm(&x, &self.norm, self.config.rms_norm_eps, self.fused)?;
+        rms_norm(&x, &self.norm, self.config.rms_norm_eps, self.fused)
+    }
+
+    /// The language-model head: `(…, hidden)` → `(…, vocab)`.
+    pub fn logits(&self, hidden: &Tensor) -> Result<Tensor, Error> {
         match &self.lm_head {
-            Some(head) => head.forward(&x),
-            None => Ok(x.broadcast_matmul(&self.embed.t()?)?),
+            Some(head) => head.forward(hidden, &Run::default()),
+            None => Ok(hidden.broadcast_matmul(&self.embed.t()?)?),
         }
+    }
+
+    /// The dense weight of a projection, for merging an adapter into it.
+    pub fn dense_weight(&self, slot: Slot) -> Option<&Tensor> {
+        let block = self.blocks.get(slot.layer)?;
+        let linear = match slot.target {
+            Target::Q => &block.attn.q,
+            Target::K => &block.attn.k,
+            Target::V => &block.attn.v,
+            Target::O => &block.attn.o,
+            Target::Gate => &block.mlp.gate,
+            Target::Up => &block.mlp.up,
+            Target::Down => &block.mlp.down,
+        };
+        match &linear.weight {
+            LinearWeight::Dense(w) => Some(w),
+            LinearWeight::Quantized(_) => None,
+        }
+    }
+
+    /// Every float tensor of the model under its Hugging Face name (the tied head omitted),
+    /// with the attached adapters merged into their projections: what a merged export writes.
+    pub fn merged_tensors(&self) -> Result<Vec<(String, Tensor)>, Error> {
+        let mut out = vec![("model.embed_tokens.weight".to_owned(), self.embed.clone())];
+        for (layer, block) in self.blocks.iter().enumerate() {
+            let p = format!("model.layers.{layer}");
+            out.push((
+                format!("{p}.input_layernorm.weight"),
+                block.input_norm.clone(),
+            ));
+            out.push((
+                format!("{p}.post_attention_layernorm.weight"),
+                block.post_norm.clone(),
+            ));
+            for target in Target::ALL {
+                let slot = Slot { layer, target };
+                let mut w = self
+                    .dense_weight(slot)
+                    .ok_or_else(|| Error::Tensor {
+                        name: format!("{p}.{}.weight", target.path()),
+                        message: "is quantised; load the model dequantised to merge".to_owned(),
+                    })?
+                    .clone();
+                for lora in &self.attached {
+                    if let Some(delta) = lora.delta(slot)? {
+                        let delta = delta.to_dtype(w.dtype())?;
+                        w = (w + delta)?;
+                    }
+                }
+                out.push((format!("{p}.{}.weight", target.path()), w));
+            }
+        }
+        out.push(("model.norm.weight".to_owned(), self.norm.clone()));
+        if !self.config.tie_word_embeddings {
+            if let Some(Linear {
+                weight: LinearWeight::Dense(w),
+                ..
+            }) = &self.lm_head
+            {
+                out.push(("lm_head.weight".to_owned(), w.clone()));
+            }
+        }
+        Ok(out)
     }
 }
 

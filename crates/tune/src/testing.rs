@@ -46,3 +46,19 @@ pub fn ids(v: &serde_json::Value) -> Vec<u32> {
         .map(|i| u32::try_from(i.as_u64().expect("an id")).expect("id fits u32"))
         .collect()
 }
+
+/// `reference_logits.safetensors` (or another tensor file) of a fixture folder.
+pub fn tensors(relative: &str) -> std::collections::HashMap<String, candle_core::Tensor> {
+    candle_core::safetensors::load(fixtures().join(relative), &candle_core::Device::Cpu)
+        .expect("fixture tensors readable")
+}
+
+/// Largest absolute elementwise difference.
+pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
+    (a - b)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.flatten_all())
+        .and_then(|d| d.max(0))
+        .and_then(|d| d.to_scalar::<f32>())
+        .expect("comparable tensors")
+}

@@ -89,7 +89,7 @@ fn sampling_is_deterministic_per_seed_and_stops_where_asked() {
 #[test]
 fn top_k_one_and_tiny_top_p_are_greedy() {
     let logits = [0.1f32, 2.0, -1.0, 1.9];
-    let mut rng = Rng(3);
+    let mut rng = Rng::new(3);
     for s in [
         Sampling {
             temperature: 1.0,
