@@ -20,6 +20,7 @@ pub mod llama;
 pub mod lora;
 pub mod rng;
 pub mod tokenizer;
+pub mod train;
 
 mod error;
 #[cfg(test)]

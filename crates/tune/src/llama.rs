@@ -190,6 +190,11 @@ impl Dropout {
         self.0.borrow().state()
     }
 
+    /// Continues the sequence from a saved [`Dropout::state`].
+    pub fn set_state(&self, state: u64) {
+        *self.0.borrow_mut() = crate::rng::Rng::new(state);
+    }
+
     /// Zeroes each element with probability `p` and scales the rest by `1 / (1 - p)`.
     fn apply(&self, x: &Tensor, p: f64) -> Result<Tensor, Error> {
         let n = x.elem_count();
@@ -722,14 +727,13 @@ impl Llama {
             }
         }
         out.push(("model.norm.weight".to_owned(), self.norm.clone()));
-        if !self.config.tie_word_embeddings {
-            if let Some(Linear {
+        if !self.config.tie_word_embeddings
+            && let Some(Linear {
                 weight: LinearWeight::Dense(w),
                 ..
             }) = &self.lm_head
-            {
-                out.push(("lm_head.weight".to_owned(), w.clone()));
-            }
+        {
+            out.push(("lm_head.weight".to_owned(), w.clone()));
         }
         Ok(out)
     }
