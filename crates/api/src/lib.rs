@@ -18,6 +18,7 @@ mod app;
 mod error;
 mod labels;
 mod notes;
+mod training;
 
 pub use agreement::{
     AgreementReport, AgreementRequest, DocLabelAgreement, DocLabelComparison, F1Score,
@@ -34,3 +35,4 @@ pub use notes::{
     NoteStatus, NoteSummary, Rejection, SearchOrder, SearchQuery, Span, SpanId, SpanRecord,
     SpanRequest, Stats,
 };
+pub use training::{AdapterInfo, TrainData, TrainPlan, TrainRequest, TrainStep, TrainSummary};

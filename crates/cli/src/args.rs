@@ -108,10 +108,19 @@ pub enum Command {
         /// Dequantise GGUF weights to float32 (slower; exact reference numbers).
         #[arg(long)]
         dequantize: bool,
+        /// A PEFT LoRA adapter folder to apply; repeat to stack (bottom first).
+        #[arg(long, value_name = "DIR")]
+        adapter: Vec<PathBuf>,
     },
     /// Describe models.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Train a LoRA adapter: sft, dpo, salt, classify or domain (writes a PEFT adapter,
+    /// trainer_state.json and a resumable checkpoint to --out).
+    Train(Box<TrainArgs>),
+    /// Describe or merge saved adapters.
+    #[command(subcommand)]
+    Adapter(AdapterCommand),
     /// Write a synthetic, labelled corpus of clinical notes (no real patient data).
     DemoCorpus {
         /// Output file (JSONL) or folder (brat).
@@ -393,4 +402,138 @@ pub struct GenerateArgs {
     /// Dequantise GGUF weights to float32 (slower; reproduces the float reference exactly).
     #[arg(long)]
     pub dequantize: bool,
+    /// A PEFT LoRA adapter folder to apply; repeat to stack (bottom first).
+    #[arg(long, value_name = "DIR")]
+    pub adapter: Vec<PathBuf>,
+}
+
+/// Training objectives.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Objective {
+    /// Supervised fine-tuning on prompt/completion (loss on the completion).
+    Sft,
+    /// Direct preference optimisation on prompt/chosen/rejected.
+    Dpo,
+    /// Sequence-alignment likelihood/unlikelihood on edit pairs.
+    Salt,
+    /// Multi-label classification (text + labels).
+    Classify,
+    /// Causal LM on raw text (domain adaptation).
+    Domain,
+}
+
+/// Arguments of `train`. Unset values take the objective's defaults (TRL's where it has one),
+/// printed at the start of the run.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// What to train.
+    #[arg(value_enum)]
+    pub objective: Objective,
+    /// Base model: Hugging Face folder or .gguf file (dequantised for training).
+    #[arg(long, env = "CLINITUNE_MODEL")]
+    pub model: PathBuf,
+    /// TRL JSONL: prompt/completion or messages (sft), prompt/chosen/rejected (dpo, salt),
+    /// text (domain), text + labels (classify). Without it, the --project's data.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Output folder: adapter files, trainer_state.json, checkpoint/.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue from a saved PEFT adapter (its r, alpha and targets win over the flags).
+    #[arg(long, value_name = "DIR")]
+    pub init_adapter: Option<PathBuf>,
+    /// A frozen adapter underneath the trained one (two-step method).
+    #[arg(long, value_name = "DIR")]
+    pub base_adapter: Option<PathBuf>,
+    /// Optimizer steps (else --epochs).
+    #[arg(long, conflicts_with = "epochs")]
+    pub steps: Option<usize>,
+    /// Passes over the data [default: 3].
+    #[arg(long)]
+    pub epochs: Option<f64>,
+    /// Peak learning rate [default: 2e-5; dpo 1e-6; classify 5e-5].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Examples per micro-batch [default: 8].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Micro-batches per optimizer step [default: 1].
+    #[arg(long)]
+    pub grad_accum: Option<usize>,
+    /// AdamW weight decay [default: 0].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Clip the global gradient norm (0: off) [default: 1].
+    #[arg(long)]
+    pub max_grad_norm: Option<f64>,
+    /// Learning-rate schedule after warm-up [default: linear].
+    #[arg(long, value_parser = ["constant", "linear", "cosine"])]
+    pub scheduler: Option<String>,
+    /// Linear warm-up steps [default: 0].
+    #[arg(long)]
+    pub warmup_steps: Option<usize>,
+    /// LoRA rank [default: 16].
+    #[arg(long)]
+    pub rank: Option<usize>,
+    /// LoRA alpha [default: 32].
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// LoRA dropout [default: 0.05].
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Projections to adapt [default: q_proj,k_proj,v_proj,o_proj].
+    #[arg(long, value_delimiter = ',')]
+    pub targets: Option<Vec<String>>,
+    /// DPO β [default: 0.1].
+    #[arg(long)]
+    pub beta: Option<f64>,
+    /// Longest example in tokens [default: 1024].
+    #[arg(long)]
+    pub max_length: Option<usize>,
+    /// Seed of initialisation, data order and dropout [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Continue the run checkpointed in --out (after a kill or a cancel).
+    #[arg(long)]
+    pub resume: bool,
+    /// Held-out examples for evaluation (same format as --data).
+    #[arg(long, value_name = "FILE")]
+    pub eval_data: Option<PathBuf>,
+    /// Hold out this share of --data for evaluation.
+    #[arg(long)]
+    pub eval_fraction: Option<f64>,
+    /// Evaluate every N steps [default: 50 when there is held-out data].
+    #[arg(long)]
+    pub eval_steps: Option<usize>,
+    /// Stop after N evaluations without a better held-out loss.
+    #[arg(long)]
+    pub early_stopping_patience: Option<usize>,
+    /// Write a checkpoint every N steps [default: 50].
+    #[arg(long)]
+    pub save_steps: Option<usize>,
+    /// Classification labels in order (else those found in the data).
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Option<Vec<String>>,
+}
+
+/// `adapter` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AdapterCommand {
+    /// Rank, alpha, targets, size and training steps of a PEFT adapter folder.
+    Info {
+        /// The adapter folder.
+        dir: PathBuf,
+    },
+    /// Merge adapters into the base weights and write a Hugging Face folder.
+    Merge {
+        /// Base model folder or .gguf file.
+        #[arg(long, env = "CLINITUNE_MODEL")]
+        model: PathBuf,
+        /// Adapter folder; repeat to merge several (bottom first).
+        #[arg(long, required = true, value_name = "DIR")]
+        adapter: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }

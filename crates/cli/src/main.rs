@@ -4,6 +4,7 @@
 mod args;
 mod progress;
 mod render;
+mod train;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -76,7 +77,7 @@ fn report(err: &anyhow::Error, json: bool) {
 }
 
 /// Converts a service error to the API error shown to the user.
-fn api(e: studio::Error) -> anyhow::Error {
+pub(crate) fn api(e: studio::Error) -> anyhow::Error {
     anyhow::Error::new(ApiError::from(e))
 }
 
@@ -251,7 +252,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Generate(a) => {
-            let model = studio::models::load_on(&a.model, a.dequantize, device).map_err(api)?;
+            let model = if a.adapter.is_empty() {
+                studio::models::load_on(&a.model, a.dequantize, device)
+            } else {
+                studio::training::load_with_adapters(&a.model, &a.adapter, device)
+            }
+            .map_err(api)?;
             let request = api::GenerateRequest {
                 prompt: a.prompt,
                 chat: a.chat,
@@ -320,8 +326,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             prompt,
             chat,
             dequantize,
+            adapter,
         } => {
-            let model = studio::models::load_on(&model, dequantize, device).map_err(api)?;
+            let model = if adapter.is_empty() {
+                studio::models::load_on(&model, dequantize, device)
+            } else {
+                studio::training::load_with_adapters(&model, &adapter, device)
+            }
+            .map_err(api)?;
             let logits = studio::models::last_logits(&model, &prompt, chat).map_err(api)?;
             if json {
                 render::json(&mut out, &serde_json::json!({ "logits": logits }))?;
@@ -331,6 +343,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for (id, logit) in top.iter().take(10) {
                     writeln!(out, "{id:>8} {logit:>10.4}")?;
                 }
+            }
+        }
+        Command::Train(a) => {
+            return train::run(*a, &cli.project, &cli.device, json, &mut out);
+        }
+        Command::Adapter(args::AdapterCommand::Info { dir }) => {
+            let info = studio::training::adapter_info(&dir).map_err(api)?;
+            if json {
+                render::json(&mut out, &info)?;
+            } else {
+                train::print_adapter(&mut out, &info)?;
+            }
+        }
+        Command::Adapter(args::AdapterCommand::Merge {
+            model,
+            adapter,
+            out: dir,
+        }) => {
+            let path = studio::training::merge(&model, &adapter, &dir).map_err(api)?;
+            if json {
+                render::json(&mut out, &serde_json::json!({ "out": path }))?;
+            } else {
+                writeln!(out, "merged model written to {}", path.display())?;
             }
         }
         Command::Model(args::ModelCommand::Info { model, dequantize }) => {

@@ -4,7 +4,7 @@
 //! [`annotation`] (spans, document labels, undo/redo, note status, each with an audit entry),
 //! [`notes`] (search, show, stats), [`schemas`] (label schemas, the built-in SDoH and outcome
 //! schemas), [`transfer`] (import and export jobs with progress and cancellation),
-//! [`demo`] (the synthetic corpus), [`models`] (load, tokenize, generate) and [`agreement`]
+//! [`demo`] (the synthetic corpus), [`models`] (load, tokenize, generate), [`training`] (LoRA runs, adapters) and [`agreement`]
 //! (inter-annotator agreement and adjudication). Errors convert into [`api::ApiError`] here,
 //! because this is the layer that knows what a clinician can do about them.
 //!
@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod models;
 pub mod notes;
 pub mod schemas;
+pub mod training;
 pub mod transfer;
 
 mod error;

@@ -14,8 +14,8 @@ use crate::jobs::CancelToken;
 
 /// A model ready to run: weights, tokenizer and where they came from.
 pub struct LoadedModel {
-    model: Llama,
-    tokenizer: Tokenizer,
+    pub(crate) model: Llama,
+    pub(crate) tokenizer: Tokenizer,
     path: PathBuf,
     format: &'static str,
 }

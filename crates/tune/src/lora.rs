@@ -593,6 +593,26 @@ fn parse_key(name: &str) -> Option<(Slot, bool)> {
     Some((Slot { layer, target }, is_a))
 }
 
+/// Names and shapes of the tensors in a safetensors file, read from its header only.
+pub fn tensor_shapes(path: &Path) -> Result<Vec<(String, Vec<usize>)>, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let (_, meta) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| Error::Adapter {
+            path: path.to_owned(),
+            message: format!("not a safetensors file: {e}"),
+        })?;
+    let mut out: Vec<(String, Vec<usize>)> = meta
+        .tensors()
+        .into_iter()
+        .map(|(k, info)| (k, info.shape.clone()))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
 /// Writes `tensors` as a safetensors file with PEFT's `{"format": "pt"}` metadata, atomically.
 pub fn write_safetensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), Error> {
     let metadata = HashMap::from([("format".to_owned(), "pt".to_owned())]);

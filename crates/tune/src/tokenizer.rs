@@ -104,6 +104,27 @@ impl Tokenizer {
             })
     }
 
+    /// Writes `tokenizer.json` and `tokenizer_config.json` (special tokens, chat template) into
+    /// `dir`, so a Hugging Face folder made from a GGUF file carries its tokenizer.
+    pub fn save_hf(&self, dir: &Path) -> Result<(), Error> {
+        let path = dir.join("tokenizer.json");
+        let json = self.inner.to_string(false).map_err(|e| Error::Tokenizer {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        crate::lora::write_atomic(&path, json.as_bytes())?;
+        let config = serde_json::json!({
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "bos_token": self.bos_token,
+            "eos_token": self.eos_token,
+            "chat_template": self.chat_template,
+            "clean_up_tokenization_spaces": false,
+            "model_max_length": 8192,
+        });
+        let text = serde_json::to_string_pretty(&config).expect("config serialises");
+        crate::lora::write_atomic(&dir.join("tokenizer_config.json"), text.as_bytes())
+    }
+
     /// The id of a token, e.g. `<|im_end|>`.
     pub fn token_id(&self, token: &str) -> Option<u32> {
         self.inner.token_to_id(token)
@@ -112,6 +133,11 @@ impl Tokenizer {
     /// Whether the model ships a chat template.
     pub fn has_chat_template(&self) -> bool {
         self.chat_template.is_some()
+    }
+
+    /// The beginning-of-sequence token, if the model names one.
+    pub fn bos_token(&self) -> Option<&str> {
+        self.bos_token.as_deref()
     }
 
     /// The end-of-sequence token, if the model names one.

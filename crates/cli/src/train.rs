@@ -1,0 +1,198 @@
+//! `clinitune train`: builds the request, prints the settings in use, shows a progress bar
+//! (loss, ETA) or one JSON line per step, and checkpoints on Ctrl-C.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use api::{AdapterInfo, TrainData, TrainRequest};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use studio::{CancelToken, Project};
+
+use crate::args::{Objective, TrainArgs};
+
+/// Runs `train` and prints its summary.
+pub fn run(
+    a: TrainArgs,
+    project: &Option<PathBuf>,
+    device: &str,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let data = match (&a.data, project) {
+        (Some(f), _) => Some(TrainData::File(f.display().to_string())),
+        (None, Some(_)) => Some(TrainData::Project),
+        (None, None) => None,
+    };
+    let opened = match (&data, project) {
+        (Some(TrainData::Project), Some(p)) => Some(Project::open(p).map_err(crate::api)?),
+        _ => None,
+    };
+    let request = TrainRequest {
+        objective: match a.objective {
+            Objective::Sft => "sft",
+            Objective::Dpo => "dpo",
+            Objective::Salt => "salt",
+            Objective::Classify => "classify",
+            Objective::Domain => "domain",
+        }
+        .to_owned(),
+        model: a.model.display().to_string(),
+        data,
+        eval_data: a.eval_data.map(|p| p.display().to_string()),
+        eval_fraction: a.eval_fraction,
+        eval_steps: a.eval_steps,
+        early_stopping_patience: a.early_stopping_patience,
+        out: a.out.display().to_string(),
+        init_adapter: a.init_adapter.map(|p| p.display().to_string()),
+        base_adapter: a.base_adapter.map(|p| p.display().to_string()),
+        steps: a.steps,
+        epochs: a.epochs,
+        lr: a.lr,
+        batch_size: a.batch_size,
+        grad_accum: a.grad_accum,
+        weight_decay: a.weight_decay,
+        max_grad_norm: a.max_grad_norm,
+        scheduler: a.scheduler,
+        warmup_steps: a.warmup_steps,
+        rank: a.rank,
+        alpha: a.alpha,
+        dropout: a.dropout,
+        targets: a.targets,
+        beta: a.beta,
+        max_length: a.max_length,
+        seed: a.seed,
+        save_steps: a.save_steps,
+        resume: a.resume,
+        device: Some(device.to_owned()),
+        labels: a.labels,
+    };
+    let cancel = CancelToken::new();
+    {
+        // First Ctrl-C: stop after the current step with a checkpoint; a second one exits.
+        let cancel = cancel.clone();
+        let _ = ctrlc::set_handler(move || {
+            if cancel.is_cancelled() {
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\nstopping after this step; a checkpoint will be written (--resume continues)"
+            );
+            cancel.cancel();
+        });
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg:>10} [{bar:30}] {pos}/{len} steps · {prefix} · {elapsed} elapsed, {eta} left",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(request.objective.clone());
+    let mut write_error = None;
+    let summary = studio::training::train(
+        opened.as_ref(),
+        &request,
+        &mut |plan| {
+            bar.set_length(plan.total_steps as u64);
+            bar.set_position(plan.start_step as u64);
+            let settings: Vec<String> = plan
+                .settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            bar.suspend(|| {
+                eprintln!("settings: {}", settings.join(" "));
+                eprintln!(
+                    "{} training examples, {} held out, {} trainable weights, {} steps{}",
+                    plan.train_examples,
+                    plan.eval_examples,
+                    plan.trainable_parameters,
+                    plan.total_steps,
+                    if plan.start_step > 0 {
+                        format!(" (resuming after step {})", plan.start_step)
+                    } else {
+                        String::new()
+                    }
+                );
+                for s in &plan.skipped {
+                    eprintln!("skipped {s}");
+                }
+            });
+        },
+        &mut |step| {
+            bar.set_position(step.step as u64);
+            let mut prefix = format!("loss {:.4} · {:.0} tok/s", step.loss, step.tokens_per_s);
+            if let Some(acc) = step.metrics.get("rewards/accuracies") {
+                prefix.push_str(&format!(" · reward acc {acc:.2}"));
+            }
+            if let Some(e) = step.eval.as_ref().and_then(|e| e.get("eval_loss")) {
+                prefix.push_str(&format!(" · eval {e:.4}"));
+            }
+            bar.set_prefix(prefix);
+            if json && write_error.is_none() {
+                let line = serde_json::to_string(step).unwrap_or_default();
+                write_error = writeln!(out, "{line}").and_then(|()| out.flush()).err();
+            }
+        },
+        &cancel,
+    );
+    bar.finish_and_clear();
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let summary = summary.map_err(crate::api)?;
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&summary)?)?;
+    } else {
+        writeln!(
+            out,
+            "{}: {} steps, final loss {}, adapter in {}",
+            summary.finish,
+            summary.global_step,
+            summary
+                .final_loss
+                .map_or("-".to_owned(), |l| format!("{l:.4}")),
+            summary.out
+        )?;
+        if let Some(best) = summary.best_eval_loss {
+            writeln!(
+                out,
+                "best held-out loss {best:.4} at step {}",
+                summary.best_step.unwrap_or(0)
+            )?;
+        }
+    }
+    Ok(if summary.finish == "cancelled" {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `adapter info` as text.
+pub fn print_adapter(out: &mut impl Write, info: &AdapterInfo) -> std::io::Result<()> {
+    writeln!(out, "{} ({} {})", info.path, info.peft_type, info.task_type)?;
+    writeln!(
+        out,
+        "r {} · alpha {} · dropout {} · targets {}",
+        info.r,
+        info.lora_alpha,
+        info.lora_dropout,
+        info.target_modules.join(",")
+    )?;
+    writeln!(
+        out,
+        "{} weights in {} tensors{}{}",
+        info.parameters,
+        info.tensors,
+        info.labels.map_or(String::new(), |l| format!(
+            " · classification head, {l} labels"
+        )),
+        info.global_step
+            .map_or(String::new(), |s| format!(" · trained {s} steps"))
+    )?;
+    if let Some(base) = &info.base_model_name_or_path {
+        writeln!(out, "base model: {base}")?;
+    }
+    Ok(())
+}
