@@ -6,6 +6,7 @@ mod crash;
 mod desktop;
 mod model;
 mod shadr;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -120,5 +121,22 @@ impl Sandbox {
         all.push("--json");
         let out = self.ok(&all);
         serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    }
+
+    /// Runs clinitune with `--json` and parses each stdout line (JSON Lines output).
+    pub fn json_lines(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.ok(&all);
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
+            .collect()
+    }
+
+    /// Runs clinitune and expects failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "clinitune {args:?} succeeded");
+        String::from_utf8(out.stderr).expect("utf-8 output")
     }
 }

@@ -1,0 +1,217 @@
+//! `clinitune train` end to end on the tiny fixture model: a run killed with SIGKILL and resumed
+//! ends with the same adapter as an uninterrupted one; saved adapters load in `generate` and
+//! `logits`, and a merged export gives the same logits as the adapter on the base.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::{Sandbox, clinitune_bin, shared_dir};
+
+fn tiny() -> String {
+    shared_dir()
+        .join("fixtures/tiny-llama")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Twelve conversational SFT records (TRL format) about social history.
+fn sft_data(s: &Sandbox) -> String {
+    let path = s.path("sft.jsonl");
+    let facts = [
+        ("Lives alone in a walk-up.", "Housing: lives alone."),
+        ("Lost his job in May.", "Employment: unemployed."),
+        ("No car; takes the bus.", "Transportation: no car."),
+        ("Staying in a shelter.", "Housing: shelter."),
+        ("Divorced last year.", "Relationship: divorced."),
+        ("Two children at home.", "Parent: 2 children."),
+    ];
+    let mut lines = String::new();
+    for round in 0..2 {
+        for (note, answer) in facts {
+            let record = serde_json::json!({
+                "prompt": [{"role": "user", "content": format!("List the social determinants ({round}).\n{note}")}],
+                "completion": [{"role": "assistant", "content": answer}],
+            });
+            lines.push_str(&record.to_string());
+            lines.push('\n');
+        }
+    }
+    std::fs::write(&path, lines).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn train_args<'a>(data: &'a str, model: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "sft",
+        "--model",
+        model,
+        "--data",
+        data,
+        "--out",
+        out,
+        "--steps",
+        "6",
+        "--batch-size",
+        "2",
+        "--lr",
+        "5e-3",
+        "--rank",
+        "4",
+        "--alpha",
+        "8",
+        "--dropout",
+        "0.1",
+        "--seed",
+        "5",
+        "--save-steps",
+        "1",
+        "--scheduler",
+        "cosine",
+        "--warmup-steps",
+        "2",
+        "--weight-decay",
+        "0.01",
+    ]
+}
+
+fn checkpoint_step(out: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(out.join("checkpoint/state.json")).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text).ok()?["step"].as_u64()
+}
+
+#[test]
+fn killed_training_resumes_to_the_same_adapter() {
+    let s = Sandbox::new();
+    let data = sft_data(&s);
+    let model = tiny();
+    let whole = s.path("whole");
+    let whole_s = whole.to_string_lossy().into_owned();
+    let steps = s.json_lines(&train_args(&data, &model, &whole_s));
+    assert_eq!(steps.len(), 7, "six steps and a summary");
+    // Warm-up then cosine: the rate rises, then falls.
+    let lr: Vec<f64> = steps[..6]
+        .iter()
+        .map(|v| v["learning_rate"].as_f64().unwrap())
+        .collect();
+    assert!(lr[0] < lr[1] && lr[2] > lr[5], "{lr:?}");
+
+    let killed = s.path("killed");
+    let killed_s = killed.to_string_lossy().into_owned();
+    let mut child = std::process::Command::new(clinitune_bin())
+        .args(train_args(&data, &model, &killed_s))
+        .arg("--json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while checkpoint_step(&killed).is_none_or(|s| s < 2) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "training ended before the kill"
+        );
+        assert!(Instant::now() < deadline, "no checkpoint in time");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let at = checkpoint_step(&killed).unwrap();
+    assert!(at < 6, "killed at step {at}");
+
+    // Without --resume the folder is refused rather than overwritten.
+    let err = s.fails(&train_args(&data, &model, &killed_s));
+    assert!(err.contains("--resume"), "{err}");
+
+    let mut resume = train_args(&data, &model, &killed_s);
+    resume.push("--resume");
+    let resumed = s.json_lines(&resume);
+    assert_eq!(resumed.first().unwrap()["step"].as_u64().unwrap(), at + 1);
+
+    let a = std::fs::read(whole.join("adapter_model.safetensors")).unwrap();
+    let b = std::fs::read(killed.join("adapter_model.safetensors")).unwrap();
+    assert!(
+        a == b,
+        "the resumed adapter differs from the uninterrupted one"
+    );
+    let log = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(
+            &std::fs::read_to_string(dir.join("trainer_state.json")).unwrap(),
+        )
+        .unwrap()["log_history"]
+            .clone()
+    };
+    assert_eq!(log(&whole), log(&killed));
+    assert_eq!(log(&whole).as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn trained_adapters_load_in_generate_logits_and_merge() {
+    let s = Sandbox::new();
+    let data = sft_data(&s);
+    let model = tiny();
+    let out = s.path("run");
+    let out_s = out.to_string_lossy().into_owned();
+    let mut args = train_args(&data, &model, &out_s);
+    args[9] = "3"; // steps
+    s.json_lines(&args);
+    let info = s.json(&["adapter", "info", &out_s]);
+    assert_eq!(info["r"], 4);
+    assert_eq!(info["global_step"], 3);
+    assert_eq!(info["tensors"], 16);
+
+    let prompt = ["--prompt", "Lives alone in a walk-up.", "--chat"];
+    let logits = |extra: &[&str]| -> Vec<f64> {
+        let mut a = vec!["logits"];
+        a.extend(extra);
+        a.extend(prompt);
+        s.json(&a)["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let base = logits(&["--model", &model]);
+    let adapted = logits(&["--model", &model, "--adapter", &out_s]);
+    let max_diff = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+    };
+    assert!(
+        max_diff(&base, &adapted) > 1e-3,
+        "the adapter changes nothing"
+    );
+
+    let merged = s.path("merged");
+    let merged_s = merged.to_string_lossy().into_owned();
+    s.ok(&[
+        "adapter",
+        "merge",
+        "--model",
+        &model,
+        "--adapter",
+        &out_s,
+        "--out",
+        &merged_s,
+    ]);
+    let from_merged = logits(&["--model", &merged_s]);
+    assert!(max_diff(&adapted, &from_merged) <= 1e-4);
+
+    let g = s.json(&[
+        "generate",
+        "--model",
+        &model,
+        "--adapter",
+        &out_s,
+        "--prompt",
+        "Lives alone.",
+        "--chat",
+        "--max-tokens",
+        "4",
+        "--greedy",
+    ]);
+    assert_eq!(g["token_ids"].as_array().unwrap().len(), 4);
+}
