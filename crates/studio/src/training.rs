@@ -517,3 +517,101 @@ pub fn merge(model: &Path, adapters: &[PathBuf], out: &Path) -> Result<PathBuf, 
 
 #[cfg(test)]
 mod tests;
+
+/// Training sets made from the synthetic demo corpus's gold labels, as TRL JSONL records:
+/// the social-history paragraph of each note that has one, and the SDoH it mentions.
+pub struct DemoData {
+    /// `{"prompt", "completion"}` (conversational): the paragraph → its SDoH list.
+    pub sft: Vec<serde_json::Value>,
+    /// `{"prompt", "chosen", "rejected"}`: the right list against one with a wrong category.
+    pub pairs: Vec<serde_json::Value>,
+    /// `{"text", "labels"}`: the paragraph and the SDoH categories it mentions.
+    pub classify: Vec<serde_json::Value>,
+}
+
+/// The SDoH categories of the demo corpus, in the order lists are written.
+const SDOH: [&str; 6] = [
+    "EMPLOYMENT",
+    "HOUSING",
+    "TRANSPORTATION",
+    "PARENT",
+    "RELATIONSHIP",
+    "SUPPORT",
+];
+
+fn title(label: &str) -> String {
+    let lower = label.to_lowercase();
+    let mut c = lower.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// Builds [`DemoData`] from `notes` demo notes of corpus `seed`.
+pub fn demo_data(notes: usize, seed: u64) -> DemoData {
+    let mut data = DemoData {
+        sft: vec![],
+        pairs: vec![],
+        classify: vec![],
+    };
+    let instruction = "List the social determinants of health in this social history, one \
+                       `Category: evidence` per line.";
+    for note in crate::demo::generate(crate::demo::DemoConfig { notes, seed }) {
+        let Some(first) = note.spans.first() else {
+            continue;
+        };
+        // The paragraph holding the first gold span.
+        let start = note.text[..first.start].rfind("\n\n").map_or(0, |i| i + 2);
+        let end = note.text[first.start..]
+            .find("\n\n")
+            .map_or(note.text.len(), |i| first.start + i);
+        let paragraph = note.text[start..end].trim();
+        let spans: Vec<_> = note
+            .spans
+            .iter()
+            .filter(|s| s.start >= start && s.end <= end)
+            .collect();
+        let lines: Vec<String> = spans
+            .iter()
+            .map(|s| format!("{}: {}", title(&s.label), &note.text[s.start..s.end]))
+            .collect();
+        let prompt = serde_json::json!([{
+            "role": "user",
+            "content": format!("{instruction}\n\n{paragraph}"),
+        }]);
+        let answer = |lines: &[String]| serde_json::json!([{"role": "assistant", "content": lines.join("\n")}]);
+        data.sft
+            .push(serde_json::json!({"prompt": prompt, "completion": answer(&lines)}));
+        // Rejected: the first item filed under the next category — the kind of slip a model
+        // makes and a clinician corrects.
+        let wrong = SDOH
+            .iter()
+            .position(|l| *l == spans[0].label)
+            .map_or(SDOH[0], |i| SDOH[(i + 1) % SDOH.len()]);
+        let mut rejected = lines.clone();
+        rejected[0] = format!(
+            "{}: {}",
+            title(wrong),
+            &note.text[spans[0].start..spans[0].end]
+        );
+        data.pairs.push(serde_json::json!({
+            "prompt": prompt, "chosen": answer(&lines), "rejected": answer(&rejected),
+        }));
+        let mut labels: Vec<&str> = spans.iter().map(|s| s.label.as_str()).collect();
+        labels.sort();
+        labels.dedup();
+        data.classify
+            .push(serde_json::json!({"text": paragraph, "labels": labels}));
+    }
+    data
+}
+
+/// Writes records as JSON Lines.
+pub fn write_jsonl(path: &Path, records: &[serde_json::Value]) -> Result<(), Error> {
+    let mut text = String::new();
+    for r in records {
+        text.push_str(&r.to_string());
+        text.push('\n');
+    }
+    Ok(tune::lora::write_atomic(path, text.as_bytes())?)
+}

@@ -17,6 +17,7 @@
 
 pub mod data;
 pub mod loss;
+pub mod metrics;
 pub mod optim;
 
 use std::collections::{BTreeMap, HashMap};
@@ -605,7 +606,42 @@ impl<'a> Trainer<'a> {
             .map(|(k, v)| (format!("eval_{k}"), v / batches))
             .collect();
         out.insert("eval_loss".into(), loss_sum / weight_sum.max(1e-12));
+        if let Dataset::Classify { examples, .. } = eval {
+            let (scores, targets) = self.classify_scores(examples)?;
+            if let (_, Some(auroc)) = metrics::macro_auroc(&scores, &targets) {
+                out.insert("eval_macro_auroc".into(), auroc);
+            }
+        }
         Ok(out)
+    }
+
+    /// Sigmoid scores and 0/1 targets of labelled examples under the current adapter.
+    pub fn classify_scores(
+        &self,
+        examples: &[data::Labelled],
+    ) -> Result<(Vec<Vec<f64>>, Vec<Vec<bool>>), Error> {
+        let adapters = self.run_with_adapter();
+        let run = Run {
+            adapters: &adapters,
+            dropout: None,
+        };
+        let mut scores = Vec::with_capacity(examples.len());
+        for chunk in examples.chunks(self.config.batch_size.max(1)) {
+            let views: Vec<&[u32]> = chunk.iter().map(|e| e.ids.as_slice()).collect();
+            let (logits, _) = classify_logits(self.model, &run, &self.adapter, &views)?;
+            for row in logits.detach().to_vec2::<f32>()? {
+                scores.push(
+                    row.iter()
+                        .map(|&x| 1.0 / (1.0 + (-(x as f64)).exp()))
+                        .collect(),
+                );
+            }
+        }
+        let targets = examples
+            .iter()
+            .map(|e| e.targets.iter().map(|&t| t > 0.5).collect())
+            .collect();
+        Ok((scores, targets))
     }
 
     /// Trains until the step budget, early stopping or `cancelled()`; after every step calls
