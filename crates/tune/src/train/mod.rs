@@ -223,6 +223,11 @@ struct CheckpointState {
     evals_without_improvement: usize,
 }
 
+/// Per-example, per-label probabilities.
+pub type Scores = Vec<Vec<f64>>;
+/// Per-example, per-label 0/1 targets.
+pub type Targets = Vec<Vec<bool>>;
+
 /// The name of the checkpoint folder inside the output folder.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
 
@@ -619,7 +624,7 @@ impl<'a> Trainer<'a> {
     pub fn classify_scores(
         &self,
         examples: &[data::Labelled],
-    ) -> Result<(Vec<Vec<f64>>, Vec<Vec<bool>>), Error> {
+    ) -> Result<(Scores, Targets), Error> {
         let adapters = self.run_with_adapter();
         let run = Run {
             adapters: &adapters,
