@@ -138,6 +138,18 @@ pub enum Command {
         #[arg(long)]
         without_labels: bool,
     },
+    /// Write TRL JSONL training sets made from the demo corpus's gold labels (sft.jsonl,
+    /// pairs.jsonl, classify.jsonl and whole-note variants) into a folder.
+    DemoTrainingData {
+        /// Output folder.
+        out: PathBuf,
+        /// How many demo notes to draw from (those with social history are used).
+        #[arg(long, default_value_t = 400)]
+        notes: usize,
+        /// Corpus seed.
+        #[arg(long, default_value_t = 11)]
+        seed: u64,
+    },
 }
 
 /// Export formats.

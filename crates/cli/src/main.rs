@@ -424,6 +424,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 render::agreement(&mut out, &report)?;
             }
         }
+        Command::DemoTrainingData {
+            out: dir,
+            notes,
+            seed,
+        } => {
+            let n = studio::training::write_demo_data(&dir, notes, seed).map_err(api)?;
+            if json {
+                render::json(&mut out, &serde_json::json!({ "examples": n, "out": dir }))?;
+            } else {
+                writeln!(out, "{n} examples per file written to {}", dir.display())?;
+            }
+        }
         Command::DemoCorpus {
             out: path,
             notes,

@@ -527,6 +527,11 @@ pub struct DemoData {
     pub pairs: Vec<serde_json::Value>,
     /// `{"text", "labels"}`: the paragraph and the SDoH categories it mentions.
     pub classify: Vec<serde_json::Value>,
+    /// Plain-string `{"prompt", "completion"}` over the whole note (long contexts:
+    /// benchmarks cut them to a fixed length).
+    pub sft_long: Vec<serde_json::Value>,
+    /// Plain-string `{"prompt", "chosen", "rejected"}` over the whole note.
+    pub pairs_long: Vec<serde_json::Value>,
 }
 
 /// The SDoH categories of the demo corpus, in the order lists are written.
@@ -553,6 +558,8 @@ pub fn demo_data(notes: usize, seed: u64) -> DemoData {
         sft: vec![],
         pairs: vec![],
         classify: vec![],
+        sft_long: vec![],
+        pairs_long: vec![],
     };
     let instruction = "List the social determinants of health in this social history, one \
                        `Category: evidence` per line.";
@@ -597,6 +604,13 @@ pub fn demo_data(notes: usize, seed: u64) -> DemoData {
         data.pairs.push(serde_json::json!({
             "prompt": prompt, "chosen": answer(&lines), "rejected": answer(&rejected),
         }));
+        let long_prompt = format!("{instruction}\n\n{}\n\nAnswer:\n", note.text);
+        data.sft_long.push(serde_json::json!({
+            "prompt": long_prompt, "completion": lines.join("\n"),
+        }));
+        data.pairs_long.push(serde_json::json!({
+            "prompt": long_prompt, "chosen": lines.join("\n"), "rejected": rejected.join("\n"),
+        }));
         let mut labels: Vec<&str> = spans.iter().map(|s| s.label.as_str()).collect();
         labels.sort();
         labels.dedup();
@@ -604,6 +618,20 @@ pub fn demo_data(notes: usize, seed: u64) -> DemoData {
             .push(serde_json::json!({"text": paragraph, "labels": labels}));
     }
     data
+}
+
+/// Writes [`DemoData`] into `dir` as `sft.jsonl`, `pairs.jsonl`, `classify.jsonl`,
+/// `sft_long.jsonl` and `pairs_long.jsonl`; returns the number of notes used.
+pub fn write_demo_data(dir: &Path, notes: usize, seed: u64) -> Result<usize, Error> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+    let d = demo_data(notes, seed);
+    write_jsonl(&dir.join("sft.jsonl"), &d.sft)?;
+    write_jsonl(&dir.join("pairs.jsonl"), &d.pairs)?;
+    write_jsonl(&dir.join("classify.jsonl"), &d.classify)?;
+    write_jsonl(&dir.join("sft_long.jsonl"), &d.sft_long)?;
+    write_jsonl(&dir.join("pairs_long.jsonl"), &d.pairs_long)?;
+    Ok(d.sft.len())
 }
 
 /// Writes records as JSON Lines.

@@ -52,7 +52,7 @@ impl Linear {
     /// `(b, s, in)` → `(b, s, out)` with the base weight only.
     fn forward_base(&self, x: &Tensor) -> Result<Tensor, Error> {
         match &self.weight {
-            LinearWeight::Dense(w) => Ok(x.broadcast_matmul(&w.t()?)?),
+            LinearWeight::Dense(w) => frozen_matmul(x, w),
             LinearWeight::Quantized(QMatMul::QTensor(q)) if rows(x) >= PREFILL_ROWS => {
                 // Many rows (a prompt): a float GEMM beats row-by-row block dot products, even
                 // counting the dequantisation.
@@ -91,6 +91,64 @@ impl Linear {
             LinearWeight::Quantized(QMatMul::QTensor(q)) => q.shape().elem_count(),
             LinearWeight::Quantized(QMatMul::Tensor(w) | QMatMul::TensorF16(w)) => w.elem_count(),
         }
+    }
+}
+
+/// `x Wᵀ` for a frozen `W` `(out, in)`. candle's matmul backward also computes the gradient of
+/// the weight, a GEMM as large as the forward one that training throws away; on the CPU in f32
+/// this custom op gives only the input's gradient (`grad · W`).
+fn frozen_matmul(x: &Tensor, w: &Tensor) -> Result<Tensor, Error> {
+    if x.device().is_cpu() && x.dtype() == DType::F32 && w.dtype() == DType::F32 {
+        let x = x.contiguous()?;
+        Ok(x.apply_op1_arc(Arc::new(Box::new(FrozenMatmul { w: w.clone() })))?)
+    } else {
+        Ok(x.broadcast_matmul(&w.t()?)?)
+    }
+}
+
+/// The custom op of [`frozen_matmul`].
+struct FrozenMatmul {
+    w: Tensor,
+}
+
+impl candle_core::CustomOp1 for FrozenMatmul {
+    fn name(&self) -> &'static str {
+        "frozen-matmul"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let (candle_core::CpuStorage::F32(data), Some((start, end))) =
+            (storage, layout.contiguous_offsets())
+        else {
+            candle_core::bail!("frozen-matmul needs a contiguous f32 input")
+        };
+        let dims = layout.shape().dims();
+        let inp = *dims.last().unwrap_or(&1);
+        let rows = dims.iter().rev().skip(1).product::<usize>();
+        let x = Tensor::from_slice(&data[start..end], (rows, inp), &Device::Cpu)?;
+        let y = x.matmul(&self.w.t()?)?;
+        let out = self.w.dim(0)?;
+        let mut shape = dims.to_vec();
+        if let Some(last) = shape.last_mut() {
+            *last = out;
+        }
+        Ok((
+            candle_core::CpuStorage::F32(y.flatten_all()?.to_vec1::<f32>()?),
+            candle_core::Shape::from(shape),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        _arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(grad.broadcast_matmul(&self.w)?))
     }
 }
 
@@ -672,7 +730,7 @@ impl Llama {
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor, Error> {
         match &self.lm_head {
             Some(head) => head.forward(hidden, &Run::default()),
-            None => Ok(hidden.broadcast_matmul(&self.embed.t()?)?),
+            None => frozen_matmul(hidden, &self.embed),
         }
     }
 

@@ -621,10 +621,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// Sigmoid scores and 0/1 targets of labelled examples under the current adapter.
-    pub fn classify_scores(
-        &self,
-        examples: &[data::Labelled],
-    ) -> Result<(Scores, Targets), Error> {
+    pub fn classify_scores(&self, examples: &[data::Labelled]) -> Result<(Scores, Targets), Error> {
         let adapters = self.run_with_adapter();
         let run = Run {
             adapters: &adapters,
