@@ -6,6 +6,7 @@ mod bench;
 mod edges;
 mod model;
 mod studio;
+mod torch_env;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
