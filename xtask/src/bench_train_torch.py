@@ -15,21 +15,24 @@ and each prompt + completion longer than max-length, so every sequence is cut to
 max-length tokens (TRL keeps the start).
 
 Settings: LoRA r 8, alpha 16, dropout 0 on q,k,v,o; AdamW (torch), lr 5e-5 constant, no warm-up,
-float32 (bf16 and fp16 off: the Trainer would otherwise autocast to bf16 on CPU), CPU only, no
-evaluation or saving, a log row every step; DPO is TRL's sigmoid loss, beta 0.1, with the
-reference computed each step by the same model with the adapter off (TRL's default with PEFT).
+float32 (bf16 and fp16 off: the Trainer would otherwise autocast to bf16 on CPU), gradient
+checkpointing off (TRL turns it on by default: it runs each forward twice to save memory, so off
+is the faster baseline), CPU only, no evaluation or saving, a log row every step. DPO is TRL's
+sigmoid loss, beta 0.1, with the reference computed each step by the same model with the adapter
+off (TRL's default with PEFT).
 Timing: wall time from the end of step 1 (warm-up, excluded) to the end of the last step, so model
 loading and tokenisation are outside it. Tokens: the non-pad tokens the timed steps fed the model,
 SFT prompt + completion per example, DPO prompt + chosen and prompt + rejected per pair.
 Prints one JSON object on the last line of stdout ("steps" and "tokens" count the timed steps,
 "warmup_steps" the untimed first one):
-  {"objective", "tokens_per_s", "steps", "warmup_steps", "tokens", "seconds", "peak_rss_mb",
-   "train_peak_rss_mb", "threads", "load_avg_1m", "batch_size", "max_length", "torch", "transformers", "peft",
-   "trl"}
+  {"objective", "tokens_per_s", "steps", "warmup_steps", "tokens", "seconds", "step_seconds",
+   "cpu_seconds", "peak_rss_mb", "train_peak_rss_mb", "threads", "load_avg_1m", "batch_size",
+   "max_length", "torch", "transformers", "peft", "trl"}
 peak_rss_mb is the whole process's (getrusage: model loading and GGUF dequantisation included);
 train_peak_rss_mb is the peak from the trainer's set-up on, with the model already resident
-(the kernel's VmHWM, reset through /proc/self/clear_refs after loading). load_avg_1m, the
-machine's load at the end, tells whether other work shared the cores during the timing.
+(the kernel's VmHWM, reset through /proc/self/clear_refs after loading). load_avg_1m (the
+machine's load at the end) and cpu_seconds (this process's CPU time over the timed steps; about
+threads x seconds when it had its cores) tell whether other work shared the cores.
 """
 import argparse
 import json
@@ -145,7 +148,7 @@ def main():
         max_steps=args.steps, learning_rate=5e-5, lr_scheduler_type="constant", warmup_steps=0,
         optim="adamw_torch", logging_steps=1, save_strategy="no", eval_strategy="no",
         report_to=[], seed=42, use_cpu=True, bf16=False, fp16=False, dataloader_num_workers=0,
-        max_length=args.max_length, disable_tqdm=True,
+        max_length=args.max_length, disable_tqdm=True, gradient_checkpointing=False,
     )
 
     class StepClock(TrainerCallback):
@@ -153,9 +156,12 @@ def main():
 
         def __init__(self):
             self.ends = []
+            self.cpu = []
 
         def on_step_end(self, _args, state, control, **kwargs):
             self.ends.append(time.perf_counter())
+            t = os.times()
+            self.cpu.append(t.user + t.system)
 
     def counting(trainer_class):
         """The trainer with a count of the non-pad tokens each training step feeds the model."""
@@ -191,6 +197,7 @@ def main():
         fail(f"expected {args.steps} steps, saw {len(clock.ends)} ends and "
              f"{len(trainer.step_tokens)} batches")
     seconds = clock.ends[-1] - clock.ends[0]
+    cpu_seconds = clock.cpu[-1] - clock.cpu[0]
     tokens = sum(trainer.step_tokens[1:])
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     train_peak_rss_mb = vm_hwm_mb()
@@ -201,6 +208,8 @@ def main():
         "warmup_steps": 1,
         "tokens": tokens,
         "seconds": seconds,
+        "step_seconds": [b - a for a, b in zip(clock.ends, clock.ends[1:])],
+        "cpu_seconds": cpu_seconds,
         "peak_rss_mb": peak_rss_mb,
         "train_peak_rss_mb": train_peak_rss_mb,
         "threads": torch.get_num_threads(),
