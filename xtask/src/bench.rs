@@ -18,11 +18,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         Some("store") => store(args.get(1..).unwrap_or_default()),
         Some("generate") => generate(args.get(1..).unwrap_or_default()),
         Some("app") => app(),
-        other => bail!("unknown benchmark {other:?}; available: store, generate, app"),
+        Some("train") => crate::bench_train::run(args.get(1..).unwrap_or_default()),
+        other => bail!("unknown benchmark {other:?}; available: store, generate, app, train"),
     }
 }
 
-fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
+pub(crate) fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
     match args.iter().position(|a| a == name) {
         Some(i) => Ok(args.get(i + 1).context("flag needs a value")?.parse()?),
         None => Ok(default),
@@ -152,7 +153,7 @@ fn store(args: &[String]) -> anyhow::Result<()> {
 
 /// Runs `cmd` and returns the JSON object on the last line of its stdout; `what` names it in
 /// errors, which carry its stderr and stdout.
-fn json_output(mut cmd: Command, what: &str) -> anyhow::Result<serde_json::Value> {
+pub(crate) fn json_output(mut cmd: Command, what: &str) -> anyhow::Result<serde_json::Value> {
     let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
     if !out.status.success() {
         bail!(
@@ -278,13 +279,13 @@ fn long_notes_jsonl(count: usize, chars: usize, spans: usize) -> anyhow::Result<
 }
 
 /// Peak resident set of a running process, from /proc (Linux).
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
+pub(crate) fn vm_hwm_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn machine() -> serde_json::Value {
+pub(crate) fn machine() -> serde_json::Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

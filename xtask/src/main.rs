@@ -3,6 +3,7 @@
 //! clone (`$CARGO_TARGET_DIR`, default `~/.cache/clinitune/target`) so CI and sessions reuse it.
 
 mod bench;
+mod bench_train;
 mod edges;
 mod model;
 mod studio;
