@@ -27,7 +27,9 @@ Prints one JSON object on the last line of stdout ("steps" and "tokens" count th
 "warmup_steps" the untimed first one):
   {"objective", "tokens_per_s", "steps", "warmup_steps", "tokens", "seconds", "step_seconds",
    "cpu_seconds", "peak_rss_mb", "train_peak_rss_mb", "threads", "load_avg_1m", "batch_size",
-   "max_length", "torch", "transformers", "peft", "trl"}
+   "records", "records_dropped", "max_length", "torch", "transformers", "peft", "trl"}
+records_dropped counts those TRL left out because the prompt alone fills max-length (no
+completion token would remain); when it drops all, the script fails and says so.
 peak_rss_mb is the whole process's (getrusage: model loading and GGUF dequantisation included);
 train_peak_rss_mb is the peak from the trainer's set-up on, with the model already resident
 (the kernel's VmHWM, reset through /proc/self/clear_refs after loading). load_avg_1m (the
@@ -191,6 +193,11 @@ def main():
         trainer_class = counting(DPOTrainer)
     trainer = trainer_class(model=model, args=config, train_dataset=dataset,
                             processing_class=tokenizer, peft_config=lora, callbacks=[clock])
+    kept = len(trainer.train_dataset)
+    if kept == 0:
+        fail(f"TRL dropped all {len(records)} records of {args.data}: each prompt fills "
+             f"--max-length {args.max_length} tokens, leaving no completion token to train on; "
+             f"shorten the prompts (100-200 tokens suit max-length 256)")
     trainer.train()
 
     if len(clock.ends) != args.steps or len(trainer.step_tokens) != args.steps:
@@ -215,6 +222,8 @@ def main():
         "threads": torch.get_num_threads(),
         "load_avg_1m": os.getloadavg()[0],
         "batch_size": args.batch_size,
+        "records": kept,
+        "records_dropped": len(records) - kept,
         "max_length": args.max_length,
         "torch": torch.__version__,
         "transformers": transformers.__version__,
