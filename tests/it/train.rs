@@ -215,3 +215,98 @@ fn trained_adapters_load_in_generate_logits_and_merge() {
     ]);
     assert_eq!(g["token_ids"].as_array().unwrap().len(), 4);
 }
+
+/// The Python interpreter of the cached PyTorch + PEFT virtualenv (`cargo xtask test` sets it).
+fn torch_python() -> std::path::PathBuf {
+    let python = std::env::var_os("CLINITUNE_TORCH_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            crate::target_dir()
+                .parent()
+                .expect("cache folder")
+                .join("torch-venv/bin/python")
+        });
+    assert!(
+        python.is_file(),
+        "no PyTorch virtualenv at {}: run `cargo xtask test` (it creates one) or set \
+         CLINITUNE_TORCH_PYTHON",
+        python.display()
+    );
+    python
+}
+
+#[test]
+fn peft_loads_our_adapter_and_transformers_our_merged_model_to_our_logits() {
+    let s = Sandbox::new();
+    let data = sft_data(&s);
+    let model = tiny();
+    let out = s.path("run");
+    let out_s = out.to_string_lossy().into_owned();
+    let mut args = train_args(&data, &model, &out_s);
+    args[9] = "2"; // steps
+    args.extend([
+        "--targets",
+        "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+    ]);
+    s.json_lines(&args);
+    let merged = s.path("merged");
+    let merged_s = merged.to_string_lossy().into_owned();
+    s.ok(&[
+        "adapter",
+        "merge",
+        "--model",
+        &model,
+        "--adapter",
+        &out_s,
+        "--out",
+        &merged_s,
+    ]);
+
+    let text = "Lives alone in a walk-up; lost his job in May.";
+    let ids = s.json(&["tokenize", "--model", &model, "--text", text]);
+    let ids = ids["ids"].clone();
+    let ours: Vec<f64> = s.json(&[
+        "logits",
+        "--model",
+        &model,
+        "--adapter",
+        &out_s,
+        "--prompt",
+        text,
+    ])["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let script = crate::manifest_dir().join("../xtask/src/peft_check.py");
+    let peft = |extra: &[&str]| -> serde_json::Value {
+        let o = std::process::Command::new(torch_python())
+            .arg(&script)
+            .args(extra)
+            .args(["--ids", &format!("[{ids}]")])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let stdout = String::from_utf8(o.stdout).unwrap();
+        serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+    };
+    let max_diff = |theirs: &serde_json::Value| {
+        theirs["logits"][0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&ours)
+            .map(|(t, o)| (t.as_f64().unwrap() - o).abs())
+            .fold(0.0, f64::max)
+    };
+    let with_adapter = peft(&["--base", &model, "--adapter", &out_s]);
+    assert_eq!(with_adapter["keys"].as_array().unwrap().len(), 28);
+    let d = max_diff(&with_adapter);
+    assert!(d <= 1e-4, "PEFT's logits with our adapter differ by {d}");
+    let d = max_diff(&peft(&["--merged", &merged_s]));
+    assert!(
+        d <= 1e-4,
+        "transformers' logits of our merged model differ by {d}"
+    );
+}

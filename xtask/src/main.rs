@@ -249,6 +249,8 @@ fn test() -> anyhow::Result<()> {
     ]))?;
     let mut tests = cargo(&["test", "--workspace", "--locked"]);
     tests.env("CLINITUNE_STUDIO_BIN", studio::app_binary());
+    // The adapter round trip is checked by PEFT itself, from the cached virtualenv.
+    tests.env("CLINITUNE_TORCH_PYTHON", torch_env::python()?);
     run(tests)?;
     Ok(())
 }

@@ -15,7 +15,6 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 
 /// The baseline trainer, run by the virtualenv's Python (see its `--help`).
-#[allow(dead_code)] // called by `bench train`
 pub const BENCH_TRAIN_SCRIPT: &str = "xtask/src/bench_train_torch.py";
 
 /// Loads a base model plus a PEFT adapter (or a merged folder) and prints logits as JSON.
@@ -31,7 +30,6 @@ const PROBE: &str = "import torch, transformers, peft, trl, safetensors, gguf; \
 
 /// Makes the virtualenv when missing or when its pins differ from the requirements file;
 /// returns its folder (the interpreter is `bin/python` inside).
-#[allow(dead_code)] // called by `bench train`
 pub fn venv() -> anyhow::Result<PathBuf> {
     let requirements = crate::root().join("xtask/torch-requirements.txt");
     let pins = std::fs::read_to_string(&requirements)
@@ -71,7 +69,6 @@ pub fn venv() -> anyhow::Result<PathBuf> {
 }
 
 /// The virtualenv's Python, made first when needed.
-#[allow(dead_code)] // called by `bench train`
 pub fn python() -> anyhow::Result<PathBuf> {
     let python = venv()?.join("bin/python");
     if !python.is_file() {
