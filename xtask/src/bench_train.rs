@@ -144,7 +144,7 @@ fn torch(
 ) -> anyhow::Result<serde_json::Value> {
     let python = crate::torch_env::python()?;
     let mut c = Command::new(python);
-    c.arg(crate::root().join("xtask/src/bench_train_torch.py"))
+    c.arg(crate::root().join(crate::torch_env::BENCH_TRAIN_SCRIPT))
         .arg("--model")
         .arg(model)
         .arg("--data")
