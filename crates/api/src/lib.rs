@@ -1,6 +1,7 @@
 //! Types shared by the desktop UI (compiled to wasm32) and the backend.
 //!
 //! Everything here is plain serde data: ids, notes, annotations, label schemas, job progress,
+//! the review loop (prompt tasks, model outputs, preference pairs, SFT examples),
 //! inter-annotator agreement and the one error type that crosses the Tauri boundary,
 //! [`ApiError`]. This crate must never depend on rusqlite, candle, tokio or tauri, so that the
 //! UI can share it.
@@ -17,8 +18,10 @@ mod agreement;
 mod app;
 mod error;
 mod labels;
+#[macro_use]
 mod notes;
 mod training;
+mod review;
 
 pub use agreement::{
     AgreementReport, AgreementRequest, DocLabelAgreement, DocLabelComparison, F1Score,
@@ -36,3 +39,9 @@ pub use notes::{
     SpanRequest, Stats,
 };
 pub use training::{AdapterInfo, TrainData, TrainPlan, TrainRequest, TrainStep, TrainSummary};
+pub use review::{
+    ChatMessage, DatasetExportRequest, DatasetExportSummary, DatasetFormat, DatasetImportSummary,
+    DiffStats, EditId, ModelOutput, OutputId, OutputQuery, PairId, PairOrigin, PreferencePair,
+    PromptTask, RankingId, ReviewOutcome, RunRequest, RunSummary, SamplingParams, SftExample,
+    SftId, SftOrigin, Split, SplitRequest, SplitSummary, TaskId, TaskKind,
+};

@@ -11,7 +11,10 @@ use crate::error::{Error, Result};
 const APPLICATION_ID: i64 = 0x436C_5475;
 
 /// Migrations in order; the project's `user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_review.sql"),
+];
 
 /// An open project file.
 pub struct Store {

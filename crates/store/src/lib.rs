@@ -4,7 +4,8 @@
 //! reads and [`Tx`] (one IMMEDIATE transaction) for writes. Importers ([`import`]) stream CSV,
 //! JSONL, text folders and brat standoff into the store in batches, one transaction each, so a
 //! killed import leaves every committed batch complete and nothing half-written. [`export`]
-//! writes brat and JSONL back out.
+//! writes brat and JSONL back out. The review loop's rows — prompt tasks, model outputs, edits,
+//! rankings, preference pairs and SFT examples — live in `tasks`, `outputs` and `datasets`.
 //!
 //! Invariants: every statement uses bound parameters; offsets are UTF-8 byte offsets on char
 //! boundaries (the importers convert from brat's code points); note text never reaches a log.
@@ -18,13 +19,19 @@ pub mod import;
 pub mod schema;
 
 mod annotations;
+mod datasets;
 mod db;
 mod error;
 mod history;
 mod notes;
+mod outputs;
+mod tasks;
 
 pub use annotations::{NewDocLabel, NewSpan};
+pub use datasets::{DatasetTable, NewPair, NewSft, SplitRow};
 pub use db::{Db, Store, Tx};
 pub use error::Error;
 pub use history::{Change, HistoryEntry};
 pub use notes::NewNote;
+pub use outputs::{NewOutput, OutputRecord};
+pub use tasks::NewTask;

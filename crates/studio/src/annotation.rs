@@ -110,6 +110,45 @@ pub fn review_suggestion(
     })
 }
 
+/// Stores a model's suggested span (pre-annotation) inside the caller's transaction, checked
+/// like any span and audited; not part of anyone's undo history. Returns `None` when the note
+/// already has a span of that label on those offsets (suggested, accepted or rejected).
+pub(crate) fn insert_suggestion(
+    tx: &Tx<'_>,
+    request: &SpanRequest,
+    model: &str,
+) -> Result<Option<Span>, Error> {
+    let (fragments, attributes) = validate_span(tx, request)?;
+    if tx
+        .spans_of_note(request.note)?
+        .iter()
+        .any(|s| s.label == request.label && s.fragments == fragments)
+    {
+        return Ok(None);
+    }
+    tx.ensure_annotator(model, "model")?;
+    let row = store::NewSpan {
+        note: request.note,
+        label: request.label.clone(),
+        annotator: model.to_owned(),
+        status: api::AnnotationStatus::Suggested,
+        fragments,
+        attributes,
+        comment: None,
+        source_ref: None,
+    };
+    let id = tx.insert_span(&row, None)?;
+    let (_, span) = tx.span(id)?;
+    audit_change(
+        tx,
+        request.note,
+        model,
+        "suggest_span",
+        &Change::AddSpan { span: span.clone() },
+    )?;
+    Ok(Some(span))
+}
+
 /// Removes a span.
 pub fn remove_span(project: &mut Project, id: SpanId, annotator: &str) -> Result<(), Error> {
     project.store.write(|tx| {

@@ -4,8 +4,12 @@
 //! [`annotation`] (spans, document labels, undo/redo, note status, each with an audit entry),
 //! [`notes`] (search, show, stats), [`schemas`] (label schemas, the built-in SDoH and outcome
 //! schemas), [`transfer`] (import and export jobs with progress and cancellation),
-//! [`demo`] (the synthetic corpus), [`models`] (load, tokenize, generate), [`training`] (LoRA runs, adapters) and [`agreement`]
-//! (inter-annotator agreement and adjudication). Errors convert into [`api::ApiError`] here,
+//! [`demo`] (the synthetic corpus), [`models`] (load, tokenize, generate), [`training`] (LoRA
+//! runs, adapters) and [`agreement`] (inter-annotator agreement and adjudication). The review
+//! loop: [`tasks`] (versioned prompt templates), [`runs`] (generation over notes, resumable,
+//! with provenance), [`extraction`] (reading messy model JSON, evidence → suggested spans),
+//! [`review`] (accept, edit, rank → preference pairs and SFT examples) and [`datasets`]
+//! (splits, TRL JSONL export and import). Errors convert into [`api::ApiError`] here,
 //! because this is the layer that knows what a clinician can do about them.
 //!
 //! Invariants: no SQL and no tensors here (`store` and, later, `tune` own those); this crate is
@@ -16,11 +20,16 @@
 pub mod agreement;
 pub mod annotation;
 pub mod corpus;
+pub mod datasets;
 pub mod demo;
+pub mod extraction;
 pub mod jobs;
 pub mod models;
 pub mod notes;
+pub mod review;
+pub mod runs;
 pub mod schemas;
+pub mod tasks;
 pub mod training;
 pub mod transfer;
 

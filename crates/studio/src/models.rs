@@ -121,6 +121,24 @@ pub fn render_chat(m: &LoadedModel, prompt: &str) -> Result<String, Error> {
     Ok(m.tokenizer.apply_chat_template(&messages, true)?)
 }
 
+/// A conversation (system, few-shot turns, user) rendered through the model's chat template,
+/// with the generation prompt added: the exact text the model is given.
+pub fn render_messages(m: &LoadedModel, messages: &[api::ChatMessage]) -> Result<String, Error> {
+    let messages: Vec<ChatMessage> = messages
+        .iter()
+        .map(|x| ChatMessage {
+            role: x.role.clone(),
+            content: x.content.clone(),
+        })
+        .collect();
+    Ok(m.tokenizer.apply_chat_template(&messages, true)?)
+}
+
+/// The folder or file the model was loaded from.
+pub fn source(m: &LoadedModel) -> &Path {
+    &m.path
+}
+
 /// The prompt ids a request feeds the model: the raw text or its chat rendering.
 fn prompt_ids(m: &LoadedModel, prompt: &str, chat: bool) -> Result<Vec<u32>, Error> {
     let text = if chat {

@@ -12,9 +12,14 @@ pub struct Project {
 impl Project {
     /// Opens an existing project file.
     pub fn open(path: &Path) -> Result<Project, Error> {
-        Ok(Project {
+        let mut project = Project {
             store: Store::open(path)?,
-        })
+        };
+        // Projects made before prompt tasks existed get the shipped ones on first open.
+        if project.store.db().task_count()? == 0 {
+            crate::tasks::add_built_in(&mut project)?;
+        }
+        Ok(project)
     }
 
     /// Creates a new project file with the given label schemas (files or built-in names).
@@ -30,14 +35,21 @@ impl Project {
         for schema in &parsed {
             crate::schemas::add_parsed(&mut project, schema)?;
         }
+        crate::tasks::add_built_in(&mut project)?;
         Ok(project)
     }
 
-    /// Opens the project at `path`, creating it (with no schemas) when missing.
+    /// Opens the project at `path`, creating it (with no schemas, the shipped prompt tasks) when
+    /// missing.
     pub fn open_or_create(path: &Path) -> Result<Project, Error> {
-        Ok(Project {
-            store: Store::open_or_create(path)?,
-        })
+        if path.exists() {
+            return Project::open(path);
+        }
+        let mut project = Project {
+            store: Store::create(path)?,
+        };
+        crate::tasks::add_built_in(&mut project)?;
+        Ok(project)
     }
 
     /// The project file.

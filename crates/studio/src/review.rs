@@ -1,0 +1,359 @@
+//! Reviewing model outputs: the clinician's corrections become training data as they work.
+//!
+//! - [`edit`] stores the edited text, annotator, time and a word-level diff, and makes one
+//!   preference pair (prompt, chosen = edit, rejected = original) and one SFT example
+//!   (prompt, completion = edit). An edit that changes nothing is an acceptance.
+//! - [`accept`] makes an SFT example only.
+//! - [`rank`] of two outputs of the same prompt makes a pair (chosen = the preferred one).
+//!
+//! Each runs in one transaction with an audit entry (ids and counts, never text). Pairs and
+//! examples are de-duplicated by their texts and land in their note's split (see
+//! [`crate::datasets`]).
+
+use api::{
+    ChatMessage, DiffStats, EditId, NoteId, OutputId, PairOrigin, ReviewOutcome, SftOrigin, Split,
+    TaskId,
+};
+use serde_json::json;
+use similar::{DiffTag, TextDiff};
+use store::{OutputRecord, Tx};
+
+use crate::error::Error;
+use crate::project::Project;
+
+/// A word-level diff: operations with byte ranges into the original and the edit (no text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordDiff {
+    /// `(tag, original range, edited range)`, tag one of equal, delete, insert, replace.
+    pub ops: Vec<(&'static str, (usize, usize), (usize, usize))>,
+    /// Words kept, removed and added.
+    pub stats: DiffStats,
+}
+
+impl WordDiff {
+    /// The stored form: `{"ops": [["replace", [a, b], [c, d]], ...], "kept", "removed", "added"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let ops: Vec<serde_json::Value> = self
+            .ops
+            .iter()
+            .map(|(tag, old, new)| json!([tag, [old.0, old.1], [new.0, new.1]]))
+            .collect();
+        json!({
+            "unit": "words",
+            "ops": ops,
+            "kept": self.stats.kept,
+            "removed": self.stats.removed,
+            "added": self.stats.added,
+        })
+    }
+}
+
+/// The word-level (whitespace-separated tokens) diff of `original` and `edited`.
+pub fn word_diff(original: &str, edited: &str) -> WordDiff {
+    let diff = TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(200))
+        .diff_words(original, edited);
+    let offsets = |slices: &mut dyn Iterator<Item = &str>| -> Vec<usize> {
+        let mut at = vec![0usize];
+        let mut total = 0;
+        for s in slices {
+            total += s.len();
+            at.push(total);
+        }
+        at
+    };
+    let old_at = offsets(&mut diff.iter_old_slices());
+    let new_at = offsets(&mut diff.iter_new_slices());
+    let words = |at: &[usize], text: &str, r: std::ops::Range<usize>| -> u64 {
+        // Whitespace runs are tokens too; count only the words.
+        r.filter(|&i| {
+            let (Some(&a), Some(&b)) = (at.get(i), at.get(i + 1)) else {
+                return false;
+            };
+            text.get(a..b).is_some_and(|t| !t.trim().is_empty())
+        })
+        .count() as u64
+    };
+    let mut stats = DiffStats::default();
+    let mut ops = Vec::with_capacity(diff.ops().len());
+    for op in diff.ops() {
+        let (tag, old, new) = op.as_tag_tuple();
+        let name = match tag {
+            DiffTag::Equal => "equal",
+            DiffTag::Delete => "delete",
+            DiffTag::Insert => "insert",
+            DiffTag::Replace => "replace",
+        };
+        match tag {
+            DiffTag::Equal => stats.kept += words(&old_at, original, old.clone()),
+            DiffTag::Delete => stats.removed += words(&old_at, original, old.clone()),
+            DiffTag::Insert => stats.added += words(&new_at, edited, new.clone()),
+            DiffTag::Replace => {
+                stats.removed += words(&old_at, original, old.clone());
+                stats.added += words(&new_at, edited, new.clone());
+            }
+        }
+        let range = |at: &[usize], r: std::ops::Range<usize>| {
+            (
+                at.get(r.start).copied().unwrap_or(0),
+                at.get(r.end).copied().unwrap_or(0),
+            )
+        };
+        ops.push((name, range(&old_at, old), range(&new_at, new)));
+    }
+    WordDiff { ops, stats }
+}
+
+/// Accepts an output unchanged: one SFT example (prompt, completion = the output).
+pub fn accept(
+    project: &mut Project,
+    output: OutputId,
+    annotator: &str,
+) -> Result<ReviewOutcome, Error> {
+    project.store.write(|tx| {
+        let record = tx.output(output)?;
+        accept_in(tx, &record, annotator)
+    })
+}
+
+fn accept_in(tx: &Tx<'_>, record: &OutputRecord, annotator: &str) -> Result<ReviewOutcome, Error> {
+    let who = tx.ensure_annotator(annotator, "human")?;
+    let o = &record.output;
+    let split = split_for(tx, o.note_id)?;
+    let sft = tx.insert_sft(&store::NewSft {
+        note: Some(o.note_id),
+        task: Some(record.task_id),
+        prompt: &record.prompt,
+        prompt_messages: messages(record),
+        completion: &o.text,
+        origin: SftOrigin::Accept,
+        annotator: Some(who),
+        output: Some(o.id),
+        edit: None,
+        split,
+    })?;
+    tx.audit(
+        annotator,
+        "accept_output",
+        "model_output",
+        Some(o.id.0),
+        Some(o.note_id),
+        &json!({ "sft": sft }),
+    )?;
+    Ok(ReviewOutcome {
+        output: o.id,
+        edit: None,
+        ranking: None,
+        pair: None,
+        sft,
+        diff: None,
+    })
+}
+
+/// Saves a clinician's edit of an output: the edit (text, annotator, time, word diff), one
+/// preference pair and one SFT example, in one transaction. Unchanged text is an acceptance.
+pub fn edit(
+    project: &mut Project,
+    output: OutputId,
+    edited: &str,
+    annotator: &str,
+) -> Result<ReviewOutcome, Error> {
+    if edited.trim().is_empty() {
+        return Err(Error::Invalid(format!(
+            "the edit of output {output} is empty; to discard an output, rank another above it"
+        )));
+    }
+    project.store.write(|tx| {
+        let record = tx.output(output)?;
+        let o = &record.output;
+        if edited == o.text {
+            return accept_in(tx, &record, annotator);
+        }
+        let who = tx.ensure_annotator(annotator, "human")?;
+        let diff = word_diff(&o.text, edited);
+        let edit_id: EditId = tx.insert_edit(o.id, who, edited, &diff.to_json())?;
+        let split = split_for(tx, o.note_id)?;
+        let pair = tx.insert_pair(&store::NewPair {
+            note: Some(o.note_id),
+            task: Some(record.task_id),
+            prompt: &record.prompt,
+            prompt_messages: messages(&record),
+            chosen: edited,
+            rejected: &o.text,
+            origin: PairOrigin::Edit,
+            annotator: Some(who),
+            edit: Some(edit_id),
+            ranking: None,
+            split,
+        })?;
+        let sft = tx.insert_sft(&store::NewSft {
+            note: Some(o.note_id),
+            task: Some(record.task_id),
+            prompt: &record.prompt,
+            prompt_messages: messages(&record),
+            completion: edited,
+            origin: SftOrigin::Edit,
+            annotator: Some(who),
+            output: Some(o.id),
+            edit: Some(edit_id),
+            split,
+        })?;
+        tx.audit(
+            annotator,
+            "edit_output",
+            "edit",
+            Some(edit_id.0),
+            Some(o.note_id),
+            &json!({
+                "output": o.id, "pair": pair, "sft": sft,
+                "kept": diff.stats.kept, "removed": diff.stats.removed, "added": diff.stats.added,
+            }),
+        )?;
+        Ok(ReviewOutcome {
+            output: o.id,
+            edit: Some(edit_id),
+            ranking: None,
+            pair,
+            sft,
+            diff: Some(diff.stats),
+        })
+    })
+}
+
+/// Ranks two outputs of the same note and prompt: a pair with the preferred one as chosen.
+pub fn rank(
+    project: &mut Project,
+    preferred: OutputId,
+    other: OutputId,
+    annotator: &str,
+) -> Result<ReviewOutcome, Error> {
+    if preferred == other {
+        return Err(Error::Invalid(format!(
+            "output {preferred} cannot be ranked against itself; give two different outputs"
+        )));
+    }
+    project.store.write(|tx| {
+        let a = tx.output(preferred)?;
+        let b = tx.output(other)?;
+        if a.output.note_id != b.output.note_id {
+            return Err(Error::Invalid(format!(
+                "outputs {preferred} and {other} are about different notes ({} and {}); rank \
+                 outputs of the same note",
+                a.output.note_id, b.output.note_id
+            )));
+        }
+        if a.prompt != b.prompt {
+            return Err(Error::Invalid(format!(
+                "outputs {preferred} and {other} answer different prompts (task {}@{} and {}@{}); \
+                 rank outputs of the same run or task version",
+                a.output.task, a.output.task_version, b.output.task, b.output.task_version
+            )));
+        }
+        if a.output.text == b.output.text {
+            return Err(Error::Invalid(format!(
+                "outputs {preferred} and {other} have the same text; there is nothing to prefer"
+            )));
+        }
+        let who = tx.ensure_annotator(annotator, "human")?;
+        let note = a.output.note_id;
+        let ranking = tx.insert_ranking(note, preferred, other, who)?;
+        let split = split_for(tx, note)?;
+        let pair = tx.insert_pair(&store::NewPair {
+            note: Some(note),
+            task: Some(a.task_id),
+            prompt: &a.prompt,
+            prompt_messages: messages(&a),
+            chosen: &a.output.text,
+            rejected: &b.output.text,
+            origin: PairOrigin::Ranking,
+            annotator: Some(who),
+            edit: None,
+            ranking: Some(ranking),
+            split,
+        })?;
+        tx.audit(
+            annotator,
+            "rank_outputs",
+            "ranking",
+            Some(ranking.0),
+            Some(note),
+            &json!({ "preferred": preferred, "other": other, "pair": pair }),
+        )?;
+        Ok(ReviewOutcome {
+            output: preferred,
+            edit: None,
+            ranking: Some(ranking),
+            pair,
+            sft: None,
+            diff: None,
+        })
+    })
+}
+
+fn messages(record: &OutputRecord) -> Option<&[ChatMessage]> {
+    Some(record.prompt_messages.as_slice()).filter(|m| !m.is_empty())
+}
+
+/// The split of a note's new pair or example: the one its others are in, else the project's
+/// split settings applied to the note.
+fn split_for(tx: &Tx<'_>, note: NoteId) -> Result<Split, Error> {
+    if let Some(split) = tx.note_split(note)? {
+        return Ok(split);
+    }
+    let request = crate::datasets::split_settings(tx)?;
+    Ok(crate::datasets::split_of(
+        &crate::datasets::group_key(Some(note), ""),
+        &request,
+    ))
+}
+
+/// Stores an output made outside Clinitune (another runtime, a script, a benchmark), with the
+/// provenance given, so that it can be reviewed like a generated one.
+pub fn record_output(
+    project: &mut Project,
+    note: NoteId,
+    task: TaskId,
+    prompt: &str,
+    text: &str,
+    model: &str,
+) -> Result<OutputId, Error> {
+    project.store.write(|tx| {
+        let run = format!("external-{}", tx.outputs_count()?);
+        let id = tx.insert_output(&store::NewOutput {
+            note,
+            task,
+            run: &run,
+            sample: 0,
+            model,
+            model_name: None,
+            model_sha256: None,
+            adapter: None,
+            params: &json!({}),
+            seed: None,
+            prompt,
+            prompt_messages: &[ChatMessage {
+                role: "user".to_owned(),
+                content: prompt.to_owned(),
+            }],
+            text,
+            parsed: None,
+            parse_error: None,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            stop: "external",
+            truncated: false,
+        })?;
+        tx.audit(
+            "clinitune",
+            "record_output",
+            "model_output",
+            Some(id.0),
+            Some(note),
+            &json!({ "task": task }),
+        )?;
+        Ok(id)
+    })
+}
+
+#[cfg(test)]
+mod tests;
