@@ -121,6 +121,20 @@ pub enum Command {
     /// Describe or merge saved adapters.
     #[command(subcommand)]
     Adapter(AdapterCommand),
+    /// Prompt tasks: add a TOML template (new version) or list them.
+    #[command(subcommand)]
+    Task(crate::review::TaskCommand),
+    /// Generate a task's outputs over notes (progress bar; resumable; --json prints them).
+    Run(crate::review::RunArgs),
+    /// List or show model outputs with what made them.
+    #[command(subcommand)]
+    Outputs(crate::review::OutputsCommand),
+    /// Review outputs: accept, edit from a file, rank two; accept or reject suggested spans.
+    #[command(subcommand)]
+    Review(crate::review::ReviewCommand),
+    /// Preference pairs and SFT examples: list, split by note, export or import TRL JSONL.
+    #[command(subcommand)]
+    Pairs(crate::review::PairsCommand),
     /// Write a synthetic, labelled corpus of clinical notes (no real patient data).
     DemoCorpus {
         /// Output file (JSONL) or folder (brat).

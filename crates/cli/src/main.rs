@@ -4,6 +4,7 @@
 mod args;
 mod progress;
 mod render;
+mod review;
 mod train;
 
 use std::collections::BTreeMap;
@@ -436,6 +437,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{n} examples per file written to {}", dir.display())?;
             }
         }
+        Command::Task(cmd) => review::task(&cli.project, json, cmd, &mut out)?,
+        Command::Run(a) => review::run(&cli.project, json, device, a, &mut out)?,
+        Command::Outputs(cmd) => review::outputs(&cli.project, json, cmd, &mut out)?,
+        Command::Review(cmd) => review::review(&cli.project, json, cmd, &mut out)?,
+        Command::Pairs(cmd) => review::pairs(&cli.project, json, cmd, &mut out)?,
         Command::DemoCorpus {
             out: path,
             notes,

@@ -318,37 +318,31 @@ pub fn locate(text: &str, evidence: &str, used: &[(usize, usize)]) -> Option<(us
     if needle.is_empty() {
         return None;
     }
-    let pick = |found: Vec<(usize, usize)>| {
-        found
-            .iter()
-            .find(|r| !used.contains(r))
-            .or(found.first())
-            .copied()
-    };
     let exact: Vec<(usize, usize)> = text
         .match_indices(needle)
         .map(|(s, m)| (s, s + m.len()))
         .collect();
-    if !exact.is_empty() {
-        return pick(exact);
-    }
     // Normalised: lower case, one space for any whitespace run; each normalised char keeps
     // the byte range of the source char it came from.
     let (hay, map) = normalise(text);
     let (pin, _) = normalise(needle);
     let pin = pin.trim();
-    if pin.is_empty() {
-        return None;
-    }
-    let found: Vec<(usize, usize)> = hay
-        .match_indices(pin)
-        .filter_map(|(s, m)| {
-            let first = map.get(hay.get(..s)?.chars().count())?;
-            let last = map.get(hay.get(..s + m.len())?.chars().count().checked_sub(1)?)?;
-            Some((first.0, last.1))
-        })
-        .collect();
-    pick(found)
+    let loose: Vec<(usize, usize)> = if pin.is_empty() {
+        Vec::new()
+    } else {
+        hay.match_indices(pin)
+            .filter_map(|(s, m)| {
+                let first = map.get(hay.get(..s)?.chars().count())?;
+                let last = map.get(hay.get(..s + m.len())?.chars().count().checked_sub(1)?)?;
+                Some((first.0, last.1))
+            })
+            .collect()
+    };
+    let unused = |found: &[(usize, usize)]| found.iter().find(|r| !used.contains(r)).copied();
+    unused(&exact)
+        .or_else(|| unused(&loose))
+        .or_else(|| exact.first().copied())
+        .or_else(|| loose.first().copied())
 }
 
 /// Lower-cased text with whitespace runs as one space, and each char's source byte range.

@@ -15,17 +15,20 @@ use api::{
     TaskId,
 };
 use serde_json::json;
-use similar::{DiffTag, TextDiff};
+use similar::DiffTag;
 use store::{OutputRecord, Tx};
 
 use crate::error::Error;
 use crate::project::Project;
 
+/// One diff operation: tag (equal, delete, insert, replace), original and edited byte range.
+pub type DiffOp = (&'static str, (usize, usize), (usize, usize));
+
 /// A word-level diff: operations with byte ranges into the original and the edit (no text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WordDiff {
     /// `(tag, original range, edited range)`, tag one of equal, delete, insert, replace.
-    pub ops: Vec<(&'static str, (usize, usize), (usize, usize))>,
+    pub ops: Vec<DiffOp>,
     /// Words kept, removed and added.
     pub stats: DiffStats,
 }
@@ -48,58 +51,85 @@ impl WordDiff {
     }
 }
 
-/// The word-level (whitespace-separated tokens) diff of `original` and `edited`.
-pub fn word_diff(original: &str, edited: &str) -> WordDiff {
-    let diff = TextDiff::configure()
-        .timeout(std::time::Duration::from_millis(200))
-        .diff_words(original, edited);
-    let offsets = |slices: &mut dyn Iterator<Item = &str>| -> Vec<usize> {
-        let mut at = vec![0usize];
-        let mut total = 0;
-        for s in slices {
-            total += s.len();
-            at.push(total);
+/// Byte ranges of the whitespace-separated words of `text`.
+fn words(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            _ => {}
         }
-        at
-    };
-    let old_at = offsets(&mut diff.iter_old_slices());
-    let new_at = offsets(&mut diff.iter_new_slices());
-    let words = |at: &[usize], text: &str, r: std::ops::Range<usize>| -> u64 {
-        // Whitespace runs are tokens too; count only the words.
-        r.filter(|&i| {
-            let (Some(&a), Some(&b)) = (at.get(i), at.get(i + 1)) else {
-                return false;
-            };
-            text.get(a..b).is_some_and(|t| !t.trim().is_empty())
-        })
-        .count() as u64
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+/// The word-level diff of `original` and `edited` (words are whitespace-separated tokens;
+/// changes of spacing alone are not edits).
+pub fn word_diff(original: &str, edited: &str) -> WordDiff {
+    let old_words = words(original);
+    let new_words = words(edited);
+    let old: Vec<&str> = old_words
+        .iter()
+        .map(|&(a, b)| original.get(a..b).unwrap_or_default())
+        .collect();
+    let new: Vec<&str> = new_words
+        .iter()
+        .map(|&(a, b)| edited.get(a..b).unwrap_or_default())
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+    let diff = similar::capture_diff_slices_deadline(
+        similar::Algorithm::Myers,
+        &old,
+        &new,
+        Some(deadline),
+    );
+    // Word index range → byte range (an empty range sits where its position is).
+    let bytes = |at: &[(usize, usize)], len: usize, r: std::ops::Range<usize>| {
+        if r.is_empty() {
+            let pos = at.get(r.start).map_or(len, |w| w.0);
+            return (pos, pos);
+        }
+        (
+            at.get(r.start).map_or(len, |w| w.0),
+            at.get(r.end - 1).map_or(len, |w| w.1),
+        )
     };
     let mut stats = DiffStats::default();
-    let mut ops = Vec::with_capacity(diff.ops().len());
-    for op in diff.ops() {
-        let (tag, old, new) = op.as_tag_tuple();
+    let mut ops = Vec::with_capacity(diff.len());
+    for op in &diff {
+        let (tag, o, n) = op.as_tag_tuple();
         let name = match tag {
-            DiffTag::Equal => "equal",
-            DiffTag::Delete => "delete",
-            DiffTag::Insert => "insert",
-            DiffTag::Replace => "replace",
-        };
-        match tag {
-            DiffTag::Equal => stats.kept += words(&old_at, original, old.clone()),
-            DiffTag::Delete => stats.removed += words(&old_at, original, old.clone()),
-            DiffTag::Insert => stats.added += words(&new_at, edited, new.clone()),
-            DiffTag::Replace => {
-                stats.removed += words(&old_at, original, old.clone());
-                stats.added += words(&new_at, edited, new.clone());
+            DiffTag::Equal => {
+                stats.kept += o.len() as u64;
+                "equal"
             }
-        }
-        let range = |at: &[usize], r: std::ops::Range<usize>| {
-            (
-                at.get(r.start).copied().unwrap_or(0),
-                at.get(r.end).copied().unwrap_or(0),
-            )
+            DiffTag::Delete => {
+                stats.removed += o.len() as u64;
+                "delete"
+            }
+            DiffTag::Insert => {
+                stats.added += n.len() as u64;
+                "insert"
+            }
+            DiffTag::Replace => {
+                stats.removed += o.len() as u64;
+                stats.added += n.len() as u64;
+                "replace"
+            }
         };
-        ops.push((name, range(&old_at, old), range(&new_at, new)));
+        ops.push((
+            name,
+            bytes(&old_words, original.len(), o),
+            bytes(&new_words, edited.len(), n),
+        ));
     }
     WordDiff { ops, stats }
 }
@@ -356,4 +386,4 @@ pub fn record_output(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -235,43 +235,7 @@ pub fn run(
             truncated: prompt.truncated,
         };
         let model_name = format!("model:{}", provenance.name);
-        let (id, suggested) = project.store.write(|tx| -> Result<_, Error> {
-            let id = tx.insert_output(&new)?;
-            let mut suggested = 0u64;
-            for s in &suggestions {
-                let request = SpanRequest {
-                    note,
-                    label: s.label.clone(),
-                    fragments: vec![api::Fragment {
-                        start: s.start,
-                        end: s.end,
-                    }],
-                    attributes: s.attributes.clone(),
-                };
-                // A suggestion the schema refuses is left out; the output keeps the mention.
-                match crate::annotation::insert_suggestion(tx, &request, &model_name) {
-                    Ok(Some(span)) => {
-                        tx.set_span_origin(span.id, id)?;
-                        suggested += 1;
-                    }
-                    Ok(None) => {}
-                    Err(Error::Store(e)) => return Err(Error::Store(e)),
-                    Err(e) => tracing::warn!(output = id.0, error = %e, "suggestion refused"),
-                }
-            }
-            tx.audit(
-                &model_name,
-                "generate",
-                "model_output",
-                Some(id.0),
-                Some(note),
-                &serde_json::json!({
-                    "task": task.id, "run": run_key, "sample": sample,
-                    "tokens": completion_tokens, "suggested_spans": suggested,
-                }),
-            )?;
-            Ok((id, suggested))
-        })?;
+        let (id, suggested) = save_output(project, &new, &suggestions, &model_name)?;
         summary.suggested_spans += suggested;
         summary.generated_tokens += completion_tokens as u64;
         summary.outputs.push(project.store.db().output(id)?.output);
@@ -291,6 +255,53 @@ pub fn run(
         "generation run finished"
     );
     Ok(summary)
+}
+
+/// Saves an output and the spans its extraction suggests, in one transaction with an audit
+/// entry; returns the output's id and how many suggestions were stored.
+pub(crate) fn save_output(
+    project: &mut Project,
+    new: &store::NewOutput<'_>,
+    suggestions: &[crate::extraction::Suggestion],
+    model_name: &str,
+) -> Result<(api::OutputId, u64), Error> {
+    project.store.write(|tx| -> Result<_, Error> {
+        let id = tx.insert_output(new)?;
+        let mut suggested = 0u64;
+        for s in suggestions {
+            let request = SpanRequest {
+                note: new.note,
+                label: s.label.clone(),
+                fragments: vec![api::Fragment {
+                    start: s.start,
+                    end: s.end,
+                }],
+                attributes: s.attributes.clone(),
+            };
+            // A suggestion the schema refuses is left out; the output keeps the mention.
+            match crate::annotation::insert_suggestion(tx, &request, model_name) {
+                Ok(Some(span)) => {
+                    tx.set_span_origin(span.id, id)?;
+                    suggested += 1;
+                }
+                Ok(None) => {}
+                Err(Error::Store(e)) => return Err(Error::Store(e)),
+                Err(e) => tracing::warn!(output = id.0, error = %e, "suggestion refused"),
+            }
+        }
+        tx.audit(
+            model_name,
+            "generate",
+            "model_output",
+            Some(id.0),
+            Some(new.note),
+            &serde_json::json!({
+                "task": new.task, "run": new.run, "sample": new.sample,
+                "tokens": new.completion_tokens, "suggested_spans": suggested,
+            }),
+        )?;
+        Ok((id, suggested))
+    })
 }
 
 /// A note's rendered prompt.
@@ -332,14 +343,19 @@ fn build_prompt(
     })
 }
 
-type Reading = (
+pub(crate) type Reading = (
     Option<serde_json::Value>,
     Option<String>,
     Vec<crate::extraction::Suggestion>,
 );
 
 /// Parses an output by kind: suggestions from an `extract` output's evidence.
-fn read_output(kind: TaskKind, text: &str, note: &str, labels: &[api::Label]) -> Reading {
+pub(crate) fn read_output(
+    kind: TaskKind,
+    text: &str,
+    note: &str,
+    labels: &[api::Label],
+) -> Reading {
     match kind {
         TaskKind::Summarize => (None, None, Vec::new()),
         TaskKind::Extract => match crate::extraction::parse_extraction(text) {
