@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod desktop;
 mod model;
+mod review;
 mod shadr;
 mod train;
 
