@@ -140,12 +140,21 @@ fn run_review_split_export_and_reimport_the_pairs() {
         }
         assert_eq!(o["model"], model.as_str());
         assert!(o["adapter"].is_null());
+        assert_eq!(o["task"], "social-history-summary");
         assert_eq!(o["params"]["temperature"], 0.8);
         assert!(o["model_sha256"].as_str().unwrap().len() == 64);
     }
+    // With the fixture PEFT adapter: recorded with each output, a run of its own.
+    let adapter = shared_dir().join("fixtures/peft-lora");
+    let adapted = run(&["--adapter", adapter.to_str().unwrap(), "--limit", "1"]);
+    let adapted = adapted.as_array().unwrap();
+    assert_eq!(adapted.len(), 2);
+    assert_eq!(adapted[0]["adapter"], adapter.to_str().unwrap());
+    assert_ne!(adapted[0]["run"], listed[0]["run"]);
     let note = listed[0]["note_id"].as_i64().unwrap();
     let of_note = s.json(&["outputs", "list", "--note", &note.to_string()]);
-    assert_eq!(of_note.as_array().unwrap().len(), 2);
+    // Two samples of the base run and two of the adapter's.
+    assert_eq!(of_note.as_array().unwrap().len(), 4);
 
     // Edit the first output from a file: one pair and one SFT example.
     let edited = "Lives alone in an apartment; daughter visits weekly.\nNo car.";
@@ -299,10 +308,7 @@ fn run_refuses_what_it_cannot_do_with_a_hint() {
     let model = tiny();
     for (args, says) in [
         (vec!["--samples", "2", "--greedy"], "temperature"),
-        (
-            vec!["--adapter", "adapters/a1"],
-            "adapters are not supported yet",
-        ),
+        (vec!["--adapter", "adapters/a1"], "adapters/a1"),
         (vec!["--filter", "zebrafinch"], "no note matches"),
     ] {
         let mut all = vec!["run", "--task", "discharge-summary", "--model", &model];

@@ -20,8 +20,8 @@ mod error;
 mod labels;
 #[macro_use]
 mod notes;
-mod training;
 mod review;
+mod training;
 
 pub use agreement::{
     AgreementReport, AgreementRequest, DocLabelAgreement, DocLabelComparison, F1Score,
@@ -38,10 +38,10 @@ pub use notes::{
     NoteStatus, NoteSummary, Rejection, SearchOrder, SearchQuery, Span, SpanId, SpanRecord,
     SpanRequest, Stats,
 };
-pub use training::{AdapterInfo, TrainData, TrainPlan, TrainRequest, TrainStep, TrainSummary};
 pub use review::{
     ChatMessage, DatasetExportRequest, DatasetExportSummary, DatasetFormat, DatasetImportSummary,
     DiffStats, EditId, ModelOutput, OutputId, OutputQuery, PairId, PairOrigin, PreferencePair,
     PromptTask, RankingId, ReviewOutcome, RunRequest, RunSummary, SamplingParams, SftExample,
     SftId, SftOrigin, Split, SplitRequest, SplitSummary, TaskId, TaskKind,
 };
+pub use training::{AdapterInfo, TrainData, TrainPlan, TrainRequest, TrainStep, TrainSummary};

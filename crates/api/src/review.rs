@@ -109,8 +109,9 @@ pub struct SamplingParams {
 pub struct RunRequest {
     /// Task name, optionally `name@version` (default: the latest version).
     pub task: String,
-    /// LoRA adapter folder applied over the model, if any.
-    pub adapter: Option<String>,
+    /// LoRA adapter folders (PEFT layout) applied over the model, bottom first; the model
+    /// must have been loaded with them.
+    pub adapters: Vec<String>,
     /// Which notes (all words, with filters); its limit 0 means every matching note.
     pub query: SearchQuery,
     /// These notes only (instead of the query) when not empty.
@@ -152,7 +153,7 @@ pub struct ModelOutput {
     pub model_name: Option<String>,
     /// SHA-256 of the model's weights file(s).
     pub model_sha256: Option<String>,
-    /// Adapter folder, if one was applied.
+    /// Adapter folder(s) applied, `+`-joined bottom first; none for the base model.
     pub adapter: Option<String>,
     /// Sampling parameters.
     pub params: serde_json::Value,

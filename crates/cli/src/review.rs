@@ -41,9 +41,10 @@ pub struct RunArgs {
     /// Model folder or .gguf file.
     #[arg(long, env = "CLINITUNE_MODEL")]
     pub model: PathBuf,
-    /// LoRA adapter folder (Hugging Face PEFT layout) applied over the model.
+    /// LoRA adapter folder (Hugging Face PEFT layout) applied over the model; repeat to stack
+    /// (bottom first).
     #[arg(long, value_name = "DIR")]
-    pub adapter: Option<PathBuf>,
+    pub adapter: Vec<PathBuf>,
     /// Only notes matching this full-text query (as `notes search`).
     #[arg(long, value_name = "QUERY")]
     pub filter: Option<String>,
@@ -337,7 +338,7 @@ pub fn run(
         .map_err(api_err)?;
     let request = RunRequest {
         task: a.task,
-        adapter: a.adapter.map(|p| p.display().to_string()),
+        adapters: a.adapter.iter().map(|p| p.display().to_string()).collect(),
         query: SearchQuery {
             text: a.filter.unwrap_or_default(),
             category: a.category,
@@ -368,7 +369,8 @@ pub fn run(
     // Refuse a bad request before spending time on loading the model.
     studio::runs::check_request(&request).map_err(api_err)?;
     studio::tasks::get(&project, &request.task).map_err(api_err)?;
-    let model = studio::models::load_on(&a.model, a.dequantize, device).map_err(api_err)?;
+    let model = studio::runs::load_model(&a.model, &request.adapters, a.dequantize, device)
+        .map_err(api_err)?;
     let mut bar = Bar::new();
     let cancel = CancelToken::new();
     let summary = studio::runs::run(

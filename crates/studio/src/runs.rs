@@ -92,16 +92,44 @@ pub fn check_request(request: &RunRequest) -> Result<(), Error> {
     if request.sampling.max_tokens == 0 {
         return Err(Error::Invalid("--max-tokens must be at least 1".to_owned()));
     }
-    if let Some(adapter) = &request.adapter {
-        return Err(Error::Invalid(format!(
-            "adapters are not supported yet (asked for {adapter}); run without --adapter"
-        )));
-    }
     Ok(())
 }
 
-/// Generates the task's outputs for the requested notes (× samples) with `model`, saving each
-/// as it is made; reports progress per output and stops between outputs when cancelled.
+/// Loads the model a run needs: the base model, with the request's adapters attached (GGUF
+/// weights are then dequantised, as adapters were trained on float weights).
+pub fn load_model(
+    model: &Path,
+    adapters: &[String],
+    dequantize: bool,
+    device: crate::models::DeviceChoice,
+) -> Result<LoadedModel, Error> {
+    if adapters.is_empty() {
+        return crate::models::load_on(model, dequantize, device);
+    }
+    let dirs: Vec<std::path::PathBuf> = adapters.iter().map(std::path::PathBuf::from).collect();
+    crate::training::load_with_adapters(model, &dirs, device)
+}
+
+/// SHA-256 of an adapter folder's `adapter_config.json` and `adapter_model.safetensors`.
+fn adapter_sha256(dir: &str) -> Result<String, Error> {
+    let mut hasher = Sha256::new();
+    for file in ["adapter_config.json", "adapter_model.safetensors"] {
+        let path = Path::new(dir).join(file);
+        let bytes = std::fs::read(&path).map_err(|source| {
+            Error::Store(store::Error::Io {
+                action: "read",
+                path: path.clone(),
+                source,
+            })
+        })?;
+        hasher.update(&bytes);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Generates the task's outputs for the requested notes (× samples) with `model` (loaded with
+/// the request's adapters, see [`load_model`]), saving each as it is made; reports progress
+/// per output and stops between outputs when cancelled.
 pub fn run(
     project: &mut Project,
     model: &LoadedModel,
@@ -115,7 +143,14 @@ pub fn run(
     let provenance = model_provenance(crate::models::source(model))?;
     let few_shot = request.few_shot.unwrap_or(def.few_shot);
     let budget = request.max_note_tokens.unwrap_or(def.max_note_tokens);
+    let adapter_hashes = request
+        .adapters
+        .iter()
+        .map(|a| adapter_sha256(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let adapter = Some(request.adapters.join(" + ")).filter(|a| !a.is_empty());
     let params = serde_json::json!({
+        "adapter_sha256": adapter_hashes,
         "temperature": request.sampling.temperature,
         "top_p": request.sampling.top_p,
         "top_k": request.sampling.top_k,
@@ -127,7 +162,6 @@ pub fn run(
     let key = serde_json::json!({
         "task": task.id,
         "model": provenance.sha256,
-        "adapter": request.adapter,
         "params": params,
         "seed": request.seed,
     });
@@ -221,7 +255,7 @@ pub fn run(
             model: &provenance.path,
             model_name: Some(&provenance.name),
             model_sha256: Some(&provenance.sha256),
-            adapter: request.adapter.as_deref(),
+            adapter: adapter.as_deref(),
             params: &params,
             seed: i64::try_from(seed).ok(),
             prompt: &prompt.text,

@@ -38,7 +38,7 @@ fn demo(notes: usize) -> (tempfile::TempDir, Project) {
 fn request(task: &str, samples: u32) -> RunRequest {
     RunRequest {
         task: task.to_owned(),
-        adapter: None,
+        adapters: Vec::new(),
         query: SearchQuery::default(),
         notes: Vec::new(),
         samples,
@@ -189,14 +189,6 @@ fn a_cancelled_run_saves_nothing_half_made_and_bad_requests_are_refused_early() 
     };
     let err = check_request(&greedy_twice).unwrap_err().to_string();
     assert!(err.contains("temperature"), "{err}");
-    let adapter = RunRequest {
-        adapter: Some("adapters/a1".to_owned()),
-        ..request("discharge-summary", 1)
-    };
-    let err = run(&mut p, &model, &adapter, &mut |_| {}, &CancelToken::new())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("adapters are not supported yet"), "{err}");
     let nothing = RunRequest {
         query: SearchQuery {
             text: "zebrafinch".to_owned(),
@@ -208,6 +200,45 @@ fn a_cancelled_run_saves_nothing_half_made_and_bad_requests_are_refused_early() 
         .unwrap_err()
         .to_string();
     assert!(err.contains("no note matches"), "{err}");
+}
+
+#[test]
+fn a_run_with_an_adapter_records_it_and_is_its_own_run() {
+    let (_dir, mut p) = demo(1);
+    let adapter = manifest_dir()
+        .join("../../../shared/fixtures/peft-lora")
+        .display()
+        .to_string();
+    let base = crate::models::load(&tiny_dir(), false).unwrap();
+    let plain = run(
+        &mut p,
+        &base,
+        &request("discharge-summary", 1),
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let with = RunRequest {
+        adapters: vec![adapter.clone()],
+        ..request("discharge-summary", 1)
+    };
+    let model = load_model(&tiny_dir(), &with.adapters, false, Default::default()).unwrap();
+    let adapted = run(&mut p, &model, &with, &mut |_| {}, &CancelToken::new()).unwrap();
+    assert_ne!(adapted.run, plain.run);
+    let o = &adapted.outputs[0];
+    assert_eq!(o.adapter.as_deref(), Some(adapter.as_str()));
+    let hashes = o.params["adapter_sha256"].as_array().unwrap();
+    assert_eq!(hashes.len(), 1);
+    assert_eq!(hashes[0].as_str().unwrap().len(), 64);
+    assert_eq!(plain.outputs[0].adapter, None);
+    let missing = RunRequest {
+        adapters: vec!["no/such/adapter".to_owned()],
+        ..request("discharge-summary", 1)
+    };
+    let err = run(&mut p, &model, &missing, &mut |_| {}, &CancelToken::new())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no/such/adapter"), "{err}");
 }
 
 #[test]
