@@ -1,4 +1,5 @@
 //! `cargo xtask bench store`: import, search and annotation speed on 100,000 generated notes.
+//! (`bench generate`, `bench app` and `bench review` are described at their functions.)
 //!
 //! Prints one JSON object on the last line of stdout with `import_notes_per_s`,
 //! `import_peak_rss_mb` (notes and their full-text index), the same with the corpus's gold
@@ -19,7 +20,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         Some("generate") => generate(args.get(1..).unwrap_or_default()),
         Some("app") => app(),
         Some("train") => crate::bench_train::run(args.get(1..).unwrap_or_default()),
-        other => bail!("unknown benchmark {other:?}; available: store, generate, app, train"),
+        Some("review") => review(args.get(1..).unwrap_or_default()),
+        other => {
+            bail!("unknown benchmark {other:?}; available: store, generate, app, train, review")
+        }
     }
 }
 
@@ -163,6 +167,43 @@ pub(crate) fn json_output(mut cmd: Command, what: &str) -> anyhow::Result<serde_
         );
     }
     last_json_line(&out.stdout)
+}
+
+/// `cargo xtask bench review`: the median time to save an edit of a 2,000-character output
+/// (word diff, preference pair, SFT example, audit entry) and batch generation throughput of
+/// `sdoh-extract` over demo notes with the default model (crates/studio/benches/review.rs).
+/// `--notes N` (100), `--tokens N` (32 new tokens per note, greedy), `--edits N` (200).
+fn review(args: &[String]) -> anyhow::Result<()> {
+    let notes = flag(args, "--notes", 100)?;
+    let tokens = flag(args, "--tokens", 32)?;
+    let edits = flag(args, "--edits", 200)?;
+    let model = crate::model::fetch_default()?;
+    let mut inner = crate::cargo(&[
+        "bench",
+        "--quiet",
+        "--package",
+        "studio",
+        "--bench",
+        "review",
+        "--",
+    ]);
+    inner
+        .arg(&model)
+        .arg(notes.to_string())
+        .arg(tokens.to_string())
+        .arg(edits.to_string());
+    let inner = json_output(inner, "the review benchmark")?;
+    let mut figures = serde_json::json!({
+        "benchmark": "review",
+        "model": model.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "build": "release (cargo bench)",
+        "machine": machine(),
+    });
+    if let (Some(obj), Some(extra)) = (figures.as_object_mut(), inner.as_object()) {
+        obj.extend(extra.clone());
+    }
+    println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
 }
 
 /// A word only the two long notes of the app benchmark contain.

@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_train;
+mod demo_review;
 mod edges;
 mod model;
 mod studio;
@@ -29,11 +30,13 @@ tasks:
   studio         build the desktop app and start it on the demo project (made on first run)
   studio --build-only   build the release app `clinitune-studio` into the target folder
   studio --bundle       build it and pack a Debian package under <target>/release/bundle/deb
-  demo           build the CLI, make a demo project from the synthetic corpus, show stats and a search
+  demo           build the CLI, make a demo project from the synthetic corpus, show stats and a search,
+                 then the review loop: model outputs, scripted corrections, preference pairs
   test           fmt check, clippy -D warnings, architecture edges, every test
   fetch-model    put the default model (SmolLM2-135M-Instruct GGUF) in models/, sha256-checked
   bench store    import/search/annotation benchmark (JSON on the last line)
   bench generate decode speed of the default model against llama.cpp (JSON on the last line)
+  bench review   time to save an edit, batch generation notes/s and tokens/s (JSON on the last line)
 ";
 
 fn main() -> ExitCode {
@@ -195,6 +198,7 @@ fn demo(args: &[String]) -> anyhow::Result<()> {
     run(clinitune(&[
         "notes", "list", "--label", "HOUSING", "--limit", "5",
     ]))?;
+    demo_review::review_loop(&bin, &project, &dir)?;
     println!(
         "\nOpen a note with: CLINITUNE_PROJECT={} {} notes show 1",
         project.display(),
