@@ -438,3 +438,39 @@ fn the_full_loop_on_the_tiny_model_ends_in_trl_jsonl_that_reimports() {
         .collect();
     assert_eq!(back, want);
 }
+
+#[test]
+fn prompts_carry_few_shot_gold_answers_and_window_long_notes_with_a_marker() {
+    let (_dir, p) = demo(20);
+    let model = crate::models::load(&tiny_dir(), false).unwrap();
+    let (task, def) = tasks::get(&p, "sdoh-extract").unwrap();
+    let count = |text: &str| -> Result<usize, Error> {
+        Ok(crate::models::tokenize(&model, text, false)?.len())
+    };
+    let note = NoteId(20);
+    let prompt = build_prompt(&p, &model, &task, &def, note, 1, 48, &count).unwrap();
+    let roles: Vec<&str> = prompt.messages.iter().map(|m| m.role.as_str()).collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user"]);
+    // The example answer is the gold annotation of another note, in the task's JSON format,
+    // and its evidence is in that note.
+    let example = crate::extraction::parse_extraction(&prompt.messages[2].content).unwrap();
+    assert!(!example.mentions.is_empty());
+    let shown = p.store.db().annotated_notes(note, false, 1).unwrap()[0];
+    let shown = p.store.db().note(shown).unwrap();
+    for m in &example.mentions {
+        let evidence = m.evidence.as_deref().unwrap();
+        assert!(crate::extraction::locate(&shown.text, evidence, &[]).is_some());
+    }
+    // A 48-token budget shortens the demo note, with the marker, within the budget.
+    assert!(prompt.truncated);
+    let user = &prompt.messages[3].content;
+    assert!(user.contains("characters omitted to fit the prompt"), "{user}");
+    let full = p.store.db().note(note).unwrap().text;
+    let kept_start: String = full.chars().take(20).collect();
+    assert!(user.contains(&kept_start));
+    // The exact text the model saw is the chat template over those messages.
+    assert_eq!(
+        prompt.text,
+        crate::models::render_messages(&model, &prompt.messages).unwrap()
+    );
+}
