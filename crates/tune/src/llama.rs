@@ -70,6 +70,11 @@ impl Linear {
         if let Some(slot) = self.slot {
             for lora in run.adapters {
                 if let Some((a, b, scale)) = lora.pair(slot) {
+                    let (a, b) = if run.no_grad {
+                        (a.detach(), b.detach())
+                    } else {
+                        (a, b)
+                    };
                     let x = match run.dropout {
                         Some(d) if lora.config().lora_dropout > 0.0 => {
                             d.apply(x, lora.config().lora_dropout)?
@@ -232,6 +237,9 @@ pub struct Run<'a> {
     pub adapters: &'a [&'a Lora],
     /// LoRA dropout when training; `None` at inference.
     pub dropout: Option<&'a Dropout>,
+    /// Treat trainable adapters as constants (a forward pass whose values are needed but
+    /// whose graph would only cost memory).
+    pub no_grad: bool,
 }
 
 /// LoRA dropout with its own seeded generator, so a seed means the same masks on every run.
@@ -692,7 +700,7 @@ impl Llama {
         let adapters: Vec<&Lora> = self.attached.iter().map(|a| a.as_ref()).collect();
         let run = Run {
             adapters: &adapters,
-            dropout: None,
+            ..Run::default()
         };
         let hidden = self.hidden(ids, cache, &run)?;
         self.logits(&hidden)

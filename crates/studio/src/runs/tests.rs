@@ -464,7 +464,10 @@ fn prompts_carry_few_shot_gold_answers_and_window_long_notes_with_a_marker() {
     // A 48-token budget shortens the demo note, with the marker, within the budget.
     assert!(prompt.truncated);
     let user = &prompt.messages[3].content;
-    assert!(user.contains("characters omitted to fit the prompt"), "{user}");
+    assert!(
+        user.contains("characters omitted to fit the prompt"),
+        "{user}"
+    );
     let full = p.store.db().note(note).unwrap().text;
     let kept_start: String = full.chars().take(20).collect();
     assert!(user.contains(&kept_start));

@@ -361,6 +361,7 @@ impl<'a> Trainer<'a> {
         let run = Run {
             adapters: &adapters,
             dropout: if train { Some(&self.dropout) } else { None },
+            no_grad: !train,
         };
         let mut metrics = BTreeMap::new();
         match (&self.config.objective, data) {
@@ -505,7 +506,7 @@ impl<'a> Trainer<'a> {
             let adapters: Vec<&Lora> = self.base.iter().chain(self.reference.as_ref()).collect();
             let run = Run {
                 adapters: &adapters,
-                dropout: None,
+                ..Run::default()
             };
             let ref_seqs = pair_seqs(ex, &missing);
             let sums = token_logps(self.model, &run, &ref_seqs)?
@@ -521,62 +522,168 @@ impl<'a> Trainer<'a> {
         Ok(indices.iter().map(|i| self.ref_cache[i]).collect())
     }
 
-    /// One optimizer step over `grad_accum` micro-batches starting at micro-batch `first`.
+    /// Adds the gradient of `part` to `grads` and frees its graph.
+    fn accumulate(&self, grads: &mut [Option<Tensor>], part: &Tensor) -> Result<(), Error> {
+        let g = part.backward()?;
+        for (i, (_, v)) in self.optimizer.params().iter().enumerate() {
+            if let Some(gi) = g.get(v.as_tensor()) {
+                grads[i] = Some(match grads[i].take() {
+                    Some(acc) => (acc + gi)?,
+                    None => gi.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// DPO's gradient for one micro-batch with one half of the batch in memory at a time:
+    /// the rejected log-probs first without a graph, then the chosen half with its graph and
+    /// backward (the loss's derivative per pair is known once both sums are), then the rejected
+    /// half again with the same dropout masks. Peak memory is that of an SFT batch of the same
+    /// size, for one more forward pass. Returns the loss value, figures and tokens.
+    fn dpo_backward(
+        &mut self,
+        ex: &[data::Pair],
+        indices: &[usize],
+        beta: f64,
+        grads: &mut [Option<Tensor>],
+    ) -> Result<(f64, BTreeMap<String, f64>, usize), Error> {
+        let b = indices.len();
+        let seqs = pair_seqs(ex, indices);
+        let (chosen, rejected) = seqs.split_at(b);
+        let refs = self.reference_logps(ex, indices)?;
+        let s0 = self.dropout.state();
+        let adapters = self.run_with_adapter();
+        let pr: Vec<f64> = {
+            let run = Run {
+                adapters: &adapters,
+                dropout: Some(&self.dropout),
+                no_grad: true,
+            };
+            let t = token_logps(self.model, &run, rejected)?;
+            t.sums(None)?
+                .to_vec1::<f32>()?
+                .iter()
+                .map(|&x| x as f64)
+                .collect()
+        };
+        let s1 = self.dropout.state();
+        let run = Run {
+            adapters: &adapters,
+            dropout: Some(&self.dropout),
+            no_grad: false,
+        };
+        let tc = token_logps(self.model, &run, chosen)?;
+        let mut tokens = tc.tokens;
+        let pc_t = tc.sums(None)?;
+        let pc: Vec<f64> = pc_t.to_vec1::<f32>()?.iter().map(|&x| x as f64).collect();
+        let chosen_rewards: Vec<f64> = (0..b).map(|i| beta * (pc[i] - refs[i].0)).collect();
+        let rejected_rewards: Vec<f64> = (0..b).map(|i| beta * (pr[i] - refs[i].1)).collect();
+        let mut loss = 0.0;
+        // dL/dπ_c = −β σ(−z)/b and dL/dπ_r = +β σ(−z)/b, z = chosen − rejected reward.
+        let mut coef = Vec::with_capacity(b);
+        for i in 0..b {
+            let z = chosen_rewards[i] - rejected_rewards[i];
+            loss += (1.0 + (-z).exp()).ln() / b as f64;
+            coef.push((beta / (1.0 + z.exp()) / b as f64) as f32);
+        }
+        let dev = self.model.device().clone();
+        let c = Tensor::from_vec(coef.iter().map(|x| -x).collect::<Vec<f32>>(), b, &dev)?;
+        self.accumulate(grads, &(pc_t * c)?.sum_all()?)?;
+        drop(tc);
+        let s2 = self.dropout.state();
+        self.dropout.set_state(s0);
+        let tr = token_logps(self.model, &run, rejected)?;
+        debug_assert_eq!(self.dropout.state(), s1);
+        self.dropout.set_state(s2);
+        tokens += tr.tokens;
+        let c = Tensor::from_vec(coef, b, &dev)?;
+        self.accumulate(grads, &(tr.sums(None)? * c)?.sum_all()?)?;
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let mut metrics = BTreeMap::new();
+        let acc = (0..b)
+            .filter(|&i| chosen_rewards[i] > rejected_rewards[i])
+            .count() as f64
+            / b as f64;
+        let margins: Vec<f64> = (0..b)
+            .map(|i| chosen_rewards[i] - rejected_rewards[i])
+            .collect();
+        metrics.insert("rewards/chosen".into(), mean(&chosen_rewards));
+        metrics.insert("rewards/rejected".into(), mean(&rejected_rewards));
+        metrics.insert("rewards/accuracies".into(), acc);
+        metrics.insert("rewards/margins".into(), mean(&margins));
+        metrics.insert("logps/chosen".into(), mean(&pc));
+        metrics.insert("logps/rejected".into(), mean(&pr));
+        Ok((loss, metrics, tokens))
+    }
+
+    /// One optimizer step over `grad_accum` micro-batches starting at micro-batch `first`. Each
+    /// micro-batch's graph is freed after its backward pass.
     fn step(&mut self, data: &Dataset, first: usize, lr: f64) -> Result<(StepLog, usize), Error> {
         let accum = self.config.grad_accum;
         let params: Vec<_> = self.optimizer.params().to_vec();
         let mut grads: Vec<Option<Tensor>> = vec![None; params.len()];
-        // SFT-like losses are normalised by the step's token count (TRL's num_items_in_batch),
-        // the others by the number of micro-batches.
+        // SFT-like losses are normalised by the step's token count (TRL's num_items_in_batch):
+        // each micro-batch's summed loss is back-propagated and the total divided at the end.
+        // The others are averaged over micro-batches.
         let token_weighted = matches!(
             self.config.objective,
             Objective::Sft | Objective::Domain | Objective::Salt(_)
         );
         let mut tokens = 0;
-        let mut weights = Vec::new();
-        let mut results = Vec::new();
+        let mut total_weight = 0.0;
+        let mut loss_sum = 0.0;
+        let mut metric_sums: BTreeMap<String, f64> = BTreeMap::new();
         for k in 0..accum {
             let idx = self.batch_indices(first + k, data.len());
-            let (loss, metrics, weight, t) = self.micro_batch(data, &idx, true)?;
-            weights.push(weight);
-            tokens += t;
-            results.push((loss, metrics));
-        }
-        let total_weight: f64 = weights.iter().sum();
-        let mut loss_value = 0.0;
-        let mut metric_sums: BTreeMap<String, f64> = BTreeMap::new();
-        for ((loss, metrics), w) in results.into_iter().zip(&weights) {
-            let scale = if token_weighted {
-                w / total_weight
-            } else {
-                1.0 / accum as f64
-            };
-            let scaled = (loss * scale)?;
-            loss_value += scaled.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-            let g = scaled.backward()?;
-            for (i, (_, v)) in params.iter().enumerate() {
-                if let Some(gi) = g.get(v.as_tensor()) {
-                    grads[i] = Some(match grads[i].take() {
-                        Some(acc) => (acc + gi)?,
-                        None => gi.clone(),
-                    });
+            let (value, metrics, weight, t) = match (&self.config.objective, data) {
+                (Objective::Dpo { beta }, Dataset::Pairs(ex)) => {
+                    let beta = *beta;
+                    let (v, m, t) = self.dpo_backward(ex, &idx, beta, &mut grads)?;
+                    (v, m, idx.len() as f64, t)
                 }
-            }
-            for (k, v) in metrics {
-                *metric_sums.entry(k).or_default() += v / accum as f64;
+                _ => {
+                    let (loss, metrics, weight, t) = self.micro_batch(data, &idx, true)?;
+                    let v = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+                    let part = if token_weighted {
+                        (loss * weight)?
+                    } else {
+                        loss
+                    };
+                    self.accumulate(&mut grads, &part)?;
+                    (v, metrics, weight, t)
+                }
+            };
+            tokens += t;
+            total_weight += weight;
+            loss_sum += if token_weighted {
+                value * weight
+            } else {
+                value
+            };
+            for (key, v) in metrics {
+                *metric_sums.entry(key).or_default() += v / accum as f64;
             }
         }
+        let norm = if token_weighted {
+            total_weight
+        } else {
+            accum as f64
+        };
         let grads: Vec<Tensor> = grads
             .into_iter()
             .zip(&params)
-            .map(|(g, (_, v))| g.map_or_else(|| v.zeros_like(), Ok))
+            .map(|(g, (_, v))| match g {
+                Some(g) => g / norm,
+                None => v.zeros_like(),
+            })
             .collect::<Result<_, _>>()?;
         let (grad_norm, grads) = optim::clip(grads, self.config.max_grad_norm)?;
         self.optimizer.step(&grads, lr)?;
         Ok((
             StepLog {
                 step: self.optimizer.steps(),
-                loss: loss_value,
+                loss: loss_sum / norm,
                 grad_norm,
                 learning_rate: lr,
                 metrics: metric_sums,
@@ -625,7 +732,8 @@ impl<'a> Trainer<'a> {
         let adapters = self.run_with_adapter();
         let run = Run {
             adapters: &adapters,
-            dropout: None,
+            no_grad: true,
+            ..Run::default()
         };
         let mut scores = Vec::with_capacity(examples.len());
         for chunk in examples.chunks(self.config.batch_size.max(1)) {

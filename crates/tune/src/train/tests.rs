@@ -265,7 +265,7 @@ fn classification_logits_and_bce_equal_peft() {
     let adapters = [&head];
     let run = Run {
         adapters: &adapters,
-        dropout: None,
+        ..Run::default()
     };
     let (logits, _) = classify_logits(&model, &run, &head, &views).unwrap();
     let expected: Vec<Vec<f32>> = serde_json::from_value(r["logits"].clone()).unwrap();
