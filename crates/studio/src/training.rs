@@ -175,12 +175,49 @@ fn project_data(
                 skipped: vec![],
             })
         }
-        Kind::Sft | Kind::Pairs => Err(Error::Invalid(
-            "SFT, DPO and SALT read TRL JSONL: export the project's pairs with \
-             `clinitune pairs export --format trl-preference|trl-sft --split train FILE` and \
-             pass --data FILE"
-                .to_owned(),
-        )),
+        Kind::Sft | Kind::Pairs => {
+            // The review loop's pairs or SFT examples, exported as TRL JSONL beside the run and
+            // read back like any --data file: the train split (all of them before a split).
+            let out = Path::new(&req.out);
+            std::fs::create_dir_all(out)
+                .map_err(|e| Error::Invalid(format!("cannot create {}: {e}", out.display())))?;
+            let format = if kind == Kind::Sft {
+                api::DatasetFormat::TrlSft
+            } else {
+                api::DatasetFormat::TrlPreference
+            };
+            let export = |split: Option<api::Split>, name: &str| -> Result<(PathBuf, u64), Error> {
+                let path = out.join(name);
+                let summary = crate::datasets::export(
+                    project,
+                    &path,
+                    &api::DatasetExportRequest {
+                        format,
+                        conversational: true,
+                        split,
+                    },
+                )?;
+                Ok((path, summary.written))
+            };
+            let (mut path, mut written) = export(Some(api::Split::Train), "project-train.jsonl")?;
+            let mut skipped = vec![];
+            if written == 0 {
+                (path, written) = export(None, "project-train.jsonl")?;
+                skipped.push(
+                    "no examples are in the train split yet (run `clinitune pairs split`):                      training on all of them"
+                        .to_owned(),
+                );
+            }
+            if written == 0 {
+                return Err(Error::Invalid(
+                    "the project has no preference pairs or SFT examples yet: review some model                      outputs (`clinitune review`) or give --data FILE"
+                        .to_owned(),
+                ));
+            }
+            let mut loaded = data::read_jsonl(&path, kind, builder, None)?;
+            loaded.skipped.extend(skipped);
+            Ok(loaded)
+        }
     }
 }
 
