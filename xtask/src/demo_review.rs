@@ -51,7 +51,8 @@ fn gold_answer(note: &Value) -> String {
     json!({ "mentions": mentions }).to_string()
 }
 
-/// How many gold (label, evidence) mentions an output's parsed reading gets right.
+/// How close an output is to the gold labels: two points per gold (label, evidence) mention it
+/// gets right, one for being readable JSON at all.
 fn score(output: &Value, note: &Value) -> usize {
     let gold: BTreeSet<(String, String)> = note["spans"]
         .as_array()
@@ -65,21 +66,24 @@ fn score(output: &Value, note: &Value) -> usize {
             ))
         })
         .collect();
-    output["parsed"]["mentions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| {
-            let (Some(c), Some(e)) = (m["category"].as_str(), m["evidence"].as_str()) else {
-                return false;
-            };
-            let e = e.to_lowercase();
-            gold.iter().any(|(gc, ge)| {
-                c.to_uppercase().contains(gc.as_str())
-                    && (ge.contains(&e) || e.contains(ge.as_str()))
+    let readable = usize::from(output["parse_error"].is_null());
+    readable
+        + 2 * output["parsed"]["mentions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| {
+                let (Some(c), Some(e)) = (m["category"].as_str(), m["evidence"].as_str()) else {
+                    return false;
+                };
+                let e = e.trim().trim_end_matches('.').to_lowercase();
+                e.len() >= 8
+                    && gold.iter().any(|(gc, ge)| {
+                        c.to_uppercase().contains(gc.as_str())
+                            && (ge.contains(&e) || e.contains(ge.as_str()))
+                    })
             })
-        })
-        .count()
+            .count()
 }
 
 /// The review loop on the demo project; `dir` receives the exported datasets.
@@ -159,9 +163,9 @@ pub fn review_loop(bin: &Path, project: &Path, dir: &Path) -> anyhow::Result<()>
             ],
         )?;
         edits += 1;
-        // 2. Of two different samples, the one closer to the gold labels is preferred.
+        // 2. Of two samples, the one closer to the gold labels is preferred (a tie: no ranking).
         if let Some(second) = second
-            && first["text"] != second["text"]
+            && score(first, &note) != score(second, &note)
         {
             let prefer = if score(second, &note) > score(first, &note) {
                 "b"
