@@ -75,6 +75,22 @@ fn train_args<'a>(data: &'a str, model: &'a str, out: &'a str) -> Vec<&'a str> {
     ]
 }
 
+/// `adapter merge` of `adapter` onto `model` into the sandbox's `merged/`; returns that path.
+fn merge(s: &Sandbox, model: &str, adapter: &str) -> String {
+    let merged = s.path("merged").to_string_lossy().into_owned();
+    s.ok(&[
+        "adapter",
+        "merge",
+        "--model",
+        model,
+        "--adapter",
+        adapter,
+        "--out",
+        &merged,
+    ]);
+    merged
+}
+
 fn checkpoint_step(out: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(out.join("checkpoint/state.json")).ok()?;
     serde_json::from_str::<serde_json::Value>(&text).ok()?["step"].as_u64()
@@ -185,18 +201,7 @@ fn trained_adapters_load_in_generate_logits_and_merge() {
         "the adapter changes nothing"
     );
 
-    let merged = s.path("merged");
-    let merged_s = merged.to_string_lossy().into_owned();
-    s.ok(&[
-        "adapter",
-        "merge",
-        "--model",
-        &model,
-        "--adapter",
-        &out_s,
-        "--out",
-        &merged_s,
-    ]);
+    let merged_s = merge(&s, &model, &out_s);
     let from_merged = logits(&["--model", &merged_s]);
     assert!(max_diff(&adapted, &from_merged) <= 1e-4);
 
@@ -249,18 +254,7 @@ fn peft_loads_our_adapter_and_transformers_our_merged_model_to_our_logits() {
         "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
     ]);
     s.json_lines(&args);
-    let merged = s.path("merged");
-    let merged_s = merged.to_string_lossy().into_owned();
-    s.ok(&[
-        "adapter",
-        "merge",
-        "--model",
-        &model,
-        "--adapter",
-        &out_s,
-        "--out",
-        &merged_s,
-    ]);
+    let merged_s = merge(&s, &model, &out_s);
 
     let text = "Lives alone in a walk-up; lost his job in May.";
     let ids = s.json(&["tokenize", "--model", &model, "--text", text]);
