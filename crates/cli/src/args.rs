@@ -404,6 +404,26 @@ pub struct GenerateArgs {
     /// At most this many new tokens.
     #[arg(long, default_value_t = 256)]
     pub max_tokens: usize,
+    /// Greedy or sampled decoding.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    /// Random seed for sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Stop when this string appears; repeat for several.
+    #[arg(long)]
+    pub stop: Vec<String>,
+    /// Dequantise GGUF weights to float32 (slower; reproduces the float reference exactly).
+    #[arg(long)]
+    pub dequantize: bool,
+    /// A PEFT LoRA adapter folder to apply; repeat to stack (bottom first).
+    #[arg(long, value_name = "DIR")]
+    pub adapter: Vec<PathBuf>,
+}
+
+/// How tokens are chosen, shared by `generate` and `run`.
+#[derive(Debug, Args)]
+pub struct SamplingArgs {
     /// Always take the most likely token (the default unless --temperature is given).
     #[arg(long, conflicts_with_all = ["temperature", "top_p", "top_k"])]
     pub greedy: bool,
@@ -419,18 +439,17 @@ pub struct GenerateArgs {
     /// Penalise tokens already in the sequence (1: off).
     #[arg(long, default_value_t = 1.0)]
     pub repetition_penalty: f32,
-    /// Random seed for sampling.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Stop when this string appears; repeat for several.
-    #[arg(long)]
-    pub stop: Vec<String>,
-    /// Dequantise GGUF weights to float32 (slower; reproduces the float reference exactly).
-    #[arg(long)]
-    pub dequantize: bool,
-    /// A PEFT LoRA adapter folder to apply; repeat to stack (bottom first).
-    #[arg(long, value_name = "DIR")]
-    pub adapter: Vec<PathBuf>,
+}
+
+impl SamplingArgs {
+    /// The temperature to use: 0 (greedy) unless --temperature asks for sampling.
+    pub fn temperature(&self) -> f64 {
+        if self.greedy {
+            0.0
+        } else {
+            self.temperature.unwrap_or(0.0)
+        }
+    }
 }
 
 /// Training objectives.

@@ -263,14 +263,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 prompt: a.prompt,
                 chat: a.chat,
                 max_tokens: a.max_tokens,
-                temperature: if a.greedy {
-                    0.0
-                } else {
-                    a.temperature.unwrap_or(0.0)
-                },
-                top_p: a.top_p,
-                top_k: a.top_k,
-                repetition_penalty: a.repetition_penalty,
+                temperature: a.sampling.temperature(),
+                top_p: a.sampling.top_p,
+                top_k: a.sampling.top_k,
+                repetition_penalty: a.sampling.repetition_penalty,
                 seed: a.seed,
                 stop: a.stop,
             };

@@ -66,21 +66,9 @@ pub struct RunArgs {
     /// Outputs per note (2 for A/B ranking; needs --temperature).
     #[arg(long, default_value_t = 1)]
     pub samples: u32,
-    /// Always take the most likely token (the default unless --temperature is given).
-    #[arg(long, conflicts_with_all = ["temperature", "top_p", "top_k"])]
-    pub greedy: bool,
-    /// Sampling temperature (> 0 samples).
-    #[arg(long)]
-    pub temperature: Option<f64>,
-    /// Nucleus sampling threshold.
-    #[arg(long, default_value_t = 1.0)]
-    pub top_p: f64,
-    /// Keep only the k most likely tokens (0: all).
-    #[arg(long, default_value_t = 0)]
-    pub top_k: usize,
-    /// Penalise repeated tokens (1: off).
-    #[arg(long, default_value_t = 1.0)]
-    pub repetition_penalty: f32,
+    /// Greedy or sampled decoding.
+    #[command(flatten)]
+    pub sampling: crate::args::SamplingArgs,
     /// Seed of the first sample (sample k uses SEED + k).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -352,14 +340,10 @@ pub fn run(
         notes,
         samples: a.samples,
         sampling: SamplingParams {
-            temperature: if a.greedy {
-                0.0
-            } else {
-                a.temperature.unwrap_or(0.0)
-            },
-            top_p: a.top_p,
-            top_k: a.top_k,
-            repetition_penalty: a.repetition_penalty,
+            temperature: a.sampling.temperature(),
+            top_p: a.sampling.top_p,
+            top_k: a.sampling.top_k,
+            repetition_penalty: a.sampling.repetition_penalty,
             max_tokens: a.max_tokens,
         },
         seed: a.seed,
