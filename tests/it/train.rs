@@ -40,7 +40,7 @@ fn sft_data(s: &Sandbox) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn train_args<'a>(data: &'a str, model: &'a str, out: &'a str) -> Vec<&'a str> {
+fn train_args<'a>(data: &'a str, model: &'a str, out: &'a str, steps: &'a str) -> Vec<&'a str> {
     vec![
         "train",
         "sft",
@@ -51,7 +51,7 @@ fn train_args<'a>(data: &'a str, model: &'a str, out: &'a str) -> Vec<&'a str> {
         "--out",
         out,
         "--steps",
-        "6",
+        steps,
         "--batch-size",
         "2",
         "--lr",
@@ -103,7 +103,7 @@ fn killed_training_resumes_to_the_same_adapter() {
     let model = tiny();
     let whole = s.path("whole");
     let whole_s = whole.to_string_lossy().into_owned();
-    let steps = s.json_lines(&train_args(&data, &model, &whole_s));
+    let steps = s.json_lines(&train_args(&data, &model, &whole_s, "6"));
     assert_eq!(steps.len(), 7, "six steps and a summary");
     // Warm-up then cosine: the rate rises, then falls.
     let lr: Vec<f64> = steps[..6]
@@ -115,7 +115,7 @@ fn killed_training_resumes_to_the_same_adapter() {
     let killed = s.path("killed");
     let killed_s = killed.to_string_lossy().into_owned();
     let mut child = std::process::Command::new(clinitune_bin())
-        .args(train_args(&data, &model, &killed_s))
+        .args(train_args(&data, &model, &killed_s, "6"))
         .arg("--json")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -136,10 +136,10 @@ fn killed_training_resumes_to_the_same_adapter() {
     assert!(at < 6, "killed at step {at}");
 
     // Without --resume the folder is refused rather than overwritten.
-    let err = s.fails(&train_args(&data, &model, &killed_s));
+    let err = s.fails(&train_args(&data, &model, &killed_s, "6"));
     assert!(err.contains("--resume"), "{err}");
 
-    let mut resume = train_args(&data, &model, &killed_s);
+    let mut resume = train_args(&data, &model, &killed_s, "6");
     resume.push("--resume");
     let resumed = s.json_lines(&resume);
     assert_eq!(resumed.first().unwrap()["step"].as_u64().unwrap(), at + 1);
@@ -168,8 +168,7 @@ fn trained_adapters_load_in_generate_logits_and_merge() {
     let model = tiny();
     let out = s.path("run");
     let out_s = out.to_string_lossy().into_owned();
-    let mut args = train_args(&data, &model, &out_s);
-    args[9] = "3"; // steps
+    let args = train_args(&data, &model, &out_s, "3");
     s.json_lines(&args);
     let info = s.json(&["adapter", "info", &out_s]);
     assert_eq!(info["r"], 4);
@@ -247,8 +246,7 @@ fn peft_loads_our_adapter_and_transformers_our_merged_model_to_our_logits() {
     let model = tiny();
     let out = s.path("run");
     let out_s = out.to_string_lossy().into_owned();
-    let mut args = train_args(&data, &model, &out_s);
-    args[9] = "2"; // steps
+    let mut args = train_args(&data, &model, &out_s, "2");
     args.extend([
         "--targets",
         "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
