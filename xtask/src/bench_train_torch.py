@@ -53,6 +53,8 @@ def parse_args():
     p.add_argument("--batch-size", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="where the Trainer runs (float32 either way)")
     args = p.parse_args()
     if args.steps < 2:
         p.error("--steps must be at least 2: the first step is a warm-up and is not timed")
@@ -149,7 +151,7 @@ def main():
         per_device_train_batch_size=args.batch_size, gradient_accumulation_steps=1,
         max_steps=args.steps, learning_rate=5e-5, lr_scheduler_type="constant", warmup_steps=0,
         optim="adamw_torch", logging_steps=1, save_strategy="no", eval_strategy="no",
-        report_to=[], seed=42, use_cpu=True, bf16=False, fp16=False, dataloader_num_workers=0,
+        report_to=[], seed=42, use_cpu=args.device == "cpu", bf16=False, fp16=False, dataloader_num_workers=0,
         max_length=args.max_length, disable_tqdm=True, gradient_checkpointing=False,
     )
 
@@ -220,6 +222,7 @@ def main():
         "peak_rss_mb": peak_rss_mb,
         "train_peak_rss_mb": train_peak_rss_mb,
         "threads": torch.get_num_threads(),
+        "device": args.device,
         "load_avg_1m": os.getloadavg()[0],
         "batch_size": args.batch_size,
         "records": kept,

@@ -1,7 +1,8 @@
 //! In-process half of `cargo xtask bench generate`: load time, prompt and decode speed and peak
 //! memory of the default model on the CPU (quantised fast path). Prints one JSON object.
 //!
-//! By hand: `cargo bench -p studio --bench generate -- MODEL.gguf TOKENS`.
+//! By hand: `cargo bench -p studio --bench generate -- MODEL.gguf TOKENS`; `CLINITUNE_DEVICE=cuda`
+//! (with `--features studio/cuda`) measures a GPU, where GGUF weights are dequantised.
 
 #![allow(clippy::print_stdout)] // a benchmark binary reports on stdout
 
@@ -43,8 +44,15 @@ fn main() -> Result<(), ApiError> {
         return Ok(());
     };
     let tokens: usize = args.get(1).and_then(|t| t.parse().ok()).unwrap_or(128);
+    let device_name = std::env::var("CLINITUNE_DEVICE").unwrap_or_else(|_| "cpu".to_owned());
+    let device = studio::models::DeviceChoice::parse(&device_name).ok_or_else(|| {
+        ApiError::new(
+            api::ErrorKind::InvalidInput,
+            format!("CLINITUNE_DEVICE={device_name}: expected cpu, cuda, metal or auto"),
+        )
+    })?;
     let started = Instant::now();
-    let model = studio::models::load(&model_path, false)?;
+    let model = studio::models::load_on(&model_path, false, device)?;
     let load_s = started.elapsed().as_secs_f64();
     let cancel = studio::CancelToken::new();
 
@@ -89,6 +97,7 @@ fn main() -> Result<(), ApiError> {
         "decode_tokens_per_s": decoded as f64 / (all - one).max(1e-9),
         "stopped": out.stop,
         "peak_rss_mb": peak_rss_mb(),
+        "device": studio::models::info(&model).device,
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     });
     println!("{figures}");

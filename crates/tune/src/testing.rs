@@ -38,6 +38,15 @@ pub fn json(relative: &str) -> serde_json::Value {
     serde_json::from_str(&text).expect("fixture is JSON")
 }
 
+/// The device the tests run on: the CPU, or the GPU named by `CLINITUNE_TEST_DEVICE`
+/// (`cuda`, `metal`) so the same parity tests check a GPU build against the fixtures.
+pub fn device() -> candle_core::Device {
+    let name = std::env::var("CLINITUNE_TEST_DEVICE").unwrap_or_else(|_| "cpu".to_owned());
+    let choice = crate::device::DeviceChoice::parse(&name)
+        .unwrap_or_else(|| panic!("CLINITUNE_TEST_DEVICE={name}: expected cpu, cuda or metal"));
+    crate::device::select(choice).unwrap_or_else(|e| panic!("CLINITUNE_TEST_DEVICE={name}: {e}"))
+}
+
 /// A JSON list of token ids.
 pub fn ids(v: &serde_json::Value) -> Vec<u32> {
     v.as_array()
@@ -53,8 +62,13 @@ pub fn tensors(relative: &str) -> std::collections::HashMap<String, candle_core:
         .expect("fixture tensors readable")
 }
 
-/// Largest absolute elementwise difference.
+/// Largest absolute elementwise difference (of tensors on any devices).
 pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
+    let cpu = candle_core::Device::Cpu;
+    let (a, b) = (
+        a.to_device(&cpu).expect("tensor readable"),
+        b.to_device(&cpu).expect("tensor readable"),
+    );
     (a - b)
         .and_then(|d| d.abs())
         .and_then(|d| d.flatten_all())

@@ -3,7 +3,7 @@ use crate::testing::{fixtures, ids, json};
 
 fn tiny() -> (Llama, Tokenizer, serde_json::Value) {
     let dir = fixtures().join("tiny-llama");
-    let model = Llama::from_hf_folder(&dir, DType::F32, &candle_core::Device::Cpu).unwrap();
+    let model = Llama::from_hf_folder(&dir, DType::F32, &crate::testing::device()).unwrap();
     let tok = Tokenizer::from_hf_folder(&dir).unwrap();
     (model, tok, json("tiny-llama/reference.json"))
 }

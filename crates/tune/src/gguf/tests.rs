@@ -4,7 +4,7 @@ use candle_core::IndexOp;
 
 use super::*;
 use crate::llama::Cache;
-use crate::testing::{default_gguf_path, fixtures, ids, json};
+use crate::testing::{default_gguf_path, device, fixtures, ids, json};
 
 fn default_gguf() -> Gguf {
     Gguf::open(&default_gguf_path()).unwrap()
@@ -37,13 +37,13 @@ fn tokenizer_rebuilt_from_gguf_metadata_matches_transformers() {
 #[test]
 fn dequantised_model_matches_transformers_logits_and_greedy_ids() {
     let gguf = default_gguf();
-    let model = gguf.model(DType::F32, &Device::Cpu).unwrap();
+    let model = gguf.model(DType::F32, &device()).unwrap();
     let tok = gguf.tokenizer().unwrap();
     let eos = tok.token_id("<|im_end|>").unwrap();
     let reference = json("smollm2-gguf/reference.json");
     let logits = candle_core::safetensors::load(
         fixtures().join("smollm2-gguf/reference_logits.safetensors"),
-        &Device::Cpu,
+        &device(),
     )
     .unwrap();
     for (i, case) in reference["cases"].as_array().unwrap().iter().enumerate() {
@@ -53,7 +53,7 @@ fn dequantised_model_matches_transformers_logits_and_greedy_ids() {
             prompt
         );
         let mut cache = Cache::new();
-        let input = Tensor::new(prompt.as_slice(), &Device::Cpu)
+        let input = Tensor::new(prompt.as_slice(), &device())
             .unwrap()
             .unsqueeze(0)
             .unwrap();
@@ -74,7 +74,7 @@ fn dequantised_model_matches_transformers_logits_and_greedy_ids() {
         let mut next = last.argmax(0).unwrap().to_scalar::<u32>().unwrap();
         let mut generated = vec![next];
         while next != eos && generated.len() < expected.len() {
-            let input = Tensor::new(&[[next]], &Device::Cpu).unwrap();
+            let input = Tensor::new(&[[next]], &device()).unwrap();
             let row = model
                 .forward(&input, &mut cache)
                 .unwrap()
@@ -95,7 +95,7 @@ fn dequantised_model_matches_transformers_logits_and_greedy_ids() {
 fn query_key_unpermutation_inverts_llama_cpp_permutation() {
     // llama.cpp: w.reshape(heads, 2, half, in).swapaxes(1, 2).reshape(out, in)
     let (heads, half, inp) = (2, 3, 4);
-    let w = Tensor::arange(0f32, (heads * 2 * half * inp) as f32, &Device::Cpu)
+    let w = Tensor::arange(0f32, (heads * 2 * half * inp) as f32, &device())
         .unwrap()
         .reshape((heads * 2 * half, inp))
         .unwrap();
@@ -115,16 +115,16 @@ fn query_key_unpermutation_inverts_llama_cpp_permutation() {
 #[test]
 fn quantised_fast_path_agrees_with_the_dequantised_reference() {
     let gguf = default_gguf();
-    let model = gguf.model_quantized(&Device::Cpu).unwrap();
+    let model = gguf.model_quantized(&device()).unwrap();
     let reference = json("smollm2-gguf/reference.json");
     let logits = candle_core::safetensors::load(
         fixtures().join("smollm2-gguf/reference_logits.safetensors"),
-        &Device::Cpu,
+        &device(),
     )
     .unwrap();
     for (i, case) in reference["cases"].as_array().unwrap().iter().enumerate() {
         let prompt = ids(&case["input_ids"]);
-        let input = Tensor::new(prompt.as_slice(), &Device::Cpu)
+        let input = Tensor::new(prompt.as_slice(), &device())
             .unwrap()
             .unsqueeze(0)
             .unwrap();

@@ -1,36 +1,28 @@
 //! Parity with Hugging Face transformers on the tiny fixture models (../shared/fixtures).
 
-use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_core::{DType, IndexOp, Tensor};
 
 use super::*;
-use crate::testing::{fixtures, ids as id_list, json};
+use crate::testing::{device, fixtures, ids as id_list, json, max_abs_diff};
 
 fn reference(model: &str) -> HashMap<String, Tensor> {
     let path = fixtures().join(model).join("reference_logits.safetensors");
-    candle_core::safetensors::load(path, &Device::Cpu).unwrap()
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
+    candle_core::safetensors::load(path, &device()).unwrap()
 }
 
 fn ids(t: &Tensor) -> Tensor {
-    t.to_dtype(DType::U32).unwrap().unsqueeze(0).unwrap()
+    t.to_dtype(DType::U32)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap()
+        .to_device(&device())
+        .unwrap()
 }
 
 #[test]
 fn tiny_llama_logits_match_transformers() {
     let model =
-        Llama::from_hf_folder(&fixtures().join("tiny-llama"), DType::F32, &Device::Cpu).unwrap();
+        Llama::from_hf_folder(&fixtures().join("tiny-llama"), DType::F32, &device()).unwrap();
     let r = reference("tiny-llama");
     for i in 0..3 {
         let logits = model
@@ -45,7 +37,7 @@ fn tiny_llama_logits_match_transformers() {
 #[test]
 fn kv_cache_steps_match_the_full_forward_and_greedy_ids() {
     let model =
-        Llama::from_hf_folder(&fixtures().join("tiny-llama"), DType::F32, &Device::Cpu).unwrap();
+        Llama::from_hf_folder(&fixtures().join("tiny-llama"), DType::F32, &device()).unwrap();
     let r = reference("tiny-llama");
     let expected = id_list(&json("tiny-llama/reference.json")["prompts"][0]["greedy_new_ids"]);
     let full = &r["greedy_logits.0"]; // prompt + 16 greedy tokens, one row per position
@@ -63,7 +55,7 @@ fn kv_cache_steps_match_the_full_forward_and_greedy_ids() {
         .unwrap();
     let mut generated = vec![next];
     for step in 0..expected.len() - 1 {
-        let input = Tensor::new(&[[next]], &Device::Cpu).unwrap();
+        let input = Tensor::new(&[[next]], &device()).unwrap();
         let row = model
             .forward(&input, &mut cache)
             .unwrap()
@@ -81,7 +73,7 @@ fn kv_cache_steps_match_the_full_forward_and_greedy_ids() {
 #[test]
 fn llama3_rope_scaling_and_untied_head_match_transformers() {
     let model =
-        Llama::from_hf_folder(&fixtures().join("tiny-llama3"), DType::F32, &Device::Cpu).unwrap();
+        Llama::from_hf_folder(&fixtures().join("tiny-llama3"), DType::F32, &device()).unwrap();
     assert!(model.config().rope_scaling.is_some() && !model.config().tie_word_embeddings);
     let r = reference("tiny-llama3");
     let logits = model
@@ -97,12 +89,12 @@ fn missing_or_misshapen_tensors_are_named() {
     let dir = fixtures().join("tiny-llama");
     let config = Config::from_file(&dir.join("config.json")).unwrap();
     let mut tensors =
-        candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+        candle_core::safetensors::load(dir.join("model.safetensors"), &device()).unwrap();
     tensors.remove("model.layers.1.mlp.up_proj.weight");
     let err = Llama::load(
         &config,
         &Weights::new(tensors.clone(), DType::F32),
-        &Device::Cpu,
+        &device(),
     )
     .err()
     .unwrap();
@@ -112,9 +104,9 @@ fn missing_or_misshapen_tensors_are_named() {
     );
     tensors.insert(
         "model.layers.1.mlp.up_proj.weight".into(),
-        Tensor::zeros((3, 3), DType::F32, &Device::Cpu).unwrap(),
+        Tensor::zeros((3, 3), DType::F32, &device()).unwrap(),
     );
-    let err = Llama::load(&config, &Weights::new(tensors, DType::F32), &Device::Cpu)
+    let err = Llama::load(&config, &Weights::new(tensors, DType::F32), &device())
         .err()
         .unwrap();
     assert!(

@@ -3,18 +3,23 @@
 
 use std::sync::Arc;
 
-use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_core::{DType, IndexOp, Tensor};
 
 use super::*;
 use crate::llama::{Cache, Llama, Weights};
-use crate::testing::{fixtures, max_abs_diff, tensors};
+use crate::testing::{device, fixtures, max_abs_diff, tensors};
 
 fn tiny() -> Llama {
-    Llama::from_hf_folder(&fixtures().join("tiny-llama"), DType::F32, &Device::Cpu).unwrap()
+    Llama::from_hf_folder(&fixtures().join("tiny-llama"), DType::F32, &device()).unwrap()
 }
 
 fn ids(t: &Tensor) -> Tensor {
-    t.to_dtype(DType::U32).unwrap().unsqueeze(0).unwrap()
+    t.to_dtype(DType::U32)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap()
+        .to_device(&device())
+        .unwrap()
 }
 
 fn logits(model: &Llama, prompt: usize) -> Tensor {
@@ -43,7 +48,7 @@ fn header(path: &Path) -> serde_json::Map<String, serde_json::Value> {
 #[test]
 fn peft_adapter_gives_peft_logits() {
     let mut model = tiny();
-    let lora = Lora::load(&fixtures().join("peft-lora"), model.config(), &Device::Cpu).unwrap();
+    let lora = Lora::load(&fixtures().join("peft-lora"), model.config(), &device()).unwrap();
     assert_eq!(lora.config().r, 4);
     assert_eq!(lora.config().targets().unwrap(), Target::ALL.to_vec());
     let base = logits(&model, 0);
@@ -61,16 +66,11 @@ fn peft_adapter_gives_peft_logits() {
 #[test]
 fn merged_weights_give_the_same_logits() {
     let mut model = tiny();
-    let lora = Lora::load(&fixtures().join("peft-lora"), model.config(), &Device::Cpu).unwrap();
+    let lora = Lora::load(&fixtures().join("peft-lora"), model.config(), &device()).unwrap();
     model.attach(Arc::new(lora)).unwrap();
     let merged: std::collections::HashMap<String, Tensor> =
         model.merged_tensors().unwrap().into_iter().collect();
-    let merged = Llama::load(
-        model.config(),
-        &Weights::new(merged, DType::F32),
-        &Device::Cpu,
-    )
-    .unwrap();
+    let merged = Llama::load(model.config(), &Weights::new(merged, DType::F32), &device()).unwrap();
     let r = tensors("peft-lora/reference_logits.safetensors");
     for i in 0..3 {
         let diff = max_abs_diff(&logits(&merged, i), &r[&format!("logits.{i}")]);
@@ -82,7 +82,7 @@ fn merged_weights_give_the_same_logits() {
 fn saved_adapter_has_pefts_layout_and_loads_back_to_the_same_logits() {
     let model = tiny();
     let dir = tempfile::tempdir().unwrap();
-    let lora = Lora::load(&fixtures().join("peft-lora"), model.config(), &Device::Cpu).unwrap();
+    let lora = Lora::load(&fixtures().join("peft-lora"), model.config(), &device()).unwrap();
     lora.save(dir.path()).unwrap();
     // Same keys, dtypes, shapes and metadata as the file PEFT wrote.
     assert_eq!(
@@ -102,7 +102,7 @@ fn saved_adapter_has_pefts_layout_and_loads_back_to_the_same_logits() {
     a.attach(Arc::new(lora)).unwrap();
     let mut b = tiny();
     b.attach(Arc::new(
-        Lora::load(dir.path(), b.config(), &Device::Cpu).unwrap(),
+        Lora::load(dir.path(), b.config(), &device()).unwrap(),
     ))
     .unwrap();
     assert_eq!(max_abs_diff(&logits(&a, 1), &logits(&b, 1)), 0.0);
@@ -113,7 +113,7 @@ fn a_fresh_adapter_has_pefts_fields_and_starts_at_the_base_model() {
     let mut model = tiny();
     let base = logits(&model, 2);
     let config = LoraConfig::new(8, 16.0, 0.0, &[Target::Q, Target::K, Target::V, Target::O]);
-    let lora = Lora::init(config, model.config(), 7, &Device::Cpu).unwrap();
+    let lora = Lora::init(config, model.config(), 7, &device()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     lora.save(dir.path()).unwrap();
     // The fixture's fresh adapter was made by PEFT with the same settings: same file layout.
@@ -148,7 +148,7 @@ fn malformed_adapters_are_refused_by_name() {
             std::fs::copy(fixtures().join("peft-lora").join(f), dir.path().join(f)).unwrap();
         }
         edit(dir.path());
-        let err = Lora::load(dir.path(), model.config(), &Device::Cpu).unwrap_err();
+        let err = Lora::load(dir.path(), model.config(), &device()).unwrap_err();
         err.to_string()
     };
     let set_config = |key: &'static str, value: serde_json::Value| {
@@ -169,10 +169,10 @@ fn malformed_adapters_are_refused_by_name() {
     let e = copy(&|dir: &Path| std::fs::write(dir.join(CONFIG_FILE), "{").unwrap());
     assert!(e.contains(CONFIG_FILE), "{e}");
     let e = copy(&|dir: &Path| {
-        let mut t = candle_core::safetensors::load(dir.join(WEIGHTS_FILE), &Device::Cpu).unwrap();
+        let mut t = candle_core::safetensors::load(dir.join(WEIGHTS_FILE), &device()).unwrap();
         t.insert(
             "base_model.model.lm_head.lora_A.weight".to_owned(),
-            Tensor::zeros((4, 64), DType::F32, &Device::Cpu).unwrap(),
+            Tensor::zeros((4, 64), DType::F32, &device()).unwrap(),
         );
         candle_core::safetensors::save(&t, dir.join(WEIGHTS_FILE)).unwrap();
     });

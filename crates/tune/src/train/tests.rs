@@ -1,16 +1,16 @@
 //! The training engine against TRL + PEFT runs on the tiny fixture model
 //! (../shared/fixtures/{sft,dpo,classify}): token ids, per-step figures, final adapters.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use serde_json::Value;
 
 use super::data::{Builder, Turns};
 use super::*;
-use crate::testing::{fixtures, ids as id_list, json, max_abs_diff};
+use crate::testing::{device, fixtures, ids as id_list, json, max_abs_diff};
 use crate::tokenizer::{ChatMessage, Tokenizer};
 
 fn tiny() -> Llama {
-    Llama::from_hf_folder(&fixtures().join("tiny-llama"), DType::F32, &Device::Cpu).unwrap()
+    Llama::from_hf_folder(&fixtures().join("tiny-llama"), DType::F32, &device()).unwrap()
 }
 
 fn tokenizer() -> Tokenizer {
@@ -62,7 +62,7 @@ fn close(ours: f64, theirs: &Value, what: &str) {
 
 /// Every tensor of our adapter equals the fixture's within 1e-4.
 fn assert_adapter_matches(ours: &Lora, dir: &Path) {
-    let theirs = Lora::load(dir, tiny().config(), &Device::Cpu).unwrap();
+    let theirs = Lora::load(dir, tiny().config(), &device()).unwrap();
     let theirs: HashMap<String, Tensor> = theirs.named_tensors().unwrap().into_iter().collect();
     let ours = ours.named_tensors().unwrap();
     assert_eq!(ours.len(), theirs.len());
@@ -163,7 +163,7 @@ fn sft_steps_reproduce_trls_log_and_adapter() {
     let adapter = Lora::load(
         &fixtures().join("sft/adapter_initial"),
         model.config(),
-        &Device::Cpu,
+        &device(),
     )
     .unwrap();
     let mut trainer = Trainer::new(&model, vec![], adapter, config_of(&r, Objective::Sft)).unwrap();
@@ -208,7 +208,7 @@ fn dpo_steps_reproduce_trls_log_and_adapter() {
     let adapter = Lora::load(
         &fixtures().join("dpo/adapter_initial"),
         model.config(),
-        &Device::Cpu,
+        &device(),
     )
     .unwrap();
     let beta = r["config"]["beta"].as_f64().unwrap();
@@ -234,6 +234,14 @@ fn dpo_steps_reproduce_trls_log_and_adapter() {
             "logps/chosen",
             "logps/rejected",
         ] {
+            // On a GPU, a tie (TRL's margin exactly 0 at step 1, policy = reference) is broken
+            // by float rounding of other kernels, so "chosen > rejected" is not comparable.
+            let tie = theirs["rewards/margins"]
+                .as_f64()
+                .is_some_and(|m| m.abs() < 1e-6);
+            if key == "rewards/accuracies" && tie && !device().is_cpu() {
+                continue;
+            }
             close(ours.metrics[key], &theirs[key], &format!("step {s} {key}"));
         }
     }
@@ -244,7 +252,7 @@ fn dpo_steps_reproduce_trls_log_and_adapter() {
 fn classification_logits_and_bce_equal_peft() {
     let r = json("classify/reference.json");
     let model = tiny();
-    let head = Lora::load(&fixtures().join("classify"), model.config(), &Device::Cpu).unwrap();
+    let head = Lora::load(&fixtures().join("classify"), model.config(), &device()).unwrap();
     assert_eq!(head.config().task_type, "SEQ_CLS");
     let rows: Vec<Vec<u32>> = r["input_ids"]
         .as_array()
@@ -269,12 +277,12 @@ fn classification_logits_and_bce_equal_peft() {
     };
     let (logits, _) = classify_logits(&model, &run, &head, &views).unwrap();
     let expected: Vec<Vec<f32>> = serde_json::from_value(r["logits"].clone()).unwrap();
-    let expected = Tensor::new(expected, &Device::Cpu).unwrap();
+    let expected = Tensor::new(expected, &device()).unwrap();
     let diff = max_abs_diff(&logits, &expected);
     eprintln!("classify logits max abs diff {diff:e}");
     assert!(diff <= 1e-4, "{diff}");
     let targets: Vec<Vec<f32>> = serde_json::from_value(r["targets"].clone()).unwrap();
-    let targets = Tensor::new(targets, &Device::Cpu).unwrap();
+    let targets = Tensor::new(targets, &device()).unwrap();
     let bce = bce_with_logits(&logits, &targets, None).unwrap();
     close(
         bce.to_scalar::<f32>().unwrap() as f64,
