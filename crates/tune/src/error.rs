@@ -69,6 +69,12 @@ pub enum Error {
         /// What the driver said.
         message: String,
     },
+    /// A caller's arguments do not fit together (shapes, lengths).
+    #[error("{message}")]
+    Invalid {
+        /// What does not fit.
+        message: String,
+    },
     /// candle failed.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

@@ -135,6 +135,97 @@ fn choose(logits: &[f32], seen: &[u32], s: &Sampling, rng: &mut Rng) -> u32 {
     order.last().map_or_else(|| argmax(&logits), |&i| i as u32)
 }
 
+/// One sequence being generated: its sampler state, tokens and text so far.
+struct Stream<'a> {
+    config: &'a GenerateConfig,
+    rng: Rng,
+    seen: Vec<u32>,
+    new: Vec<u32>,
+    /// Bytes of text already passed to the callback.
+    emitted: usize,
+    text: String,
+    stop: Option<StopReason>,
+}
+
+impl<'a> Stream<'a> {
+    fn new(prompt: &[u32], config: &'a GenerateConfig) -> Stream<'a> {
+        Stream {
+            config,
+            rng: Rng::new(config.sampling.seed),
+            seen: prompt.to_vec(),
+            new: Vec::new(),
+            emitted: 0,
+            text: String::new(),
+            stop: (config.max_tokens == 0).then_some(StopReason::MaxTokens),
+        }
+    }
+
+    /// Chooses the next token from the last position's logits and streams its text; the
+    /// token is returned while the sequence goes on.
+    fn step(
+        &mut self,
+        logits: &[f32],
+        tokenizer: &Tokenizer,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Option<u32>, Error> {
+        let config = self.config;
+        let next = choose(logits, &self.seen, &config.sampling, &mut self.rng);
+        self.new.push(next);
+        self.seen.push(next);
+        if config.stop_ids.contains(&next) {
+            self.stop = Some(StopReason::Eos);
+            return Ok(None);
+        }
+        self.text = tokenizer.decode(&self.new, true)?;
+        if let Some(cut) = config
+            .stop_strings
+            .iter()
+            .filter_map(|s| self.text.find(s.as_str()))
+            .min()
+        {
+            self.text.truncate(cut);
+            self.stop = Some(StopReason::StopString);
+        }
+        // Hold back a trailing partial UTF-8 character until the next token completes it.
+        let ready = self.text.trim_end_matches('\u{fffd}').len();
+        if ready > self.emitted {
+            on_text(self.text.get(self.emitted..ready).unwrap_or_default());
+            self.emitted = ready;
+        }
+        if self.stop.is_none() && self.new.len() >= config.max_tokens {
+            self.stop = Some(StopReason::MaxTokens);
+        }
+        Ok(self.stop.is_none().then_some(next))
+    }
+
+    /// The finished generation; the rest of the text goes to the callback.
+    fn finish(
+        mut self,
+        stop: StopReason,
+        tokenizer: &Tokenizer,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Generation, Error> {
+        let stop = self.stop.unwrap_or(stop);
+        if stop != StopReason::StopString {
+            let ids: Vec<u32> = self
+                .new
+                .iter()
+                .copied()
+                .filter(|id| !self.config.stop_ids.contains(id))
+                .collect();
+            self.text = tokenizer.decode(&ids, true)?;
+            if self.text.len() > self.emitted {
+                on_text(self.text.get(self.emitted..).unwrap_or_default());
+            }
+        }
+        Ok(Generation {
+            token_ids: self.new,
+            text: self.text,
+            stop,
+        })
+    }
+}
+
 /// Generates a continuation of `prompt`, calling `on_text` with each new piece of text.
 pub fn generate(
     model: &Llama,
@@ -146,14 +237,10 @@ pub fn generate(
 ) -> Result<Generation, Error> {
     let device = model.device().clone();
     let mut cache = Cache::new();
-    let mut rng = Rng::new(config.sampling.seed);
-    let mut seen: Vec<u32> = prompt.to_vec();
-    let mut new: Vec<u32> = Vec::new();
-    let mut emitted = 0usize; // bytes of text already passed to on_text
-    let mut text = String::new();
+    let mut stream = Stream::new(prompt, config);
     let mut input = Tensor::new(prompt, &device)?.unsqueeze(0)?;
     let mut stop = StopReason::MaxTokens;
-    while new.len() < config.max_tokens {
+    while stream.stop.is_none() {
         if cancelled() {
             stop = StopReason::Cancelled;
             break;
@@ -161,50 +248,98 @@ pub fn generate(
         let logits = model.forward(&input, &mut cache)?;
         let steps = logits.dim(1)?;
         let last: Vec<f32> = logits.i((0, steps - 1))?.to_dtype(DType::F32)?.to_vec1()?;
-        let next = choose(&last, &seen, &config.sampling, &mut rng);
-        new.push(next);
-        seen.push(next);
-        if config.stop_ids.contains(&next) {
-            stop = StopReason::Eos;
-            break;
+        match stream.step(&last, tokenizer, on_text)? {
+            Some(next) => input = Tensor::new(&[[next]], &device)?,
+            None => break,
         }
-        text = tokenizer.decode(&new, true)?;
-        if let Some(cut) = config
-            .stop_strings
-            .iter()
-            .filter_map(|s| text.find(s.as_str()))
-            .min()
+    }
+    stream.finish(stop, tokenizer, on_text)
+}
+
+/// Generates continuations of several prompts at once: the prompts are left-padded into one
+/// batch (padding masked, see [`Llama::forward_padded`]) and decoded together, one token per
+/// row per step, each row with its own sampler seeded from `config` (so a row gets what
+/// [`generate`] alone would, up to float rounding) and its own stop. `on_done(i, g)` is called
+/// as soon as row `i` finishes; after cancellation the unfinished rows end `Cancelled`.
+pub fn generate_batch(
+    model: &Llama,
+    tokenizer: &Tokenizer,
+    prompts: &[Vec<u32>],
+    config: &GenerateConfig,
+    on_done: &mut dyn FnMut(usize, &Generation),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Vec<Generation>, Error> {
+    let device = model.device().clone();
+    let width = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    if prompts.iter().any(Vec::is_empty) {
+        return Err(Error::Invalid {
+            message: "every prompt of a batch needs at least one token".to_owned(),
+        });
+    }
+    let n = prompts.len();
+    let mut streams: Vec<Option<Stream>> = prompts
+        .iter()
+        .map(|p| Some(Stream::new(p, config)))
+        .collect();
+    let mut out: Vec<Option<Generation>> = vec![None; n];
+    let mut finish = |i: usize, stream: Stream, stop: StopReason| -> Result<(), Error> {
+        let g = stream.finish(stop, tokenizer, &mut |_| {})?;
+        on_done(i, &g);
+        out[i] = Some(g);
+        Ok(())
+    };
+    // Rows with nothing to generate (max_tokens 0) finish at once.
+    for (i, slot) in streams.iter_mut().enumerate() {
+        if slot.as_ref().is_some_and(|s| s.stop.is_some())
+            && let Some(stream) = slot.take()
         {
-            text.truncate(cut);
-            stop = StopReason::StopString;
-        }
-        // Hold back a trailing partial UTF-8 character until the next token completes it.
-        let ready = text.trim_end_matches('\u{fffd}').len();
-        if ready > emitted {
-            on_text(text.get(emitted..ready).unwrap_or_default());
-            emitted = ready;
-        }
-        if stop == StopReason::StopString {
-            break;
-        }
-        input = Tensor::new(&[[next]], &device)?;
-    }
-    if stop != StopReason::StopString {
-        let ids: Vec<u32> = new
-            .iter()
-            .copied()
-            .filter(|id| !config.stop_ids.contains(id))
-            .collect();
-        text = tokenizer.decode(&ids, true)?;
-        if text.len() > emitted {
-            on_text(text.get(emitted..).unwrap_or_default());
+            finish(i, stream, StopReason::MaxTokens)?;
         }
     }
-    Ok(Generation {
-        token_ids: new,
-        text,
-        stop,
-    })
+    let mut ids: Vec<u32> = Vec::with_capacity(n * width);
+    let mut keep: Vec<Vec<bool>> = Vec::with_capacity(n);
+    for p in prompts {
+        // Padding takes a real id (0) that the mask hides.
+        ids.extend(std::iter::repeat_n(0, width - p.len()).chain(p.iter().copied()));
+        keep.push((0..width).map(|i| i >= width - p.len()).collect());
+    }
+    let mut input = Tensor::from_vec(ids, (n, width), &device)?;
+    let mut cache = Cache::new();
+    while streams.iter().any(Option::is_some) && !cancelled() {
+        let logits = model.forward_padded(&input, &keep, &mut cache)?;
+        let steps = logits.dim(1)?;
+        let last: Vec<Vec<f32>> = logits
+            .narrow(1, steps - 1, 1)?
+            .squeeze(1)?
+            .to_dtype(DType::F32)?
+            .to_vec2()?;
+        let mut next_ids = vec![0u32; n];
+        keep = vec![vec![false]; n];
+        for (i, slot) in streams.iter_mut().enumerate() {
+            let Some(stream) = slot.as_mut() else {
+                continue; // a finished row rides along as masked padding
+            };
+            match stream.step(&last[i], tokenizer, &mut |_| {})? {
+                Some(next) => {
+                    next_ids[i] = next;
+                    keep[i][0] = true;
+                }
+                None => {
+                    if let Some(stream) = slot.take() {
+                        finish(i, stream, StopReason::MaxTokens)?;
+                    }
+                }
+            }
+        }
+        input = Tensor::from_vec(next_ids, (n, 1), &device)?;
+    }
+    for (i, slot) in streams.iter_mut().enumerate() {
+        if let Some(stream) = slot.take() {
+            finish(i, stream, StopReason::Cancelled)?;
+        }
+    }
+    let out: Vec<Generation> = out.into_iter().flatten().collect();
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -367,6 +367,8 @@ impl Weights {
 pub struct Cache {
     kvs: Vec<Option<(Tensor, Tensor)>>,
     len: usize,
+    /// Padded batches only: per row, whether each cached position is a real token.
+    keep: Option<Vec<Vec<bool>>>,
 }
 
 impl Cache {
@@ -409,7 +411,17 @@ fn softmax_last_dim(x: &Tensor) -> Result<Tensor, Error> {
 }
 
 /// Rotates `x` `(b, heads, s, head_dim)` by the angles in `cos`/`sin` `(s, head_dim)`.
+/// Per-row tables `(b, s, w)` broadcast over the heads of `x` `(b, heads, s, hd)`.
+fn per_head(table: &Tensor) -> Result<Tensor, Error> {
+    Ok(if table.rank() == 3 {
+        table.unsqueeze(1)?
+    } else {
+        table.clone()
+    })
+}
+
 fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, Error> {
+    let (cos, sin) = (&per_head(cos)?, &per_head(sin)?);
     let half = x.dim(D::Minus1)? / 2;
     let x1 = x.narrow(D::Minus1, 0, half)?;
     let x2 = x.narrow(D::Minus1, half, half)?;
@@ -418,15 +430,21 @@ fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, Error> {
 }
 
 /// The same rotation for llama.cpp's layout, where each rotated pair is adjacent:
-/// `x` `(b, heads, s, head_dim)`, `cos`/`sin` `(s, head_dim / 2)`.
+/// `x` `(b, heads, s, head_dim)`, `cos`/`sin` `(s, head_dim / 2)` or per row `(b, s, head_dim / 2)`.
 fn apply_rope_interleaved(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, Error> {
     let (b, h, s, d) = x.dims4()?;
     // (b, h, s, d/2, 2): element 0 of each pair plays x1, element 1 plays x2.
     let pairs = x.reshape((b, h, s, d / 2, 2))?;
     let x1 = pairs.narrow(D::Minus1, 0, 1)?;
     let x2 = pairs.narrow(D::Minus1, 1, 1)?;
-    let cos = cos.reshape((s, d / 2, 1))?;
-    let sin = sin.reshape((s, d / 2, 1))?;
+    let (cos, sin) = if cos.rank() == 3 {
+        (
+            cos.reshape((b, 1, s, d / 2, 1))?,
+            sin.reshape((b, 1, s, d / 2, 1))?,
+        )
+    } else {
+        (cos.reshape((s, d / 2, 1))?, sin.reshape((s, d / 2, 1))?)
+    };
     let r1 = (x1.broadcast_mul(&cos)? - x2.broadcast_mul(&sin)?)?;
     let r2 = (x2.broadcast_mul(&cos)? + x1.broadcast_mul(&sin)?)?;
     Ok(Tensor::cat(&[&r1, &r2], D::Minus1)?.reshape((b, h, s, d))?)
@@ -499,7 +517,10 @@ impl Attention {
         // (b, nkv, rep·s, t)
         let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
         let scores = match mask {
-            Some(m) if rep > 1 => scores.broadcast_add(&Tensor::cat(&vec![m; rep], 0)?)?,
+            // (s, t) or per row (b, 1, s, t): repeated along the query axis like `q`.
+            Some(m) if rep > 1 => {
+                scores.broadcast_add(&Tensor::cat(&vec![m; rep], m.rank() - 2)?)?
+            }
             Some(m) => scores.broadcast_add(m)?,
             None => scores,
         };
@@ -662,10 +683,40 @@ impl Llama {
 
     /// cos and sin tables `(s, head_dim)` for positions `offset..offset + s`.
     fn rotary(&self, offset: usize, s: usize, dtype: DType) -> Result<(Tensor, Tensor), Error> {
+        let positions: Vec<usize> = (offset..offset + s).collect();
+        let (cos, sin) = self.rotary_table(&positions)?;
+        let width = cos.len() / s.max(1);
+        let cos = Tensor::from_vec(cos, (s, width), &self.device)?.to_dtype(dtype)?;
+        let sin = Tensor::from_vec(sin, (s, width), &self.device)?.to_dtype(dtype)?;
+        Ok((cos, sin))
+    }
+
+    /// Per-row tables `(b, s, head_dim)` for the positions of each row.
+    fn rotary_rows(
+        &self,
+        positions: &[Vec<usize>],
+        dtype: DType,
+    ) -> Result<(Tensor, Tensor), Error> {
+        let (b, s) = (positions.len(), positions.first().map_or(0, Vec::len));
+        let (mut cos, mut sin) = (Vec::new(), Vec::new());
+        for row in positions {
+            let (c, s) = self.rotary_table(row)?;
+            cos.extend(c);
+            sin.extend(s);
+        }
+        let width = cos.len() / (b * s).max(1);
+        let cos = Tensor::from_vec(cos, (b, s, width), &self.device)?.to_dtype(dtype)?;
+        let sin = Tensor::from_vec(sin, (b, s, width), &self.device)?.to_dtype(dtype)?;
+        Ok((cos, sin))
+    }
+
+    /// cos and sin values, one row of the table per position.
+    fn rotary_table(&self, positions: &[usize]) -> Result<(Vec<f32>, Vec<f32>), Error> {
         let half = self.inv_freq.len();
+        let s = positions.len();
         let mut cos = Vec::with_capacity(s * half * 2);
         let mut sin = Vec::with_capacity(s * half * 2);
-        for pos in offset..offset + s {
+        for &pos in positions {
             // Angles in f32, as transformers computes them: position × inverse frequency.
             let angles: Vec<f32> = self.inv_freq.iter().map(|f| pos as f32 * f).collect();
             // rotate-half layout repeats the angles for both halves; interleaved uses them once.
@@ -675,9 +726,6 @@ impl Llama {
                 sin.extend(angles.iter().map(|a| a.sin()));
             }
         }
-        let width = cos.len() / s.max(1);
-        let cos = Tensor::from_vec(cos, (s, width), &self.device)?.to_dtype(dtype)?;
-        let sin = Tensor::from_vec(sin, (s, width), &self.device)?.to_dtype(dtype)?;
         Ok((cos, sin))
     }
 
@@ -710,6 +758,37 @@ impl Llama {
     /// with exactly the adapters in `run`. Training takes these and projects only the positions
     /// it scores.
     pub fn hidden(&self, ids: &Tensor, cache: &mut Cache, run: &Run) -> Result<Tensor, Error> {
+        self.hidden_padded(ids, None, cache, run)
+    }
+
+    /// Logits `(b, s, vocab)` for a padded batch: `keep[r][i]` says whether token `i` of row
+    /// `r` is real. Padding is attended by no token and takes no position, the way
+    /// transformers reads an attention mask (positions = running count of real tokens − 1), so
+    /// left-padded rows of different lengths give each row's own logits. Later calls continue
+    /// the same rows (`keep` of their tokens too), with the attached adapters.
+    pub fn forward_padded(
+        &self,
+        ids: &Tensor,
+        keep: &[Vec<bool>],
+        cache: &mut Cache,
+    ) -> Result<Tensor, Error> {
+        let adapters: Vec<&Lora> = self.attached.iter().map(|a| a.as_ref()).collect();
+        let run = Run {
+            adapters: &adapters,
+            ..Run::default()
+        };
+        let hidden = self.hidden_padded(ids, Some(keep), cache, &run)?;
+        self.logits(&hidden)
+    }
+
+    /// [`Llama::hidden`], with padding flags for the new tokens (`None`: all real).
+    fn hidden_padded(
+        &self,
+        ids: &Tensor,
+        keep: Option<&[Vec<bool>]>,
+        cache: &mut Cache,
+        run: &Run,
+    ) -> Result<Tensor, Error> {
         let (b, s) = ids.dims2()?;
         let offset = cache.len;
         if cache.kvs.len() != self.blocks.len() {
@@ -720,8 +799,42 @@ impl Llama {
             s,
             self.config.hidden_size,
         ))?;
-        let (cos, sin) = self.rotary(offset, s, x.dtype())?;
-        let mask = causal_mask(s, offset, x.dtype(), &self.device)?;
+        let ((cos, sin), mask) = if keep.is_some() || cache.keep.is_some() {
+            let rows = cache
+                .keep
+                .get_or_insert_with(|| vec![vec![true; offset]; b]);
+            if rows.len() != b
+                || keep.is_some_and(|k| k.len() != b || k.iter().any(|r| r.len() != s))
+            {
+                return Err(Error::Invalid {
+                    message: format!(
+                        "padding flags must be {b} rows of {s} (the ids' shape) for a cache of {} rows",
+                        rows.len()
+                    ),
+                });
+            }
+            let mut positions = Vec::with_capacity(b);
+            for (r, row) in rows.iter_mut().enumerate() {
+                let mut count = row.iter().filter(|k| **k).count();
+                let mut pos = Vec::with_capacity(s);
+                for i in 0..s {
+                    let real = keep.is_none_or(|k| k[r][i]);
+                    row.push(real);
+                    count += usize::from(real);
+                    pos.push(if real { count - 1 } else { 0 });
+                }
+                positions.push(pos);
+            }
+            (
+                self.rotary_rows(&positions, x.dtype())?,
+                Some(padded_mask(rows, s, x.dtype(), &self.device)?),
+            )
+        } else {
+            (
+                self.rotary(offset, s, x.dtype())?,
+                causal_mask(s, offset, x.dtype(), &self.device)?,
+            )
+        };
         for (block, kv) in self.blocks.iter().zip(cache.kvs.iter_mut()) {
             let residual = x.clone();
             let h = rms_norm(&x, &block.input_norm, self.config.rms_norm_eps, self.fused)?;
@@ -830,6 +943,33 @@ fn causal_mask(
     Ok(Some(
         Tensor::from_vec(values, (s, t), device)?.to_dtype(dtype)?,
     ))
+}
+
+/// Additive mask `(b, 1, s, t)` for the last `s` of `t` positions of padded rows: 0 where a
+/// position may attend (a real token, not in the future), the lowest float elsewhere (as
+/// transformers masks, so a row of padding alone stays finite rather than NaN).
+fn padded_mask(
+    keep: &[Vec<bool>],
+    s: usize,
+    dtype: DType,
+    device: &Device,
+) -> Result<Tensor, Error> {
+    let b = keep.len();
+    let t = keep.first().map_or(0, Vec::len);
+    let offset = t - s;
+    let mut values = Vec::with_capacity(b * s * t);
+    for row in keep {
+        for i in 0..s {
+            values.extend(row.iter().enumerate().map(|(j, real)| {
+                if *real && j <= offset + i {
+                    0.0
+                } else {
+                    f32::MIN
+                }
+            }));
+        }
+    }
+    Ok(Tensor::from_vec(values, (b, 1, s, t), device)?.to_dtype(dtype)?)
 }
 
 #[cfg(test)]
