@@ -176,24 +176,7 @@ pub fn generate(
     cancel: &CancelToken,
 ) -> Result<GenerateResult, Error> {
     let prompt = prompt_ids(m, &request.prompt, request.chat)?;
-    let stop_ids: Vec<u32> = m
-        .tokenizer
-        .eos_token()
-        .and_then(|t| m.tokenizer.token_id(t))
-        .into_iter()
-        .collect();
-    let config = GenerateConfig {
-        max_tokens: request.max_tokens,
-        sampling: Sampling {
-            temperature: request.temperature,
-            top_k: request.top_k,
-            top_p: request.top_p,
-            repetition_penalty: request.repetition_penalty,
-            seed: request.seed,
-        },
-        stop_ids,
-        stop_strings: request.stop.clone(),
-    };
+    let config = config_of(m, request);
     let started = std::time::Instant::now();
     let out = tune::generate::generate(&m.model, &m.tokenizer, &prompt, &config, on_text, &|| {
         cancel.is_cancelled()
@@ -204,7 +187,34 @@ pub fn generate(
         seconds = started.elapsed().as_secs_f64(),
         "generated"
     );
-    Ok(GenerateResult {
+    Ok(result_of(prompt, out))
+}
+
+/// A request's generation settings; the model's end-of-sequence token stops it.
+fn config_of(m: &LoadedModel, request: &GenerateRequest) -> GenerateConfig {
+    let stop_ids: Vec<u32> = m
+        .tokenizer
+        .eos_token()
+        .and_then(|t| m.tokenizer.token_id(t))
+        .into_iter()
+        .collect();
+    GenerateConfig {
+        max_tokens: request.max_tokens,
+        sampling: Sampling {
+            temperature: request.temperature,
+            top_k: request.top_k,
+            top_p: request.top_p,
+            repetition_penalty: request.repetition_penalty,
+            seed: request.seed,
+        },
+        stop_ids,
+        stop_strings: request.stop.clone(),
+    }
+}
+
+/// The API's view of a generation.
+fn result_of(prompt: Vec<u32>, out: tune::generate::Generation) -> GenerateResult {
+    GenerateResult {
         prompt_token_ids: prompt,
         token_ids: out.token_ids,
         text: out.text,
@@ -215,11 +225,17 @@ pub fn generate(
             StopReason::Cancelled => "cancelled",
         }
         .to_owned(),
-    })
+    }
 }
 
-/// Generates for many prompts in turn, reporting progress after each; stops early (returning
-/// what is done) when cancelled. Results are in request order.
+/// Rows decoded together by [`generate_batch`]: enough to read each weight once for several
+/// sequences, few enough that padding and finished rows waste little.
+const BATCH_ROWS: usize = 8;
+
+/// Generates for many prompts, reporting progress as each finishes; stops early (returning
+/// what is done) when cancelled. Results are in request order. Dense models decode up to
+/// [`BATCH_ROWS`] prompts together in one padded batch; a quantised model on the CPU (whose
+/// kernels favour one sequence) takes them in turn.
 pub fn generate_batch(
     m: &LoadedModel,
     requests: &[GenerateRequest],
@@ -227,18 +243,53 @@ pub fn generate_batch(
     cancel: &CancelToken,
 ) -> Result<Vec<GenerateResult>, Error> {
     let total = requests.len() as u64;
+    let mut done = 0u64;
+    let mut report = |done: u64| {
+        progress(api::JobProgress {
+            stage: "generating".to_owned(),
+            done,
+            total: Some(total),
+            unit: "prompts".to_owned(),
+        })
+    };
     let mut results = Vec::with_capacity(requests.len());
-    for (i, request) in requests.iter().enumerate() {
+    if m.model.is_quantized() && m.model.device().is_cpu() {
+        for request in requests {
+            if cancel.is_cancelled() {
+                break;
+            }
+            results.push(generate(m, request, &mut |_| {}, cancel)?);
+            done += 1;
+            report(done);
+        }
+        return Ok(results);
+    }
+    for chunk in requests.chunks(BATCH_ROWS) {
         if cancel.is_cancelled() {
             break;
         }
-        results.push(generate(m, request, &mut |_| {}, cancel)?);
-        progress(api::JobProgress {
-            stage: "generating".to_owned(),
-            done: i as u64 + 1,
-            total: Some(total),
-            unit: "prompts".to_owned(),
-        });
+        let rows = chunk
+            .iter()
+            .map(|r| Ok((prompt_ids(m, &r.prompt, r.chat)?, config_of(m, r))))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let out = tune::generate::generate_batch(
+            &m.model,
+            &m.tokenizer,
+            &rows,
+            &mut |_, g| {
+                if g.stop != StopReason::Cancelled {
+                    done += 1;
+                    report(done);
+                }
+            },
+            &|| cancel.is_cancelled(),
+        )?;
+        for ((prompt, _), g) in rows.into_iter().zip(out) {
+            if g.stop == StopReason::Cancelled {
+                return Ok(results);
+            }
+            results.push(result_of(prompt, g));
+        }
     }
     Ok(results)
 }

@@ -258,28 +258,28 @@ pub fn generate(
 
 /// Generates continuations of several prompts at once: the prompts are left-padded into one
 /// batch (padding masked, see [`Llama::forward_padded`]) and decoded together, one token per
-/// row per step, each row with its own sampler seeded from `config` (so a row gets what
-/// [`generate`] alone would, up to float rounding) and its own stop. `on_done(i, g)` is called
-/// as soon as row `i` finishes; after cancellation the unfinished rows end `Cancelled`.
+/// row per step, each row with its own settings, sampler seed and stop (so a row gets what
+/// [`generate`] alone would, up to float rounding). `on_done(i, g)` is called as soon as row
+/// `i` finishes; after cancellation the unfinished rows end `Cancelled`.
 pub fn generate_batch(
     model: &Llama,
     tokenizer: &Tokenizer,
-    prompts: &[Vec<u32>],
-    config: &GenerateConfig,
+    rows: &[(Vec<u32>, GenerateConfig)],
     on_done: &mut dyn FnMut(usize, &Generation),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<Generation>, Error> {
+    let prompts: Vec<&Vec<u32>> = rows.iter().map(|(p, _)| p).collect();
     let device = model.device().clone();
-    let width = prompts.iter().map(Vec::len).max().unwrap_or(0);
-    if prompts.iter().any(Vec::is_empty) {
+    let width = prompts.iter().map(|p| p.len()).max().unwrap_or(0);
+    if prompts.iter().any(|p| p.is_empty()) {
         return Err(Error::Invalid {
             message: "every prompt of a batch needs at least one token".to_owned(),
         });
     }
     let n = prompts.len();
-    let mut streams: Vec<Option<Stream>> = prompts
+    let mut streams: Vec<Option<Stream>> = rows
         .iter()
-        .map(|p| Some(Stream::new(p, config)))
+        .map(|(p, config)| Some(Stream::new(p, config)))
         .collect();
     let mut out: Vec<Option<Generation>> = vec![None; n];
     let mut finish = |i: usize, stream: Stream, stop: StopReason| -> Result<(), Error> {
@@ -298,7 +298,7 @@ pub fn generate_batch(
     }
     let mut ids: Vec<u32> = Vec::with_capacity(n * width);
     let mut keep: Vec<Vec<bool>> = Vec::with_capacity(n);
-    for p in prompts {
+    for p in &prompts {
         // Padding takes a real id (0) that the mask hides.
         ids.extend(std::iter::repeat_n(0, width - p.len()).chain(p.iter().copied()));
         keep.push((0..width).map(|i| i >= width - p.len()).collect());

@@ -650,6 +650,14 @@ impl Llama {
         Llama::load(&config, &weights, device)
     }
 
+    /// Whether the projections are kept quantised (GGUF fast inference), where one sequence at
+    /// a time is fastest on the CPU.
+    pub fn is_quantized(&self) -> bool {
+        self.blocks
+            .first()
+            .is_some_and(|b| matches!(b.attn.q.weight, LinearWeight::Quantized(_)))
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -180,11 +180,16 @@ fn a_padded_batch_gives_each_prompt_what_it_gets_alone() {
         stop_ids: vec![],
         stop_strings: vec![],
     };
+    let rows = |prompts: &[Vec<u32>], config: &GenerateConfig| -> Vec<(Vec<u32>, GenerateConfig)> {
+        prompts
+            .iter()
+            .map(|p| (p.clone(), config.clone()))
+            .collect()
+    };
     let out = generate_batch(
         &model,
         &tok,
-        &prompts[..2],
-        &greedy,
+        &rows(&prompts[..2], &greedy),
         &mut |_, _| {},
         &|| false,
     )
@@ -212,26 +217,35 @@ fn a_padded_batch_gives_each_prompt_what_it_gets_alone() {
         stop_ids: vec![first_of_row0],
         stop_strings: vec![],
     };
+    // Each row its own seed and budget.
+    let sampled_rows: Vec<(Vec<u32>, GenerateConfig)> = prompts
+        .iter()
+        .enumerate()
+        .map(|(p, prompt)| {
+            let mut c = sampled.clone();
+            c.sampling.seed += p as u64;
+            c.max_tokens = 6 + 2 * p;
+            (prompt.clone(), c)
+        })
+        .collect();
     let mut order = Vec::new();
     let batch = generate_batch(
         &model,
         &tok,
-        &prompts,
-        &sampled,
+        &sampled_rows,
         &mut |i, _| order.push(i),
         &|| false,
     )
     .unwrap();
-    for (p, g) in batch.iter().enumerate() {
-        let alone = generate(&model, &tok, &prompts[p], &sampled, &mut |_| {}, &|| false).unwrap();
+    for (p, (g, (prompt, config))) in batch.iter().zip(&sampled_rows).enumerate() {
+        let alone = generate(&model, &tok, prompt, config, &mut |_| {}, &|| false).unwrap();
         assert_eq!(g, &alone, "prompt {p}");
     }
     let mut sorted = order.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, vec![0, 1, 2], "each row reported once");
     // Cancelled before the first step: every row ends Cancelled with nothing generated.
-    let cancelled =
-        generate_batch(&model, &tok, &prompts, &sampled, &mut |_, _| {}, &|| true).unwrap();
+    let cancelled = generate_batch(&model, &tok, &sampled_rows, &mut |_, _| {}, &|| true).unwrap();
     assert!(
         cancelled
             .iter()
@@ -242,8 +256,7 @@ fn a_padded_batch_gives_each_prompt_what_it_gets_alone() {
         generate_batch(
             &model,
             &tok,
-            &[vec![], vec![1]],
-            &greedy,
+            &rows(&[vec![], vec![1]], &greedy),
             &mut |_, _| {},
             &|| false
         )
