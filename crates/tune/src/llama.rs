@@ -1,6 +1,8 @@
 //! The Llama decoder (Touvron et al. 2023; transformers' `modeling_llama.py` is the reference),
-//! written with differentiable candle operations only: no fused softmax, RMSNorm or rotary
-//! kernels, whose backward passes candle lacks. Tensor names follow the Hugging Face checkpoint.
+//! written twice over the same weights: from differentiable candle operations only (softmax,
+//! RMSNorm and rotary embeddings spelled out, as candle's fused kernels have no backward pass)
+//! for training, and with those fused kernels for generation (`forward`, `forward_padded`).
+//! Tensor names follow the Hugging Face checkpoint.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -454,6 +456,22 @@ fn fused_rope_interleaved(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tens
     Ok(candle_nn::rotary_emb::rope_i(&x.contiguous()?, cos, sin)?)
 }
 
+/// candle's rotate-half kernel; `cos`/`sin` hold each angle once (`(s, head_dim / 2)`).
+fn fused_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, Error> {
+    Ok(candle_nn::rotary_emb::rope(&x.contiguous()?, cos, sin)?)
+}
+
+/// What every layer's attention needs about the positions of one call.
+struct Positions<'a> {
+    /// Rotary tables.
+    cos: &'a Tensor,
+    sin: &'a Tensor,
+    /// Additive attention mask; `None` when every earlier position may be attended.
+    mask: Option<&'a Tensor>,
+    /// candle's fused kernels (inference only).
+    fused: bool,
+}
+
 struct Attention {
     q: Linear,
     k: Linear,
@@ -463,19 +481,22 @@ struct Attention {
     num_kv_heads: usize,
     head_dim: usize,
     interleaved_rope: bool,
-    fused: bool,
 }
 
 impl Attention {
     fn forward(
         &self,
         x: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
-        mask: Option<&Tensor>,
+        at: &Positions,
         kv: &mut Option<(Tensor, Tensor)>,
         run: &Run,
     ) -> Result<Tensor, Error> {
+        let Positions {
+            cos,
+            sin,
+            mask,
+            fused,
+        } = *at;
         let (b, s, _) = x.dims3()?;
         let (nh, nkv, hd) = (self.num_heads, self.num_kv_heads, self.head_dim);
         // (b, s, heads * hd) → (b, heads, s, hd)
@@ -497,10 +518,11 @@ impl Attention {
             .reshape((b, s, nkv, hd))?
             .transpose(1, 2)?
             .contiguous()?;
-        let rope = match (self.fused, self.interleaved_rope) {
+        let rope = match (fused, self.interleaved_rope) {
             (true, true) => fused_rope_interleaved,
             (false, true) => apply_rope_interleaved,
-            _ => apply_rope,
+            (true, false) => fused_rope,
+            (false, false) => apply_rope,
         };
         let q = rope(&q, cos, sin)?;
         let k = rope(&k, cos, sin)?;
@@ -524,7 +546,7 @@ impl Attention {
             Some(m) => scores.broadcast_add(m)?,
             None => scores,
         };
-        let probs = if self.fused {
+        let probs = if fused {
             candle_nn::ops::softmax_last_dim(&scores)?
         } else {
             softmax_last_dim(&scores)?
@@ -603,7 +625,6 @@ impl Llama {
                         num_kv_heads: c.num_kv_heads,
                         head_dim: hd,
                         interleaved_rope: weights.interleaved_rope,
-                        fused: weights.fused_kernels,
                     },
                     post_norm: weights
                         .get(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
@@ -758,7 +779,7 @@ impl Llama {
             adapters: &adapters,
             ..Run::default()
         };
-        let hidden = self.hidden(ids, cache, &run)?;
+        let hidden = self.hidden_padded(ids, None, cache, &run, true)?;
         self.logits(&hidden)
     }
 
@@ -766,7 +787,7 @@ impl Llama {
     /// with exactly the adapters in `run`. Training takes these and projects only the positions
     /// it scores.
     pub fn hidden(&self, ids: &Tensor, cache: &mut Cache, run: &Run) -> Result<Tensor, Error> {
-        self.hidden_padded(ids, None, cache, run)
+        self.hidden_padded(ids, None, cache, run, self.fused)
     }
 
     /// Logits `(b, s, vocab)` for a padded batch: `keep[r][i]` says whether token `i` of row
@@ -785,17 +806,20 @@ impl Llama {
             adapters: &adapters,
             ..Run::default()
         };
-        let hidden = self.hidden_padded(ids, Some(keep), cache, &run)?;
+        let hidden = self.hidden_padded(ids, Some(keep), cache, &run, true)?;
         self.logits(&hidden)
     }
 
-    /// [`Llama::hidden`], with padding flags for the new tokens (`None`: all real).
+    /// [`Llama::hidden`], with padding flags for the new tokens (`None`: all real); `fused`
+    /// takes candle's softmax, RMSNorm and rotary kernels, which have no backward pass (fewer,
+    /// larger operations: what generation wants, on a GPU above all).
     fn hidden_padded(
         &self,
         ids: &Tensor,
         keep: Option<&[Vec<bool>]>,
         cache: &mut Cache,
         run: &Run,
+        fused: bool,
     ) -> Result<Tensor, Error> {
         let (b, s) = ids.dims2()?;
         let offset = cache.len;
@@ -843,16 +867,32 @@ impl Llama {
                 causal_mask(s, offset, x.dtype(), &self.device)?,
             )
         };
+        let (cos, sin) = if fused && !self.interleaved_rope {
+            // candle's rotate-half kernel takes each angle once.
+            let half = cos.dim(D::Minus1)? / 2;
+            (
+                cos.narrow(D::Minus1, 0, half)?.contiguous()?,
+                sin.narrow(D::Minus1, 0, half)?.contiguous()?,
+            )
+        } else {
+            (cos, sin)
+        };
+        let at = Positions {
+            cos: &cos,
+            sin: &sin,
+            mask: mask.as_ref(),
+            fused,
+        };
         for (block, kv) in self.blocks.iter().zip(cache.kvs.iter_mut()) {
             let residual = x.clone();
-            let h = rms_norm(&x, &block.input_norm, self.config.rms_norm_eps, self.fused)?;
-            let h = block.attn.forward(&h, &cos, &sin, mask.as_ref(), kv, run)?;
+            let h = rms_norm(&x, &block.input_norm, self.config.rms_norm_eps, fused)?;
+            let h = block.attn.forward(&h, &at, kv, run)?;
             let x1 = (residual + h)?;
-            let h = rms_norm(&x1, &block.post_norm, self.config.rms_norm_eps, self.fused)?;
+            let h = rms_norm(&x1, &block.post_norm, self.config.rms_norm_eps, fused)?;
             x = (&x1 + block.mlp.forward(&h, run)?)?;
         }
         cache.len += s;
-        rms_norm(&x, &self.norm, self.config.rms_norm_eps, self.fused)
+        rms_norm(&x, &self.norm, self.config.rms_norm_eps, fused)
     }
 
     /// The language-model head: `(…, hidden)` → `(…, vocab)`.
