@@ -100,6 +100,30 @@ fn main() -> Result<(), ApiError> {
         "device": studio::models::info(&model).device,
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     });
+    let mut figures = figures;
+    // `CLINITUNE_BENCH_BATCH=N`: N sampled continuations of the prompt through
+    // `generate_batch` (one padded batch on dense models), counting every generated token.
+    if let Some(rows) = std::env::var("CLINITUNE_BENCH_BATCH")
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok())
+        .filter(|n| *n > 0)
+    {
+        let requests: Vec<GenerateRequest> = (0..rows)
+            .map(|seed| GenerateRequest {
+                max_tokens: tokens,
+                temperature: 0.7,
+                seed,
+                ..request.clone()
+            })
+            .collect();
+        let t = Instant::now();
+        let outs = studio::models::generate_batch(&model, &requests, &mut |_| {}, &cancel)?;
+        let seconds = t.elapsed().as_secs_f64();
+        let generated: usize = outs.iter().map(|o| o.token_ids.len()).sum();
+        figures["batch_rows"] = rows.into();
+        figures["batch_generated_tokens"] = generated.into();
+        figures["batch_tokens_per_s"] = (generated as f64 / seconds).into();
+    }
     println!("{figures}");
     Ok(())
 }
