@@ -2,8 +2,6 @@
 //! stopping at end-of-sequence ids, stop strings or a token budget, with a per-token callback
 //! and cancellation. The same seed gives the same tokens on the same machine.
 
-use candle_core::{DType, IndexOp, Tensor};
-
 use crate::error::Error;
 use crate::llama::{Cache, Llama};
 use crate::rng::Rng;
@@ -144,23 +142,20 @@ pub fn generate(
     on_text: &mut dyn FnMut(&str),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Generation, Error> {
-    let device = model.device().clone();
     let mut cache = Cache::new();
     let mut rng = Rng::new(config.sampling.seed);
     let mut seen: Vec<u32> = prompt.to_vec();
     let mut new: Vec<u32> = Vec::new();
     let mut emitted = 0usize; // bytes of text already passed to on_text
     let mut text = String::new();
-    let mut input = Tensor::new(prompt, &device)?.unsqueeze(0)?;
+    let mut input: Vec<u32> = prompt.to_vec();
     let mut stop = StopReason::MaxTokens;
     while new.len() < config.max_tokens {
         if cancelled() {
             stop = StopReason::Cancelled;
             break;
         }
-        let logits = model.forward(&input, &mut cache)?;
-        let steps = logits.dim(1)?;
-        let last: Vec<f32> = logits.i((0, steps - 1))?.to_dtype(DType::F32)?.to_vec1()?;
+        let last = model.last_logits(&input, &mut cache)?;
         let next = choose(&last, &seen, &config.sampling, &mut rng);
         new.push(next);
         seen.push(next);
@@ -187,7 +182,8 @@ pub fn generate(
         if stop == StopReason::StopString {
             break;
         }
-        input = Tensor::new(&[[next]], &device)?;
+        input.clear();
+        input.push(next);
     }
     if stop != StopReason::StopString {
         let ids: Vec<u32> = new

@@ -1,5 +1,6 @@
 use super::*;
 use crate::testing::{fixtures, ids, json};
+use candle_core::DType;
 
 fn tiny() -> (Llama, Tokenizer, serde_json::Value) {
     let dir = fixtures().join("tiny-llama");
