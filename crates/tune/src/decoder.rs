@@ -37,21 +37,16 @@ impl Parts {
         };
         match q.shape().dims() {
             [rows, cols] => {
-                let (format, data) = match q.dtype() {
-                    GgmlDType::Q4_1 => (Format::Q4_1, q.data()?.into_owned()),
-                    GgmlDType::Q8_0 => (Format::Q8_0, q.data()?.into_owned()),
+                let matrix = match q.dtype() {
+                    GgmlDType::Q4_1 => QMatrix::new(Format::Q4_1, *rows, *cols, &q.data()?),
+                    GgmlDType::Q8_0 => QMatrix::new(Format::Q8_0, *rows, *cols, &q.data()?),
                     _ => {
                         let requantized =
                             QTensor::quantize(&q.dequantize(&Device::Cpu)?, GgmlDType::Q8_0)?;
-                        (Format::Q8_0, requantized.data()?.into_owned())
+                        QMatrix::new(Format::Q8_0, *rows, *cols, &requantized.data()?)
                     }
-                };
-                let matrix = QMatrix::new(format, *rows, *cols, data).ok_or_else(|| {
-                    bad(format!(
-                        "its {:?} blocks do not make a {rows}×{cols} matrix",
-                        q.dtype()
-                    ))
-                })?;
+                }
+                .map_err(bad)?;
                 self.matrices.insert(name.to_owned(), matrix);
             }
             [_] => {
@@ -110,12 +105,12 @@ fn stack(name: &str, parts: Vec<QMatrix>) -> Result<QMatrix, Error> {
             }
             let t = Tensor::from_vec(values, (m.rows(), m.cols()), &Device::Cpu)?;
             let q = QTensor::quantize(&t, GgmlDType::Q8_0)?;
-            QMatrix::new(Format::Q8_0, m.rows(), m.cols(), q.data()?.into_owned()).ok_or_else(
-                || Error::Tensor {
+            QMatrix::new(Format::Q8_0, m.rows(), m.cols(), &q.data()?).map_err(|message| {
+                Error::Tensor {
                     name: name.to_owned(),
-                    message: "re-encoding as Q8_0 failed".to_owned(),
-                },
-            )
+                    message,
+                }
+            })
         })
         .collect::<Result<Vec<_>, Error>>()?;
     QMatrix::stack(&as_q8).ok_or_else(|| Error::Tensor {

@@ -5,8 +5,11 @@
 //!
 //! Every kernel has a scalar version and an AVX2 one (through `pulp`, so without `unsafe`); they
 //! differ only in the order floats are summed. Rows of a product are split across rayon's threads.
-
-use std::sync::OnceLock;
+//!
+//! Rows are repacked at load, in as many bytes as the file's blocks: the block scales of a row
+//! are stored together after its weights, so the kernel converts eight f16 scales at once
+//! instead of one per block, and in Q4_1 two neighbouring blocks share 32 bytes (block `2p` in
+//! the low nibbles, `2p + 1` in the high ones), so one load and one shift unpack both.
 
 use rayon::prelude::{IndexedParallelIterator, ParallelIterator, ParallelSliceMut};
 
@@ -70,18 +73,8 @@ pub(crate) fn f16_to_f32(h: u16) -> f32 {
     }
 }
 
-/// Every f16 bit pattern as f32: block scales are looked up, not converted (as ggml does without
-/// F16C), so the scalar and SIMD kernels see the same scales.
-fn f16_table() -> &'static [f32; 65536] {
-    static TABLE: OnceLock<Box<[f32; 65536]>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let values: Vec<f32> = (0..=u16::MAX).map(f16_to_f32).collect();
-        values
-            .into_boxed_slice()
-            .try_into()
-            .expect("65536 f16 bit patterns")
-    })
-}
+/// 1.5 · 2²³: added to a float below 2²², pushes its fraction out of the mantissa.
+const ROUNDER: f32 = 12_582_912.0;
 
 /// Rows of activations quantised to 8-bit blocks: per block a scale `d` and `s = d · Σq`
 /// (llama.cpp's Q8_1, with the two kept in f32). Buffers are reused between calls.
@@ -123,7 +116,9 @@ impl Q8Rows {
             let mut sum = 0i32;
             for (q, v) in q.iter_mut().zip(x) {
                 // |v · inverse| ≤ 127 (up to rounding), so the saturating cast never clips.
-                *q = (v * inverse).round() as i8;
+                // Adding and removing 1.5·2²³ rounds to nearest, ties to even, as AVX2's
+                // `_mm256_round_ps` does in llama.cpp (and without a libm call).
+                *q = ((v * inverse + ROUNDER) - ROUNDER) as i8;
                 sum += i32::from(*q);
             }
             *d = scale;
@@ -158,13 +153,59 @@ pub(crate) struct QMatrix {
 }
 
 impl QMatrix {
-    /// Wraps raw blocks; `None` when `data` is not `rows × cols` weights in `format`.
-    pub(crate) fn new(format: Format, rows: usize, cols: usize, data: Vec<u8>) -> Option<QMatrix> {
-        let fits = cols.is_multiple_of(BLOCK)
-            && rows
-                .checked_mul(cols / BLOCK * format.block_bytes())
-                .is_some_and(|n| n == data.len());
-        fits.then_some(QMatrix {
+    /// Repacks raw GGUF blocks `(rows, cols)` of `format`; says what is wrong when the bytes
+    /// do not make that matrix or a block scale is not finite.
+    pub(crate) fn new(
+        format: Format,
+        rows: usize,
+        cols: usize,
+        blocks: &[u8],
+    ) -> Result<QMatrix, String> {
+        let block_bytes = format.block_bytes();
+        let per_row = cols / BLOCK;
+        if !cols.is_multiple_of(BLOCK)
+            || rows.checked_mul(per_row * block_bytes) != Some(blocks.len())
+        {
+            return Err(format!(
+                "{} bytes of {format:?} blocks do not make a {rows}×{cols} matrix",
+                blocks.len()
+            ));
+        }
+        let mut data = Vec::with_capacity(blocks.len());
+        for row in blocks.chunks_exact(per_row * block_bytes) {
+            let blocks: Vec<&[u8]> = row.chunks_exact(block_bytes).collect();
+            if blocks.iter().any(|b| {
+                let scales = if format == Format::Q4_1 { &b[..4] } else { &b[..2] };
+                scales
+                    .chunks_exact(2)
+                    .any(|h| u16::from_le_bytes([h[0], h[1]]) & 0x7c00 == 0x7c00)
+            }) {
+                return Err("a block scale is infinite or NaN".to_owned());
+            }
+            match format {
+                Format::Q4_1 => {
+                    for pair in blocks.chunks_exact(2) {
+                        let (a, b) = (&pair[0][4..20], &pair[1][4..20]);
+                        // Weight j of a block is nibble j % 16 of byte j / 16 … in the file;
+                        // here byte j holds weight j of block A (low) and of block B (high).
+                        let value = |q: &[u8], j: usize| {
+                            if j < 16 { q[j] & 0x0f } else { q[j - 16] >> 4 }
+                        };
+                        data.extend((0..BLOCK).map(|j| value(a, j) | (value(b, j) << 4)));
+                    }
+                    if let Some(last) = blocks.chunks_exact(2).remainder().first() {
+                        data.extend_from_slice(&last[4..20]);
+                    }
+                    data.extend(blocks.iter().flat_map(|b| [b[0], b[1]]));
+                    data.extend(blocks.iter().flat_map(|b| [b[2], b[3]]));
+                }
+                Format::Q8_0 => {
+                    data.extend(blocks.iter().flat_map(|b| b[2..].iter().copied()));
+                    data.extend(blocks.iter().flat_map(|b| [b[0], b[1]]));
+                }
+            }
+        }
+        Ok(QMatrix {
             format,
             rows,
             cols,
@@ -182,13 +223,16 @@ impl QMatrix {
         {
             return None;
         }
-        let data = parts.iter().flat_map(|p| p.data.iter().copied()).collect();
-        QMatrix::new(
-            first.format,
-            parts.iter().map(|p| p.rows).sum(),
-            first.cols,
+        let mut data = Vec::with_capacity(parts.iter().map(|p| p.data.len()).sum());
+        for p in parts {
+            data.extend_from_slice(&p.data);
+        }
+        Some(QMatrix {
+            format: first.format,
+            rows: parts.iter().map(|p| p.rows).sum(),
+            cols: first.cols,
             data,
-        )
+        })
     }
 
     /// Number of rows (outputs).
@@ -217,30 +261,13 @@ impl QMatrix {
 
     /// Row `r` dequantised into `out` (`cols` values).
     pub(crate) fn dequantize_row(&self, r: usize, out: &mut [f32]) {
-        let table = f16_table();
-        let data = self.row_data(r);
+        let row = Row::new(self.format, self.row_data(r), self.cols / BLOCK);
         let (out, _) = pulp::as_arrays_mut::<BLOCK, f32>(out);
-        match self.format {
-            Format::Q4_1 => {
-                for (block, out) in pulp::as_arrays::<20, u8>(data).0.iter().zip(out) {
-                    let [d0, d1, m0, m1, q @ ..] = *block;
-                    let d = table[usize::from(u16::from_le_bytes([d0, d1]))];
-                    let m = table[usize::from(u16::from_le_bytes([m0, m1]))];
-                    let (lo, hi) = out.split_at_mut(BLOCK / 2);
-                    for ((lo, hi), q) in lo.iter_mut().zip(hi).zip(q) {
-                        *lo = d * f32::from(q & 0x0f) + m;
-                        *hi = d * f32::from(q >> 4) + m;
-                    }
-                }
-            }
-            Format::Q8_0 => {
-                for (block, out) in pulp::as_arrays::<34, u8>(data).0.iter().zip(out) {
-                    let [d0, d1, q @ ..] = *block;
-                    let d = table[usize::from(u16::from_le_bytes([d0, d1]))];
-                    for (o, q) in out.iter_mut().zip(q) {
-                        *o = d * f32::from(q as i8);
-                    }
-                }
+        for (k, out) in out.iter_mut().enumerate() {
+            let (d, m) = row.scales(k);
+            let q = row.weights(k);
+            for (o, q) in out.iter_mut().zip(q) {
+                *o = d * f32::from(q) + m;
             }
         }
     }
@@ -285,11 +312,11 @@ impl QMatrix {
     fn dot_rows(&self, isa: Isa, first: usize, x: Q8Row<'_>, out: &mut [f32]) {
         let n = self.row_bytes();
         let data = &self.data[first * n..(first + out.len()) * n];
-        let table = f16_table();
+        let blocks = self.cols / BLOCK;
         match isa {
             Isa::Scalar => {
                 for (row, o) in data.chunks_exact(n).zip(out.iter_mut()) {
-                    *o = dot_scalar(self.format, row, x, table);
+                    *o = dot_scalar(Row::new(self.format, row, blocks), x);
                 }
             }
             #[cfg(target_arch = "x86_64")]
@@ -298,8 +325,8 @@ impl QMatrix {
                 format: self.format,
                 data,
                 row_bytes: n,
+                blocks,
                 x,
-                table,
                 out,
             }),
         }
@@ -307,73 +334,122 @@ impl QMatrix {
 
     /// `out[i] = W[r] · x[first + i]`.
     fn dot_inputs(&self, isa: Isa, r: usize, x: &Q8Rows, first: usize, out: &mut [f32]) {
-        let row = self.row_data(r);
-        let table = f16_table();
+        let row = Row::new(self.format, self.row_data(r), self.cols / BLOCK);
         match isa {
             Isa::Scalar => {
                 for (i, o) in out.iter_mut().enumerate() {
-                    *o = dot_scalar(self.format, row, x.row(first + i), table);
+                    *o = dot_scalar(row, x.row(first + i));
                 }
             }
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2(simd) => simd.vectorize(avx2::Inputs {
                 simd,
-                format: self.format,
                 row,
                 x,
                 first,
-                table,
                 out,
             }),
         }
     }
 }
 
-/// One row of blocks · one quantised activation row, in portable Rust.
-fn dot_scalar(format: Format, row: &[u8], x: Q8Row<'_>, table: &[f32; 65536]) -> f32 {
-    let mut sum = 0f32;
-    match format {
-        Format::Q4_1 => {
-            let blocks = pulp::as_arrays::<20, u8>(row).0;
-            for (((block, y), yd), ys) in blocks.iter().zip(x.qs).zip(x.d).zip(x.s) {
-                let [d0, d1, m0, m1, q @ ..] = *block;
-                let d = table[usize::from(u16::from_le_bytes([d0, d1]))];
-                let m = table[usize::from(u16::from_le_bytes([m0, m1]))];
-                let (lo, hi) = y.split_at(BLOCK / 2);
-                let mut sumi = 0i32;
-                for ((q, lo), hi) in q.iter().zip(lo).zip(hi) {
-                    sumi +=
-                        i32::from(q & 0x0f) * i32::from(*lo) + i32::from(q >> 4) * i32::from(*hi);
+/// One repacked row: its weight bytes and its block scales, split apart.
+#[derive(Clone, Copy)]
+pub(crate) struct Row<'a> {
+    format: Format,
+    blocks: usize,
+    /// Q4_1: pairs of blocks in 32 bytes, then an odd last block in the file's 16 bytes;
+    /// Q8_0: 32 bytes per block.
+    qs: &'a [u8],
+    /// f16 `d` per block.
+    d: &'a [u8],
+    /// f16 `m` per block (Q4_1; empty for Q8_0).
+    m: &'a [u8],
+}
+
+impl<'a> Row<'a> {
+    fn new(format: Format, data: &'a [u8], blocks: usize) -> Row<'a> {
+        let weight_bytes = match format {
+            Format::Q4_1 => blocks * 16,
+            Format::Q8_0 => blocks * BLOCK,
+        };
+        let (qs, scales) = data.split_at(weight_bytes);
+        let (d, m) = scales.split_at(2 * blocks);
+        Row {
+            format,
+            blocks,
+            qs,
+            d,
+            m,
+        }
+    }
+
+    /// `(d, m)` of block `k` (`m` is 0 in Q8_0).
+    fn scales(&self, k: usize) -> (f32, f32) {
+        let half = |bytes: &[u8]| {
+            bytes
+                .get(2 * k..2 * k + 2)
+                .map_or(0.0, |h| f16_to_f32(u16::from_le_bytes([h[0], h[1]])))
+        };
+        (half(self.d), half(self.m))
+    }
+
+    /// The 32 integer weights of block `k`, in order.
+    fn weights(&self, k: usize) -> [i16; BLOCK] {
+        let mut out = [0i16; BLOCK];
+        match self.format {
+            Format::Q8_0 => {
+                for (o, q) in out.iter_mut().zip(&self.qs[k * BLOCK..(k + 1) * BLOCK]) {
+                    *o = i16::from(*q as i8);
                 }
-                sum += sumi as f32 * (d * yd) + m * ys;
+            }
+            Format::Q4_1 if k / 2 < self.blocks / 2 => {
+                let pair = &self.qs[k / 2 * BLOCK..(k / 2 + 1) * BLOCK];
+                let shift = 4 * (k % 2);
+                for (o, q) in out.iter_mut().zip(pair) {
+                    *o = i16::from((q >> shift) & 0x0f);
+                }
+            }
+            Format::Q4_1 => {
+                let q = &self.qs[self.blocks / 2 * BLOCK..];
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o = i16::from(if j < 16 { q[j] & 0x0f } else { q[j - 16] >> 4 });
+                }
             }
         }
-        Format::Q8_0 => {
-            let blocks = pulp::as_arrays::<34, u8>(row).0;
-            for ((block, y), yd) in blocks.iter().zip(x.qs).zip(x.d) {
-                let [d0, d1, q @ ..] = *block;
-                let d = table[usize::from(u16::from_le_bytes([d0, d1]))];
-                let sumi: i32 = q
-                    .iter()
-                    .zip(y)
-                    .map(|(q, y)| i32::from(*q as i8) * i32::from(*y))
-                    .sum();
-                sum += sumi as f32 * (d * yd);
-            }
-        }
+        out
+    }
+}
+
+/// One row · one quantised activation row, in portable Rust.
+fn dot_scalar(row: Row<'_>, x: Q8Row<'_>) -> f32 {
+    let mut sum = 0f32;
+    for (k, ((y, yd), ys)) in x.qs.iter().zip(x.d).zip(x.s).enumerate().take(row.blocks) {
+        let (d, m) = row.scales(k);
+        let sumi: i32 = row
+            .weights(k)
+            .iter()
+            .zip(y)
+            .map(|(q, y)| i32::from(*q) * i32::from(*y))
+            .sum();
+        sum += sumi as f32 * (d * yd) + m * ys;
     }
     sum
 }
 
 /// The AVX2 kernels: `maddubs` multiplies unsigned weight nibbles (or |weights|) by signed
-/// activation bytes, `madd` widens the pair sums to i32, and one FMA per block applies the scales.
+/// activation bytes, `madd` widens the pair sums to i32, and one FMA per block applies the scales,
+/// which are converted eight at a time beforehand.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use core::arch::x86_64::{__m128i, __m256, __m256i};
 
     use pulp::x86::V3;
 
-    use super::{Format, Q8Row, Q8Rows};
+    use super::{BLOCK, Format, Q8Row, Q8Rows, Row};
+
+    /// Blocks whose scales are converted in one go (a stack buffer).
+    const CHUNK: usize = 64;
 
     /// [`super::QMatrix::dot_rows`] as a `pulp` kernel.
     pub(super) struct Rows<'a> {
@@ -381,8 +457,8 @@ mod avx2 {
         pub format: Format,
         pub data: &'a [u8],
         pub row_bytes: usize,
+        pub blocks: usize,
         pub x: Q8Row<'a>,
-        pub table: &'a [f32; 65536],
         pub out: &'a mut [f32],
     }
 
@@ -396,12 +472,12 @@ mod avx2 {
                 format,
                 data,
                 row_bytes,
+                blocks,
                 x,
-                table,
                 out,
             } = self;
             for (row, o) in data.chunks_exact(row_bytes).zip(out.iter_mut()) {
-                *o = dot(simd, format, row, x, table);
+                *o = dot(simd, Row::new(format, row, blocks), x);
             }
         }
     }
@@ -409,11 +485,9 @@ mod avx2 {
     /// [`super::QMatrix::dot_inputs`] as a `pulp` kernel.
     pub(super) struct Inputs<'a> {
         pub simd: V3,
-        pub format: Format,
-        pub row: &'a [u8],
+        pub row: Row<'a>,
         pub x: &'a Q8Rows,
         pub first: usize,
-        pub table: &'a [f32; 65536],
         pub out: &'a mut [f32],
     }
 
@@ -424,90 +498,200 @@ mod avx2 {
         fn call(self) {
             let Inputs {
                 simd,
-                format,
                 row,
                 x,
                 first,
-                table,
                 out,
             } = self;
             for (i, o) in out.iter_mut().enumerate() {
-                *o = dot(simd, format, row, x.row(first + i), table);
+                *o = dot(simd, row, x.row(first + i));
             }
         }
     }
 
     #[inline(always)]
-    fn dot(simd: V3, format: Format, row: &[u8], x: Q8Row<'_>, table: &[f32; 65536]) -> f32 {
-        match format {
-            Format::Q4_1 => dot_q4_1(simd, row, x, table),
-            Format::Q8_0 => dot_q8_0(simd, row, x, table),
+    fn hsum(simd: V3, acc: __m256) -> f32 {
+        let high = simd.avx._mm256_extractf128_ps::<1>(acc);
+        let four = simd.sse._mm_add_ps(simd.avx._mm256_castps256_ps128(acc), high);
+        let two = simd.sse._mm_add_ps(four, simd.sse._mm_movehl_ps(four, four));
+        let one = simd.sse._mm_add_ss(two, simd.sse3._mm_movehdup_ps(two));
+        simd.sse._mm_cvtss_f32(one)
+    }
+
+    /// Eight f16 values (16 bytes) as f32: the magnitude bits moved into place and rescaled by
+    /// 2¹¹², exact for every finite value (load refuses the others).
+    #[inline(always)]
+    fn f16x8(simd: V3, bytes: [u8; 16]) -> __m256 {
+        let h: __m128i = pulp::cast(bytes);
+        let w = simd.avx2._mm256_cvtepu16_epi32(h);
+        let sign = simd.avx2._mm256_slli_epi32::<16>(
+            simd.avx2._mm256_and_si256(w, simd.avx._mm256_set1_epi32(0x8000)),
+        );
+        let magnitude = simd.avx2._mm256_slli_epi32::<13>(
+            simd.avx2._mm256_and_si256(w, simd.avx._mm256_set1_epi32(0x7fff)),
+        );
+        let value = simd.avx._mm256_mul_ps(
+            simd.avx._mm256_castsi256_ps(magnitude),
+            simd.avx._mm256_set1_ps(f32::from_bits(0x7780_0000)),
+        );
+        simd.avx._mm256_or_ps(value, simd.avx._mm256_castsi256_ps(sign))
+    }
+
+    /// `dd[i] = d_w · d_x` for blocks `first..first + n` and `Σ m_w · s_x` over them; a last
+    /// group of fewer than eight blocks goes through zero-padded copies.
+    #[inline(always)]
+    fn scales(
+        simd: V3,
+        row: Row<'_>,
+        x: Q8Row<'_>,
+        first: usize,
+        n: usize,
+        dd: &mut [f32; CHUNK],
+    ) -> __m256 {
+        let d = &row.d[2 * first..2 * (first + n)];
+        let m = row.m.get(2 * first..2 * (first + n)).unwrap_or_default();
+        let yd = &x.d[first..first + n];
+        let ys = &x.s[first..first + n];
+        let mut mins = simd.avx._mm256_setzero_ps();
+        let (d8, d_rest) = pulp::as_arrays::<16, u8>(d);
+        let (m8, m_rest) = pulp::as_arrays::<16, u8>(m);
+        let (yd8, yd_rest) = pulp::as_arrays::<8, f32>(yd);
+        let (ys8, ys_rest) = pulp::as_arrays::<8, f32>(ys);
+        let groups = d8.len();
+        let (dd8, dd_rest) = pulp::as_arrays_mut::<8, f32>(&mut dd[..]);
+        for (out, (dw, yd)) in dd8.iter_mut().zip(d8.iter().zip(yd8)) {
+            *out = pulp::cast(simd.avx._mm256_mul_ps(f16x8(simd, *dw), pulp::cast(*yd)));
         }
+        for (mw, ys) in m8.iter().zip(ys8) {
+            mins = simd.fma._mm256_fmadd_ps(f16x8(simd, *mw), pulp::cast(*ys), mins);
+        }
+        let rest = yd_rest.len();
+        if rest > 0 && n >= 8 {
+            // The last eight blocks again: their scales are rewritten with the same values,
+            // and only the `rest` new ones count towards the mins.
+            let last = n - 8;
+            let dw: [u8; 16] = d[2 * last..2 * n].try_into().unwrap_or_default();
+            let yd: [f32; 8] = yd[last..n].try_into().unwrap_or_default();
+            let v: [f32; 8] = pulp::cast(simd.avx._mm256_mul_ps(f16x8(simd, dw), pulp::cast(yd)));
+            dd[last..n].copy_from_slice(&v);
+            if let (Ok(mw), Ok(ys)) = (
+                <[u8; 16]>::try_from(m.get(2 * last..2 * n).unwrap_or_default()),
+                <[f32; 8]>::try_from(&ys[last..n]),
+            ) {
+                let keep: [f32; 8] = std::array::from_fn(|lane| if lane >= 8 - rest { 1.0 } else { 0.0 });
+                let ys = simd.avx._mm256_mul_ps(pulp::cast(ys), pulp::cast(keep));
+                mins = simd.fma._mm256_fmadd_ps(f16x8(simd, mw), ys, mins);
+            }
+        } else if rest > 0 {
+            let pad16 = |bytes: &[u8]| {
+                let mut out = [0u8; 16];
+                for (o, b) in out.iter_mut().zip(bytes) {
+                    *o = *b;
+                }
+                out
+            };
+            let pad8 = |values: &[f32]| {
+                let mut out = [0f32; 8];
+                for (o, v) in out.iter_mut().zip(values) {
+                    *o = *v;
+                }
+                out
+            };
+            let v: [f32; 8] = pulp::cast(
+                simd.avx
+                    ._mm256_mul_ps(f16x8(simd, pad16(d_rest)), pulp::cast(pad8(yd_rest))),
+            );
+            for (o, v) in dd_rest.iter_mut().chain(dd8.get_mut(groups).into_iter().flatten()).zip(v) {
+                *o = v;
+            }
+            if !m_rest.is_empty() {
+                mins = simd.fma._mm256_fmadd_ps(
+                    f16x8(simd, pad16(m_rest)),
+                    pulp::cast(pad8(ys_rest)),
+                    mins,
+                );
+            }
+        }
+        mins
     }
 
+    /// Σ over 32 lanes of `u · s` (u unsigned, s signed bytes) as eight f32 lanes.
     #[inline(always)]
-    fn hsum(acc: __m256) -> f32 {
-        let lanes: [f32; 8] = pulp::cast(acc);
-        ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
-            + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
-    }
-
-    /// Σ over 32 lanes of `u · s` (u unsigned, s signed bytes) as eight i32 lanes.
-    #[inline(always)]
-    fn madd_bytes(simd: V3, u: __m256i, s: __m256i) -> __m256i {
+    fn madd_bytes(simd: V3, u: __m256i, s: __m256i) -> __m256 {
         let pairs = simd.avx2._mm256_maddubs_epi16(u, s);
-        simd.avx2
-            ._mm256_madd_epi16(pairs, simd.avx._mm256_set1_epi16(1))
+        let sums = simd.avx2._mm256_madd_epi16(pairs, simd.avx._mm256_set1_epi16(1));
+        simd.avx._mm256_cvtepi32_ps(sums)
     }
 
     #[inline(always)]
-    fn dot_q4_1(simd: V3, row: &[u8], x: Q8Row<'_>, table: &[f32; 65536]) -> f32 {
-        let low = simd.sse2._mm_set1_epi8(0x0f);
-        // Two accumulators, swapped every block, so consecutive blocks' FMAs do not wait on
-        // each other.
-        let (mut acc, mut other) = (simd.avx._mm256_setzero_ps(), simd.avx._mm256_setzero_ps());
-        let (mut mins, mut other_mins) = (0f32, 0f32);
-        let blocks = pulp::as_arrays::<20, u8>(row).0;
-        for (((block, y), yd), ys) in blocks.iter().zip(x.qs).zip(x.d).zip(x.s) {
-            let [d0, d1, m0, m1, q @ ..] = *block;
-            let d = table[usize::from(u16::from_le_bytes([d0, d1]))];
-            let m = table[usize::from(u16::from_le_bytes([m0, m1]))];
-            let q: __m128i = pulp::cast(q);
-            let lo = simd.sse2._mm_and_si128(q, low);
-            let hi = simd
-                .sse2
-                ._mm_and_si128(simd.sse2._mm_srli_epi16::<4>(q), low);
-            let w = simd.avx._mm256_set_m128i(hi, lo);
-            let y: __m256i = pulp::cast(*y);
-            let sumi = simd.avx._mm256_cvtepi32_ps(madd_bytes(simd, w, y));
-            let next = simd
-                .fma
-                ._mm256_fmadd_ps(sumi, simd.avx._mm256_set1_ps(d * yd), other);
-            (other, acc) = (acc, next);
-            (other_mins, mins) = (mins, other_mins + m * ys);
+    fn dot(simd: V3, row: Row<'_>, x: Q8Row<'_>) -> f32 {
+        let mut dd = [0f32; CHUNK];
+        let (mut even, mut odd) = (simd.avx._mm256_setzero_ps(), simd.avx._mm256_setzero_ps());
+        let mut mins = simd.avx._mm256_setzero_ps();
+        let mut tail = 0f32;
+        let low = simd.avx._mm256_set1_epi8(0x0f);
+        let mut first = 0;
+        while first < row.blocks {
+            let n = CHUNK.min(row.blocks - first);
+            mins = simd.avx._mm256_add_ps(mins, scales(simd, row, x, first, n, &mut dd));
+            let ys = &x.qs[first..first + n];
+            let (y2, _) = pulp::as_arrays::<2, [i8; BLOCK]>(ys);
+            let (dd2, _) = pulp::as_arrays::<2, f32>(&dd[..n]);
+            match row.format {
+                Format::Q4_1 => {
+                    // Chunks start at even blocks, so pairs of the chunk are pairs of the row.
+                    let pairs = &row.qs[first * 16..(first + n / 2 * 2) * 16];
+                    let (q2, _) = pulp::as_arrays::<BLOCK, u8>(pairs);
+                    for ((q, [ya, yb]), [da, db]) in q2.iter().zip(y2).zip(dd2) {
+                        let v: __m256i = pulp::cast(*q);
+                        let a = simd.avx2._mm256_and_si256(v, low);
+                        let b = simd.avx2._mm256_and_si256(
+                            simd.avx2._mm256_srli_epi16::<4>(v),
+                            low,
+                        );
+                        let sa = madd_bytes(simd, a, pulp::cast(*ya));
+                        let sb = madd_bytes(simd, b, pulp::cast(*yb));
+                        even = simd.fma._mm256_fmadd_ps(sa, simd.avx._mm256_set1_ps(*da), even);
+                        odd = simd.fma._mm256_fmadd_ps(sb, simd.avx._mm256_set1_ps(*db), odd);
+                    }
+                }
+                Format::Q8_0 => {
+                    let weights = &row.qs[first * BLOCK..(first + n / 2 * 2) * BLOCK];
+                    let (q2, _) = pulp::as_arrays::<2, [u8; BLOCK]>(
+                        pulp::as_arrays::<BLOCK, u8>(weights).0,
+                    );
+                    for (([qa, qb], [ya, yb]), [da, db]) in q2.iter().zip(y2).zip(dd2) {
+                        let (wa, wb): (__m256i, __m256i) = (pulp::cast(*qa), pulp::cast(*qb));
+                        let sa = signed_dot(simd, wa, pulp::cast(*ya));
+                        let sb = signed_dot(simd, wb, pulp::cast(*yb));
+                        even = simd.fma._mm256_fmadd_ps(sa, simd.avx._mm256_set1_ps(*da), even);
+                        odd = simd.fma._mm256_fmadd_ps(sb, simd.avx._mm256_set1_ps(*db), odd);
+                    }
+                }
+            }
+            if n % 2 == 1 {
+                // The odd last block of the row.
+                let k = first + n - 1;
+                let w = row.weights(k);
+                let sumi: i32 = w
+                    .iter()
+                    .zip(&x.qs[k])
+                    .map(|(q, y)| i32::from(*q) * i32::from(*y))
+                    .sum();
+                tail += sumi as f32 * dd[n - 1];
+            }
+            first += n;
         }
-        hsum(simd.avx._mm256_add_ps(acc, other)) + (mins + other_mins)
+        let all = simd.avx._mm256_add_ps(simd.avx._mm256_add_ps(even, odd), mins);
+        hsum(simd, all) + tail
     }
 
+    /// Σ w·y of signed bytes: |w| · (y · sign w), the unsigned operand `maddubs` needs.
     #[inline(always)]
-    fn dot_q8_0(simd: V3, row: &[u8], x: Q8Row<'_>, table: &[f32; 65536]) -> f32 {
-        let (mut acc, mut other) = (simd.avx._mm256_setzero_ps(), simd.avx._mm256_setzero_ps());
-        let blocks = pulp::as_arrays::<34, u8>(row).0;
-        for ((block, y), yd) in blocks.iter().zip(x.qs).zip(x.d) {
-            let [d0, d1, q @ ..] = *block;
-            let d = table[usize::from(u16::from_le_bytes([d0, d1]))];
-            let w: __m256i = pulp::cast(q);
-            let y: __m256i = pulp::cast(*y);
-            // |w| · (y · sign w) = w · y, with the unsigned operand maddubs needs.
-            let abs = simd.avx2._mm256_sign_epi8(w, w);
-            let signed = simd.avx2._mm256_sign_epi8(y, w);
-            let sumi = simd.avx._mm256_cvtepi32_ps(madd_bytes(simd, abs, signed));
-            let next = simd
-                .fma
-                ._mm256_fmadd_ps(sumi, simd.avx._mm256_set1_ps(d * yd), other);
-            (other, acc) = (acc, next);
-        }
-        hsum(simd.avx._mm256_add_ps(acc, other))
+    fn signed_dot(simd: V3, w: __m256i, y: __m256i) -> __m256 {
+        let abs = simd.avx2._mm256_sign_epi8(w, w);
+        let signed = simd.avx2._mm256_sign_epi8(y, w);
+        madd_bytes(simd, abs, signed)
     }
 }
 

@@ -19,16 +19,24 @@ fn random(rng: &mut Rng, n: usize, scale: f32) -> Vec<f32> {
     (0..n).map(|_| normal(rng) * scale).collect()
 }
 
-/// `values` `(rows, cols)` quantised by candle (ggml's reference quantisers) into `dtype`.
-fn candle_matrix(values: &[f32], rows: usize, cols: usize, dtype: GgmlDType) -> QMatrix {
+/// A repacked matrix and the GGUF blocks it came from.
+struct Case {
+    m: QMatrix,
+    blocks: Vec<u8>,
+}
+
+/// `values` `(rows, cols)` quantised by candle (ggml's reference quantisers) into `format`.
+fn candle_matrix(values: &[f32], rows: usize, cols: usize, format: Format) -> Case {
     let t = Tensor::from_slice(values, (rows, cols), &Device::Cpu).unwrap();
-    let q = QTensor::quantize(&t, dtype).unwrap();
-    let format = match dtype {
-        GgmlDType::Q4_1 => Format::Q4_1,
-        GgmlDType::Q8_0 => Format::Q8_0,
-        other => panic!("no kernel for {other:?}"),
-    };
-    QMatrix::new(format, rows, cols, q.data().unwrap().into_owned()).unwrap()
+    let blocks = QTensor::quantize(&t, dtype(format))
+        .unwrap()
+        .data()
+        .unwrap()
+        .into_owned();
+    Case {
+        m: QMatrix::new(format, rows, cols, &blocks).unwrap(),
+        blocks,
+    }
 }
 
 fn dtype(format: Format) -> GgmlDType {
@@ -39,8 +47,9 @@ fn dtype(format: Format) -> GgmlDType {
 }
 
 /// Candle's dequantisation of the same blocks, row-major.
-fn candle_dequantized(m: &QMatrix) -> Vec<f32> {
-    let storage = QStorage::from_data(Cow::Borrowed(&m.data), &Device::Cpu, dtype(m.format));
+fn candle_dequantized(c: &Case) -> Vec<f32> {
+    let m = &c.m;
+    let storage = QStorage::from_data(Cow::Borrowed(&c.blocks), &Device::Cpu, dtype(m.format));
     QTensor::new(storage.unwrap(), (m.rows, m.cols))
         .unwrap()
         .dequantize(&Device::Cpu)
@@ -53,7 +62,7 @@ fn candle_dequantized(m: &QMatrix) -> Vec<f32> {
 
 /// Blocks of random bytes with sane scales, plus a block of zero scales and extreme nibbles /
 /// bytes (0, 15, -127, 127; -128 is not produced by ggml's quantisers but is valid input).
-fn random_blocks(rng: &mut Rng, format: Format, rows: usize, cols: usize) -> QMatrix {
+fn random_blocks(rng: &mut Rng, format: Format, rows: usize, cols: usize) -> Case {
     let block_bytes = format.block_bytes();
     let blocks = rows * cols / BLOCK;
     let half = |v: f32| -> [u8; 2] {
@@ -84,7 +93,10 @@ fn random_blocks(rng: &mut Rng, format: Format, rows: usize, cols: usize) -> QMa
         }
         data.extend_from_slice(&block);
     }
-    QMatrix::new(format, rows, cols, data).unwrap()
+    Case {
+        m: QMatrix::new(format, rows, cols, &data).unwrap(),
+        blocks: data,
+    }
 }
 
 /// Σ_i w_i · x_i in f64 with the activation as quantised (what the integer kernels compute
@@ -117,7 +129,7 @@ fn isas() -> Vec<Isa> {
 }
 
 #[test]
-fn f16_table_matches_candle_for_every_bit_pattern() {
+fn f16_conversion_matches_candle_for_every_bit_pattern() {
     let bytes: Vec<u8> = (0..=u16::MAX).flat_map(u16::to_le_bytes).collect();
     let halves = Tensor::from_raw_buffer(&bytes, DType::F16, &[65536], &Device::Cpu).unwrap();
     let expected = halves
@@ -140,11 +152,11 @@ fn dequantised_rows_match_candle() {
     for format in [Format::Q4_1, Format::Q8_0] {
         let (rows, cols) = (5, 96);
         let values = random(&mut rng, rows * cols, 0.1);
-        for m in [
-            candle_matrix(&values, rows, cols, dtype(format)),
+        for c in [
+            candle_matrix(&values, rows, cols, format),
             random_blocks(&mut rng, format, rows, cols),
         ] {
-            let expected = candle_dequantized(&m);
+            let (m, expected) = (&c.m, candle_dequantized(&c));
             let mut row = vec![0f32; cols];
             for r in 0..rows {
                 m.dequantize_row(r, &mut row);
@@ -161,17 +173,18 @@ fn dequantised_rows_match_candle() {
 #[test]
 fn kernels_agree_with_float_dot_products_and_each_other() {
     let mut rng = Rng::new(42);
-    // Rows that do not split evenly over 2 or 3 threads, one row, widths of 1 and 48 blocks.
-    let shapes = [(37, 576), (1, 64), (5, 32), (96, 1536)];
+    // Rows that do not split evenly over 2 or 3 threads, one row; widths of 1, 2, 18 and 48
+    // blocks, 65 (an odd last block after a full chunk of scales) and 129.
+    let shapes = [(37, 576), (1, 64), (5, 32), (96, 1536), (3, 2080), (4, 4128)];
     for format in [Format::Q4_1, Format::Q8_0] {
         for (s, &(rows, cols)) in shapes.iter().enumerate() {
             let values = random(&mut rng, rows * cols, 0.05);
             let matrices = [
-                candle_matrix(&values, rows, cols, dtype(format)),
+                candle_matrix(&values, rows, cols, format),
                 random_blocks(&mut rng, format, rows, cols),
             ];
-            for (k, m) in matrices.iter().enumerate() {
-                let w = candle_dequantized(m);
+            for (k, c) in matrices.iter().enumerate() {
+                let (m, w) = (&c.m, candle_dequantized(c));
                 // Three inputs: Gaussian, one with an all-zero block, one with outliers.
                 let mut x = random(&mut rng, 3 * cols, 1.0);
                 x[cols..cols + BLOCK].fill(0.0);
@@ -266,4 +279,14 @@ fn activation_blocks_keep_scale_and_sum() {
     // An all-zero block quantises to zeros with a zero scale (no division by zero).
     assert_eq!((row.d[1], row.s[1]), (0.0, 0.0));
     assert!(row.qs[1].iter().all(|q| *q == 0));
+}
+
+#[test]
+fn infinite_scales_and_short_data_are_refused() {
+    let mut blocks = vec![0u8; 20];
+    blocks[1] = 0x7c; // d = +inf
+    let err = QMatrix::new(Format::Q4_1, 1, 32, &blocks).unwrap_err();
+    assert!(err.contains("infinite"), "{err}");
+    let err = QMatrix::new(Format::Q8_0, 2, 32, &[0u8; 34]).unwrap_err();
+    assert!(err.contains("do not make a 2×32 matrix"), "{err}");
 }
