@@ -175,7 +175,11 @@ impl QMatrix {
         for row in blocks.chunks_exact(per_row * block_bytes) {
             let blocks: Vec<&[u8]> = row.chunks_exact(block_bytes).collect();
             if blocks.iter().any(|b| {
-                let scales = if format == Format::Q4_1 { &b[..4] } else { &b[..2] };
+                let scales = if format == Format::Q4_1 {
+                    &b[..4]
+                } else {
+                    &b[..2]
+                };
                 scales
                     .chunks_exact(2)
                     .any(|h| u16::from_le_bytes([h[0], h[1]]) & 0x7c00 == 0x7c00)
@@ -294,18 +298,7 @@ impl QMatrix {
         let per = n.div_ceil(threads).max(1);
         out.par_chunks_mut(per * self.rows)
             .enumerate()
-            .for_each(|(i, out)| {
-                let first = i * per;
-                let count = out.len() / self.rows;
-                // Row-major over weights: each weight row is used for every input in turn.
-                let mut column = vec![0f32; count];
-                for r in 0..self.rows {
-                    self.dot_inputs(isa, r, x, first, &mut column);
-                    for (t, v) in column.iter().enumerate() {
-                        out[t * self.rows + r] = *v;
-                    }
-                }
-            });
+            .for_each(|(i, out)| self.dot_inputs(isa, x, i * per, out));
     }
 
     /// `out[i] = W[first + i] · x`.
@@ -332,19 +325,27 @@ impl QMatrix {
         }
     }
 
-    /// `out[i] = W[r] · x[first + i]`.
-    fn dot_inputs(&self, isa: Isa, r: usize, x: &Q8Rows, first: usize, out: &mut [f32]) {
-        let row = Row::new(self.format, self.row_data(r), self.cols / BLOCK);
+    /// `out[t · rows + r] = W[r] · x[first + t]` for every row, inputs `first..` as many as
+    /// `out` holds; row-major over weights, so a row is reused for every input in turn.
+    fn dot_inputs(&self, isa: Isa, x: &Q8Rows, first: usize, out: &mut [f32]) {
+        let blocks = self.cols / BLOCK;
         match isa {
             Isa::Scalar => {
-                for (i, o) in out.iter_mut().enumerate() {
-                    *o = dot_scalar(row, x.row(first + i));
+                for (r, row) in self.data.chunks_exact(self.row_bytes()).enumerate() {
+                    let row = Row::new(self.format, row, blocks);
+                    for (t, o) in out.chunks_exact_mut(self.rows).enumerate() {
+                        o[r] = dot_scalar(row, x.row(first + t));
+                    }
                 }
             }
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2(simd) => simd.vectorize(avx2::Inputs {
                 simd,
-                row,
+                format: self.format,
+                data: &self.data,
+                row_bytes: self.row_bytes(),
+                blocks,
+                rows: self.rows,
                 x,
                 first,
                 out,
@@ -485,7 +486,11 @@ mod avx2 {
     /// [`super::QMatrix::dot_inputs`] as a `pulp` kernel.
     pub(super) struct Inputs<'a> {
         pub simd: V3,
-        pub row: Row<'a>,
+        pub format: Format,
+        pub data: &'a [u8],
+        pub row_bytes: usize,
+        pub blocks: usize,
+        pub rows: usize,
         pub x: &'a Q8Rows,
         pub first: usize,
         pub out: &'a mut [f32],
@@ -498,22 +503,186 @@ mod avx2 {
         fn call(self) {
             let Inputs {
                 simd,
-                row,
+                format,
+                data,
+                row_bytes,
+                blocks,
+                rows,
                 x,
                 first,
                 out,
             } = self;
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = dot(simd, row, x.row(first + i));
+            let count = out.len() / rows;
+            for (r, row) in data.chunks_exact(row_bytes).enumerate() {
+                let row = Row::new(format, row, blocks);
+                // Four inputs at a time share each unpacked weight pair.
+                let mut t = 0;
+                while t + 4 <= count {
+                    let xs = std::array::from_fn(|j| x.row(first + t + j));
+                    for (j, v) in dot4(simd, row, xs).into_iter().enumerate() {
+                        out[(t + j) * rows + r] = v;
+                    }
+                    t += 4;
+                }
+                for t in t..count {
+                    out[t * rows + r] = dot(simd, row, x.row(first + t));
+                }
             }
         }
+    }
+
+    /// f16 values (2 bytes each, at most [`CHUNK`]) as f32, eight at a time.
+    #[inline(always)]
+    fn convert(simd: V3, halves: &[u8], out: &mut [f32; CHUNK]) {
+        let n = halves.len() / 2;
+        let (h8, rest) = pulp::as_arrays::<16, u8>(halves);
+        let (o8, _) = pulp::as_arrays_mut::<8, f32>(&mut out[..]);
+        for (o, h) in o8.iter_mut().zip(h8) {
+            *o = pulp::cast(f16x8(simd, *h));
+        }
+        if rest.is_empty() {
+            return;
+        }
+        let start = n.saturating_sub(8);
+        let padded: [u8; 16] = match halves.get(2 * start..2 * start + 16) {
+            // The last eight values again (those already converted come out the same).
+            Some(last) => last.try_into().unwrap_or_default(),
+            None => {
+                let mut padded = [0u8; 16];
+                for (p, h) in padded.iter_mut().zip(halves) {
+                    *p = *h;
+                }
+                padded
+            }
+        };
+        let v: [f32; 8] = pulp::cast(f16x8(simd, padded));
+        for (o, v) in out[start..n].iter_mut().zip(v) {
+            *o = v;
+        }
+    }
+
+    /// [`dot`] of one row with four inputs.
+    #[inline(always)]
+    fn dot4(simd: V3, row: Row<'_>, xs: [Q8Row<'_>; 4]) -> [f32; 4] {
+        let mut dw = [0f32; CHUNK];
+        let mut mw = [0f32; CHUNK];
+        let mut acc = [simd.avx._mm256_setzero_ps(); 4];
+        let mut tail = [0f32; 4];
+        let low = simd.avx._mm256_set1_epi8(0x0f);
+        let mut first = 0;
+        while first < row.blocks {
+            let n = CHUNK.min(row.blocks - first);
+            convert(simd, &row.d[2 * first..2 * (first + n)], &mut dw);
+            if !row.m.is_empty() {
+                convert(simd, &row.m[2 * first..2 * (first + n)], &mut mw);
+                for (x, tail) in xs.iter().zip(tail.iter_mut()) {
+                    let ys = &x.s[first..first + n];
+                    *tail += mw[..n].iter().zip(ys).map(|(m, s)| m * s).sum::<f32>();
+                }
+            }
+            let y2: [&[[[i8; BLOCK]; 2]]; 4] =
+                xs.map(|x| pulp::as_arrays::<2, [i8; BLOCK]>(&x.qs[first..first + n]).0);
+            let yd: [&[f32]; 4] = xs.map(|x| &x.d[first..first + n]);
+            let pairs = n / 2;
+            let yd2: [&[[f32; 2]]; 4] = yd.map(|yd| pulp::as_arrays::<2, f32>(yd).0);
+            let [y0, y1, y2, y3] = y2;
+            let [d0, d1, d2, d3] = yd2;
+            let inputs = y0
+                .iter()
+                .zip(d0)
+                .zip(y1.iter().zip(d1))
+                .zip(y2.iter().zip(d2))
+                .zip(y3.iter().zip(d3));
+            let [mut a0, mut a1, mut a2, mut a3] = acc;
+            // One pair of blocks · one input: both blocks' integer sums scaled into `acc`.
+            let step = |acc: __m256, sa: __m256, sb: __m256, w: [f32; 2], yd: &[f32; 2]| {
+                let acc = simd
+                    .fma
+                    ._mm256_fmadd_ps(sa, simd.avx._mm256_set1_ps(w[0] * yd[0]), acc);
+                simd.fma
+                    ._mm256_fmadd_ps(sb, simd.avx._mm256_set1_ps(w[1] * yd[1]), acc)
+            };
+            let (dw2, _) = pulp::as_arrays::<2, f32>(&dw[..pairs * 2]);
+            match row.format {
+                Format::Q4_1 => {
+                    let bytes = &row.qs[first * 16..(first + pairs * 2) * 16];
+                    let (q2, _) = pulp::as_arrays::<BLOCK, u8>(bytes);
+                    for ((q, w), ((((ya0, yd0), (ya1, yd1)), (ya2, yd2)), (ya3, yd3))) in
+                        q2.iter().zip(dw2).zip(inputs)
+                    {
+                        let v: __m256i = pulp::cast(*q);
+                        let a = simd.avx2._mm256_and_si256(v, low);
+                        let b = simd
+                            .avx2
+                            ._mm256_and_si256(simd.avx2._mm256_srli_epi16::<4>(v), low);
+                        let sums = |y: &[[i8; BLOCK]; 2]| {
+                            (
+                                madd_bytes(simd, a, pulp::cast(y[0])),
+                                madd_bytes(simd, b, pulp::cast(y[1])),
+                            )
+                        };
+                        let (sa, sb) = sums(ya0);
+                        a0 = step(a0, sa, sb, *w, yd0);
+                        let (sa, sb) = sums(ya1);
+                        a1 = step(a1, sa, sb, *w, yd1);
+                        let (sa, sb) = sums(ya2);
+                        a2 = step(a2, sa, sb, *w, yd2);
+                        let (sa, sb) = sums(ya3);
+                        a3 = step(a3, sa, sb, *w, yd3);
+                    }
+                }
+                Format::Q8_0 => {
+                    let bytes = &row.qs[first * BLOCK..(first + pairs * 2) * BLOCK];
+                    let (q2, _) =
+                        pulp::as_arrays::<2, [u8; BLOCK]>(pulp::as_arrays::<BLOCK, u8>(bytes).0);
+                    for (([qa, qb], w), ((((ya0, yd0), (ya1, yd1)), (ya2, yd2)), (ya3, yd3))) in
+                        q2.iter().zip(dw2).zip(inputs)
+                    {
+                        let (qa, qb): (__m256i, __m256i) = (pulp::cast(*qa), pulp::cast(*qb));
+                        let sums = |y: &[[i8; BLOCK]; 2]| {
+                            (
+                                signed_dot(simd, qa, pulp::cast(y[0])),
+                                signed_dot(simd, qb, pulp::cast(y[1])),
+                            )
+                        };
+                        let (sa, sb) = sums(ya0);
+                        a0 = step(a0, sa, sb, *w, yd0);
+                        let (sa, sb) = sums(ya1);
+                        a1 = step(a1, sa, sb, *w, yd1);
+                        let (sa, sb) = sums(ya2);
+                        a2 = step(a2, sa, sb, *w, yd2);
+                        let (sa, sb) = sums(ya3);
+                        a3 = step(a3, sa, sb, *w, yd3);
+                    }
+                }
+            }
+            acc = [a0, a1, a2, a3];
+            if n % 2 == 1 {
+                let k = first + n - 1;
+                let w = row.weights(k);
+                for (j, x) in xs.iter().enumerate() {
+                    let sumi: i32 = w
+                        .iter()
+                        .zip(&x.qs[k])
+                        .map(|(q, y)| i32::from(*q) * i32::from(*y))
+                        .sum();
+                    tail[j] += sumi as f32 * (dw[n - 1] * x.d[k]);
+                }
+            }
+            first += n;
+        }
+        std::array::from_fn(|j| hsum(simd, acc[j]) + tail[j])
     }
 
     #[inline(always)]
     fn hsum(simd: V3, acc: __m256) -> f32 {
         let high = simd.avx._mm256_extractf128_ps::<1>(acc);
-        let four = simd.sse._mm_add_ps(simd.avx._mm256_castps256_ps128(acc), high);
-        let two = simd.sse._mm_add_ps(four, simd.sse._mm_movehl_ps(four, four));
+        let four = simd
+            .sse
+            ._mm_add_ps(simd.avx._mm256_castps256_ps128(acc), high);
+        let two = simd
+            .sse
+            ._mm_add_ps(four, simd.sse._mm_movehl_ps(four, four));
         let one = simd.sse._mm_add_ss(two, simd.sse3._mm_movehdup_ps(two));
         simd.sse._mm_cvtss_f32(one)
     }
@@ -525,16 +694,19 @@ mod avx2 {
         let h: __m128i = pulp::cast(bytes);
         let w = simd.avx2._mm256_cvtepu16_epi32(h);
         let sign = simd.avx2._mm256_slli_epi32::<16>(
-            simd.avx2._mm256_and_si256(w, simd.avx._mm256_set1_epi32(0x8000)),
+            simd.avx2
+                ._mm256_and_si256(w, simd.avx._mm256_set1_epi32(0x8000)),
         );
         let magnitude = simd.avx2._mm256_slli_epi32::<13>(
-            simd.avx2._mm256_and_si256(w, simd.avx._mm256_set1_epi32(0x7fff)),
+            simd.avx2
+                ._mm256_and_si256(w, simd.avx._mm256_set1_epi32(0x7fff)),
         );
         let value = simd.avx._mm256_mul_ps(
             simd.avx._mm256_castsi256_ps(magnitude),
             simd.avx._mm256_set1_ps(f32::from_bits(0x7780_0000)),
         );
-        simd.avx._mm256_or_ps(value, simd.avx._mm256_castsi256_ps(sign))
+        simd.avx
+            ._mm256_or_ps(value, simd.avx._mm256_castsi256_ps(sign))
     }
 
     /// `dd[i] = d_w · d_x` for blocks `first..first + n` and `Σ m_w · s_x` over them; a last
@@ -563,7 +735,9 @@ mod avx2 {
             *out = pulp::cast(simd.avx._mm256_mul_ps(f16x8(simd, *dw), pulp::cast(*yd)));
         }
         for (mw, ys) in m8.iter().zip(ys8) {
-            mins = simd.fma._mm256_fmadd_ps(f16x8(simd, *mw), pulp::cast(*ys), mins);
+            mins = simd
+                .fma
+                ._mm256_fmadd_ps(f16x8(simd, *mw), pulp::cast(*ys), mins);
         }
         let rest = yd_rest.len();
         if rest > 0 && n >= 8 {
@@ -578,7 +752,8 @@ mod avx2 {
                 <[u8; 16]>::try_from(m.get(2 * last..2 * n).unwrap_or_default()),
                 <[f32; 8]>::try_from(&ys[last..n]),
             ) {
-                let keep: [f32; 8] = std::array::from_fn(|lane| if lane >= 8 - rest { 1.0 } else { 0.0 });
+                let keep: [f32; 8] =
+                    std::array::from_fn(|lane| if lane >= 8 - rest { 1.0 } else { 0.0 });
                 let ys = simd.avx._mm256_mul_ps(pulp::cast(ys), pulp::cast(keep));
                 mins = simd.fma._mm256_fmadd_ps(f16x8(simd, mw), ys, mins);
             }
@@ -601,7 +776,11 @@ mod avx2 {
                 simd.avx
                     ._mm256_mul_ps(f16x8(simd, pad16(d_rest)), pulp::cast(pad8(yd_rest))),
             );
-            for (o, v) in dd_rest.iter_mut().chain(dd8.get_mut(groups).into_iter().flatten()).zip(v) {
+            for (o, v) in dd_rest
+                .iter_mut()
+                .chain(dd8.get_mut(groups).into_iter().flatten())
+                .zip(v)
+            {
                 *o = v;
             }
             if !m_rest.is_empty() {
@@ -619,7 +798,9 @@ mod avx2 {
     #[inline(always)]
     fn madd_bytes(simd: V3, u: __m256i, s: __m256i) -> __m256 {
         let pairs = simd.avx2._mm256_maddubs_epi16(u, s);
-        let sums = simd.avx2._mm256_madd_epi16(pairs, simd.avx._mm256_set1_epi16(1));
+        let sums = simd
+            .avx2
+            ._mm256_madd_epi16(pairs, simd.avx._mm256_set1_epi16(1));
         simd.avx._mm256_cvtepi32_ps(sums)
     }
 
@@ -633,7 +814,9 @@ mod avx2 {
         let mut first = 0;
         while first < row.blocks {
             let n = CHUNK.min(row.blocks - first);
-            mins = simd.avx._mm256_add_ps(mins, scales(simd, row, x, first, n, &mut dd));
+            mins = simd
+                .avx
+                ._mm256_add_ps(mins, scales(simd, row, x, first, n, &mut dd));
             let ys = &x.qs[first..first + n];
             let (y2, _) = pulp::as_arrays::<2, [i8; BLOCK]>(ys);
             let (dd2, _) = pulp::as_arrays::<2, f32>(&dd[..n]);
@@ -645,27 +828,33 @@ mod avx2 {
                     for ((q, [ya, yb]), [da, db]) in q2.iter().zip(y2).zip(dd2) {
                         let v: __m256i = pulp::cast(*q);
                         let a = simd.avx2._mm256_and_si256(v, low);
-                        let b = simd.avx2._mm256_and_si256(
-                            simd.avx2._mm256_srli_epi16::<4>(v),
-                            low,
-                        );
+                        let b = simd
+                            .avx2
+                            ._mm256_and_si256(simd.avx2._mm256_srli_epi16::<4>(v), low);
                         let sa = madd_bytes(simd, a, pulp::cast(*ya));
                         let sb = madd_bytes(simd, b, pulp::cast(*yb));
-                        even = simd.fma._mm256_fmadd_ps(sa, simd.avx._mm256_set1_ps(*da), even);
-                        odd = simd.fma._mm256_fmadd_ps(sb, simd.avx._mm256_set1_ps(*db), odd);
+                        even = simd
+                            .fma
+                            ._mm256_fmadd_ps(sa, simd.avx._mm256_set1_ps(*da), even);
+                        odd = simd
+                            .fma
+                            ._mm256_fmadd_ps(sb, simd.avx._mm256_set1_ps(*db), odd);
                     }
                 }
                 Format::Q8_0 => {
                     let weights = &row.qs[first * BLOCK..(first + n / 2 * 2) * BLOCK];
-                    let (q2, _) = pulp::as_arrays::<2, [u8; BLOCK]>(
-                        pulp::as_arrays::<BLOCK, u8>(weights).0,
-                    );
+                    let (q2, _) =
+                        pulp::as_arrays::<2, [u8; BLOCK]>(pulp::as_arrays::<BLOCK, u8>(weights).0);
                     for (([qa, qb], [ya, yb]), [da, db]) in q2.iter().zip(y2).zip(dd2) {
                         let (wa, wb): (__m256i, __m256i) = (pulp::cast(*qa), pulp::cast(*qb));
                         let sa = signed_dot(simd, wa, pulp::cast(*ya));
                         let sb = signed_dot(simd, wb, pulp::cast(*yb));
-                        even = simd.fma._mm256_fmadd_ps(sa, simd.avx._mm256_set1_ps(*da), even);
-                        odd = simd.fma._mm256_fmadd_ps(sb, simd.avx._mm256_set1_ps(*db), odd);
+                        even = simd
+                            .fma
+                            ._mm256_fmadd_ps(sa, simd.avx._mm256_set1_ps(*da), even);
+                        odd = simd
+                            .fma
+                            ._mm256_fmadd_ps(sb, simd.avx._mm256_set1_ps(*db), odd);
                     }
                 }
             }
@@ -682,7 +871,9 @@ mod avx2 {
             }
             first += n;
         }
-        let all = simd.avx._mm256_add_ps(simd.avx._mm256_add_ps(even, odd), mins);
+        let all = simd
+            .avx
+            ._mm256_add_ps(simd.avx._mm256_add_ps(even, odd), mins);
         hsum(simd, all) + tail
     }
 

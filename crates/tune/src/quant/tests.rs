@@ -175,7 +175,14 @@ fn kernels_agree_with_float_dot_products_and_each_other() {
     let mut rng = Rng::new(42);
     // Rows that do not split evenly over 2 or 3 threads, one row; widths of 1, 2, 18 and 48
     // blocks, 65 (an odd last block after a full chunk of scales) and 129.
-    let shapes = [(37, 576), (1, 64), (5, 32), (96, 1536), (3, 2080), (4, 4128)];
+    let shapes = [
+        (37, 576),
+        (1, 64),
+        (5, 32),
+        (96, 1536),
+        (3, 2080),
+        (4, 4128),
+    ];
     for format in [Format::Q4_1, Format::Q8_0] {
         for (s, &(rows, cols)) in shapes.iter().enumerate() {
             let values = random(&mut rng, rows * cols, 0.05);
