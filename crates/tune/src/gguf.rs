@@ -224,6 +224,10 @@ impl Gguf {
         match parts {
             Some(parts) => {
                 let decoder = QuantizedDecoder::new(&config, parts)?;
+                tracing::info!(
+                    weight_mb = decoder.weight_bytes() / (1 << 20),
+                    "quantised CPU decoder ready"
+                );
                 Ok(model.with_decoder(decoder))
             }
             None => Ok(model),

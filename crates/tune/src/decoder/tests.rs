@@ -186,31 +186,37 @@ fn decoder_from_file(layers: usize, isa: Isa) -> QuantizedDecoder {
 }
 
 #[test]
-fn prompt_at_once_equals_token_by_token_and_scalar_equals_simd() {
-    let gguf = default_gguf();
-    let model = gguf.model_quantized(&Device::Cpu).unwrap();
+fn prompt_at_once_and_token_by_token_and_scalar_and_simd_agree() {
     let prompt = ids(&json("smollm2-gguf/reference.json")["cases"][1]["input_ids"]);
-    let steps = stepwise(&model, &prompt);
-    let at_once = model.last_logits(&prompt, &mut Cache::new()).unwrap();
-    let d = diff(steps.last().unwrap(), &at_once);
-    eprintln!("prompt at once vs token by token: max abs diff {d:e}");
-    assert!(d < 1e-3, "{d}");
-
-    // The portable kernels on the same weights: over one layer they differ only in the order
-    // floats are summed; over the whole model (rounding ties, see above) in the details.
+    // A prompt goes through the four-input kernel, single tokens through the one-input kernel,
+    // and the portable kernels through neither: all sum the same integer products in different
+    // float orders. Over one layer that is all that differs; over the whole model an
+    // activation re-quantised across a rounding tie moves by a whole step (see
+    // `decoder_is_as_accurate_as_candle_over_the_same_blocks`), so there they must agree on
+    // the prediction.
     for (layers, tolerance) in [(1, 1e-3), (30, f32::INFINITY)] {
         let simd = decoder_from_file(layers, Isa::detect());
         let scalar = decoder_from_file(layers, Isa::Scalar);
-        let a = simd
-            .forward(&prompt, &mut DecodeState::default())
-            .unwrap()
-            .to_vec();
         let mut state = DecodeState::default();
-        let b = scalar.forward(&prompt, &mut state).unwrap();
-        let d = diff(&a, b);
-        eprintln!("scalar vs SIMD kernels, {layers} layers: max abs diff {d:e}");
-        assert!(d < tolerance, "{layers} layers: {d}");
-        assert_eq!(argmax(&a), argmax(b));
+        let at_once = simd.forward(&prompt, &mut state).unwrap().to_vec();
+        let mut state = DecodeState::default();
+        let mut stepwise = Vec::new();
+        for t in &prompt {
+            stepwise = simd.forward(&[*t], &mut state).unwrap().to_vec();
+        }
+        let mut state = DecodeState::default();
+        let portable = scalar.forward(&prompt, &mut state).unwrap();
+        let (d_steps, d_scalar) = (diff(&at_once, &stepwise), diff(&at_once, portable));
+        eprintln!(
+            "{layers} layers: prompt at once vs token by token {d_steps:e}, \
+             SIMD vs scalar {d_scalar:e}"
+        );
+        assert!(
+            d_steps < tolerance && d_scalar < tolerance,
+            "{layers} layers"
+        );
+        assert_eq!(argmax(&at_once), argmax(&stepwise));
+        assert_eq!(argmax(&at_once), argmax(portable));
     }
 }
 
