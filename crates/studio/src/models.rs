@@ -156,16 +156,7 @@ fn prompt_ids(m: &LoadedModel, prompt: &str, chat: bool) -> Result<Vec<u32>, Err
 /// Logits of the last position for a prompt (a probe for checking a model or adapter).
 pub fn last_logits(m: &LoadedModel, prompt: &str, chat: bool) -> Result<Vec<f32>, Error> {
     let ids = prompt_ids(m, prompt, chat)?;
-    let input = tune::Tensor::new(ids.as_slice(), m.model.device())
-        .and_then(|t| t.unsqueeze(0))
-        .map_err(tune::Error::from)?;
-    let logits = m.model.forward(&input, &mut Cache::new())?;
-    let last = logits
-        .get(0)
-        .and_then(|t| t.get(ids.len() - 1))
-        .and_then(|t| t.to_vec1::<f32>())
-        .map_err(tune::Error::from)?;
-    Ok(last)
+    Ok(m.model.last_logits(&ids, &mut Cache::new())?)
 }
 
 /// Generates a continuation, calling `on_text` with each new piece of text.

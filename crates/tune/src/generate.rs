@@ -2,7 +2,7 @@
 //! stopping at end-of-sequence ids, stop strings or a token budget, with a per-token callback
 //! and cancellation. The same seed gives the same tokens on the same machine.
 
-use candle_core::{DType, IndexOp, Tensor};
+use candle_core::{DType, Tensor};
 
 use crate::error::Error;
 use crate::llama::{Cache, Llama};
@@ -235,21 +235,21 @@ pub fn generate(
     on_text: &mut dyn FnMut(&str),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Generation, Error> {
-    let device = model.device().clone();
     let mut cache = Cache::new();
     let mut stream = Stream::new(prompt, config);
-    let mut input = Tensor::new(prompt, &device)?.unsqueeze(0)?;
+    let mut input: Vec<u32> = prompt.to_vec();
     let mut stop = StopReason::MaxTokens;
     while stream.stop.is_none() {
         if cancelled() {
             stop = StopReason::Cancelled;
             break;
         }
-        let logits = model.forward(&input, &mut cache)?;
-        let steps = logits.dim(1)?;
-        let last: Vec<f32> = logits.i((0, steps - 1))?.to_dtype(DType::F32)?.to_vec1()?;
+        let last = model.last_logits(&input, &mut cache)?;
         match stream.step(&last, tokenizer, on_text)? {
-            Some(next) => input = Tensor::new(&[[next]], &device)?,
+            Some(next) => {
+                input.clear();
+                input.push(next);
+            }
             None => break,
         }
     }

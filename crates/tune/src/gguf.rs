@@ -18,6 +18,7 @@ use candle_core::{DType, Device, Tensor};
 use serde_json::json;
 
 use crate::config::Config;
+use crate::decoder::{Parts, QuantizedDecoder};
 use crate::error::Error;
 use crate::llama::{Llama, Weights};
 use crate::tokenizer::Tokenizer;
@@ -168,9 +169,25 @@ impl Gguf {
 
     /// The model with its projections kept quantised (fast inference, no training): norms and
     /// embeddings are dequantised, query/key rows stay in llama.cpp's order and the rotary
-    /// embedding follows that order.
+    /// embedding follows that order. On the CPU it also carries the quantised decoder
+    /// (`crate::decoder`) that [`Llama::last_logits`] runs while no adapter is attached.
     pub fn model_quantized(&self, device: &Device) -> Result<Llama, Error> {
-        let config = self.config()?;
+        self.load_quantized(device, true, None)
+    }
+
+    /// [`Gguf::model_quantized`]; `reencode: false` keeps every block format as it is in the
+    /// candle forward pass too (slow for Q4_1, whose candle kernel is scalar), and `layers`
+    /// keeps only the first decoder layers: tests compare the decoder with candle this way.
+    pub(crate) fn load_quantized(
+        &self,
+        device: &Device,
+        reencode: bool,
+        layers: Option<usize>,
+    ) -> Result<Llama, Error> {
+        let mut config = self.config()?;
+        if let Some(n) = layers {
+            config.num_layers = config.num_layers.min(n);
+        }
         let file = File::open(&self.path).map_err(|source| Error::Io {
             path: self.path.clone(),
             source,
@@ -178,6 +195,7 @@ impl Gguf {
         let mut reader = BufReader::new(file);
         let mut dense = HashMap::new();
         let mut quantized = HashMap::new();
+        let mut parts = device.is_cpu().then(Parts::default);
         for (name, info) in &self.content.tensor_infos {
             let Some(hf) = hf_name(name) else {
                 return Err(Error::Tensor {
@@ -186,11 +204,15 @@ impl Gguf {
                 });
             };
             let q = self.content.tensor(&mut reader, name, device)?;
+            if let Some(parts) = parts.as_mut() {
+                parts.add(name, &q)?;
+            }
             if info.shape.rank() == 2 {
                 if name == "token_embd.weight" {
                     dense.insert(hf.clone(), q.dequantize(device)?);
                 }
-                quantized.insert(hf, Arc::new(fast_format(q, device)?));
+                let q = if reencode { fast_format(q, device)? } else { q };
+                quantized.insert(hf, Arc::new(q));
             } else {
                 dense.insert(hf, q.dequantize(device)?);
             }
@@ -198,7 +220,18 @@ impl Gguf {
         let mut weights = Weights::new(dense, DType::F32).with_quantized(quantized);
         weights.interleaved_rope = true;
         weights.fused_kernels = true;
-        Llama::load(&config, &weights, device)
+        let model = Llama::load(&config, &weights, device)?;
+        match parts {
+            Some(parts) => {
+                let decoder = QuantizedDecoder::new(&config, parts)?;
+                tracing::info!(
+                    weight_mb = decoder.weight_bytes() / (1 << 20),
+                    "quantised CPU decoder ready"
+                );
+                Ok(model.with_decoder(decoder))
+            }
+            None => Ok(model),
+        }
     }
 
     /// The dequantised model.

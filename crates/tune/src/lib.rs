@@ -22,7 +22,9 @@ pub mod rng;
 pub mod tokenizer;
 pub mod train;
 
+mod decoder;
 mod error;
+mod quant;
 #[cfg(test)]
 mod testing;
 

@@ -13,6 +13,7 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{D, DType, Device, Module, Tensor};
 
 use crate::config::Config;
+use crate::decoder::{DecodeState, QuantizedDecoder};
 use crate::error::Error;
 use crate::lora::Lora;
 
@@ -365,12 +366,14 @@ impl Weights {
 }
 
 /// Keys and values of earlier positions, per layer, for generation one token at a time.
+/// Filled either by the candle forward pass or by the quantised decoder, never both.
 #[derive(Debug, Clone, Default)]
 pub struct Cache {
     kvs: Vec<Option<(Tensor, Tensor)>>,
     len: usize,
     /// Padded batches only: per row, whether each cached position is a real token.
     keep: Option<Vec<Vec<bool>>>,
+    decoded: Option<DecodeState>,
 }
 
 impl Cache {
@@ -593,6 +596,8 @@ pub struct Llama {
     fused: bool,
     device: Device,
     attached: Vec<Arc<Lora>>,
+    /// The quantised CPU decoder of a GGUF model, used by [`Llama::last_logits`].
+    decoder: Option<Arc<QuantizedDecoder>>,
 }
 
 impl Llama {
@@ -661,7 +666,52 @@ impl Llama {
             fused: weights.fused_kernels,
             device: device.clone(),
             attached: Vec::new(),
+            decoder: None,
         })
+    }
+
+    /// Adds the quantised CPU decoder built from the same weights.
+    pub(crate) fn with_decoder(mut self, decoder: QuantizedDecoder) -> Llama {
+        self.decoder = Some(Arc::new(decoder));
+        self
+    }
+
+    /// Whether [`Llama::last_logits`] runs the quantised CPU decoder (a GGUF model kept
+    /// quantised on the CPU, with no adapter attached).
+    pub fn uses_quantized_decoder(&self) -> bool {
+        self.decoder.is_some() && self.attached.is_empty()
+    }
+
+    /// Logits of the last of `ids` fed after the positions in `cache` (which grows), with the
+    /// attached adapters: one generation step. The quantised decoder runs it when
+    /// [`Llama::uses_quantized_decoder`], the forward pass otherwise; only the last position
+    /// goes through the LM head.
+    pub fn last_logits(&self, ids: &[u32], cache: &mut Cache) -> Result<Vec<f32>, Error> {
+        let filled_by_forward = cache.kvs.iter().any(Option::is_some);
+        if let (Some(decoder), true, false) =
+            (&self.decoder, self.attached.is_empty(), filled_by_forward)
+        {
+            let state = cache.decoded.get_or_insert_with(DecodeState::default);
+            let logits = decoder.forward(ids, state)?.to_vec();
+            cache.len = state.len();
+            return Ok(logits);
+        }
+        let input = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
+        let adapters: Vec<&Lora> = self.attached.iter().map(|a| a.as_ref()).collect();
+        let run = Run {
+            adapters: &adapters,
+            ..Run::default()
+        };
+        let hidden = self.hidden_padded(&input, None, cache, &run, true)?;
+        // (1, s, hidden) → (1, hidden)
+        let last = hidden
+            .narrow(1, ids.len().saturating_sub(1), 1)?
+            .squeeze(1)?;
+        Ok(self
+            .logits(&last)?
+            .squeeze(0)?
+            .to_dtype(DType::F32)?
+            .to_vec1()?)
     }
 
     /// Loads `config.json` and the safetensors of a Hugging Face model folder.
@@ -822,6 +872,14 @@ impl Llama {
         fused: bool,
     ) -> Result<Tensor, Error> {
         let (b, s) = ids.dims2()?;
+        if cache.decoded.as_ref().is_some_and(|d| d.len() > 0) {
+            return Err(Error::Tensor {
+                name: "cache".to_owned(),
+                message: "was filled by the quantised decoder; start a new cache for the \
+                          forward pass (e.g. after attaching an adapter)"
+                    .to_owned(),
+            });
+        }
         let offset = cache.len;
         if cache.kvs.len() != self.blocks.len() {
             cache.kvs = vec![None; self.blocks.len()];

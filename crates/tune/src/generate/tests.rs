@@ -1,3 +1,5 @@
+use candle_core::{DType, IndexOp};
+
 use super::*;
 use crate::testing::{fixtures, ids, json};
 
