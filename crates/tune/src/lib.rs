@@ -6,7 +6,8 @@
 //! [`llama::Llama`] is one forward pass built only from candle operations that have a backward
 //! pass, so the training engine can differentiate through it; with a [`llama::Cache`] it serves
 //! generation one token at a time. [`tokenizer::Tokenizer`] turns text into ids and renders
-//! conversations with the model's chat template.
+//! conversations with the model's chat template. [`eval`] computes evaluation figures
+//! (F1, AUROC, ROUGE, confidence intervals) from predictions already made.
 //!
 //! Invariant: knows nothing of projects or SQLite (`store`); `studio` is where the two meet.
 
@@ -14,6 +15,7 @@
 
 pub mod config;
 pub mod device;
+pub mod eval;
 pub mod generate;
 pub mod gguf;
 pub mod llama;
