@@ -2,7 +2,7 @@
 //!
 //! Everything here is plain serde data: ids, notes, annotations, label schemas, job progress,
 //! the review loop (prompt tasks, model outputs, preference pairs, SFT examples),
-//! inter-annotator agreement and the one error type that crosses the Tauri boundary,
+//! inter-annotator agreement, evaluation figures and the one error type that crosses the Tauri boundary,
 //! [`ApiError`]. This crate must never depend on rusqlite, candle, tokio or tauri, so that the
 //! UI can share it.
 //!
@@ -17,6 +17,7 @@ pub mod offsets;
 mod agreement;
 mod app;
 mod error;
+mod evaluation;
 mod labels;
 #[macro_use]
 mod notes;
@@ -29,6 +30,10 @@ pub use agreement::{
 };
 pub use app::{ProjectInfo, RecentProject};
 pub use error::{ApiError, ErrorKind};
+pub use evaluation::{
+    BootstrapInfo, ComparisonReport, FigureComparison, LabelFigures, LabelMetrics, MetricSettings,
+    MetricsReport, TextMetrics, UnmatchedIds,
+};
 pub use labels::{
     AttributeDef, AttributeKind, AttributeValue, Label, LabelLook, LabelScope, SchemaSummary,
 };

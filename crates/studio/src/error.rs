@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use api::{ApiError, ErrorKind, NoteId};
 
 /// What can go wrong in a service, with the context to explain it.
@@ -54,6 +56,24 @@ pub enum Error {
     /// The user cancelled the job.
     #[error("cancelled")]
     Cancelled,
+    /// A file the user named could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A line of an input file is malformed; the message says what is wrong with it.
+    #[error("{}:{line}: {message}", path.display())]
+    BadLine {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl From<Error> for ApiError {
@@ -136,6 +156,19 @@ impl From<Error> for ApiError {
                 ),
             ),
             Error::Cancelled => (ErrorKind::Cancelled, None),
+            Error::ReadFile { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                (ErrorKind::NotFound, Some("Check the file's path."))
+            }
+            Error::ReadFile { .. } => (
+                ErrorKind::Io,
+                Some("Check that the file exists and is readable."),
+            ),
+            Error::BadLine { .. } => (
+                ErrorKind::InvalidInput,
+                Some(
+                    "Each line must be one JSON object with an \"id\" and either \"labels\" (a list of label names) or \"text\".",
+                ),
+            ),
         };
         let err = ApiError::new(kind, message);
         match hint {

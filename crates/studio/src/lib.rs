@@ -5,7 +5,8 @@
 //! [`notes`] (search, show, stats), [`schemas`] (label schemas, the built-in SDoH and outcome
 //! schemas), [`transfer`] (import and export jobs with progress and cancellation),
 //! [`demo`] (the synthetic corpus), [`models`] (load, tokenize, generate), [`training`] (LoRA
-//! runs, adapters) and [`agreement`] (inter-annotator agreement and adjudication). The review
+//! runs, adapters), [`agreement`] (inter-annotator agreement and adjudication) and
+//! [`evaluation`] (scoring predictions: F1, AUROC, ROUGE with bootstrap intervals). The review
 //! loop: [`tasks`] (versioned prompt templates), [`runs`] (generation over notes, resumable,
 //! with provenance), [`extraction`] (reading messy model JSON, evidence → suggested spans),
 //! [`review`] (accept, edit, rank → preference pairs and SFT examples) and [`datasets`]
@@ -22,6 +23,7 @@ pub mod annotation;
 pub mod corpus;
 pub mod datasets;
 pub mod demo;
+pub mod evaluation;
 pub mod extraction;
 pub mod jobs;
 pub mod models;
