@@ -135,6 +135,9 @@ pub enum Command {
     /// Preference pairs and SFT examples: list, split by note, export or import TRL JSONL.
     #[command(subcommand)]
     Pairs(crate::review::PairsCommand),
+    /// Score predictions against gold: F1 and AUROC for labels, ROUGE for texts, with 95% CIs.
+    #[command(subcommand)]
+    Eval(crate::eval::EvalCommand),
     /// Write a synthetic, labelled corpus of clinical notes (no real patient data).
     DemoCorpus {
         /// Output file (JSONL) or folder (brat).

@@ -2,6 +2,7 @@
 //! services and renders their results as text or JSON; it holds no domain logic.
 
 mod args;
+mod eval;
 mod progress;
 mod render;
 mod review;
@@ -438,6 +439,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outputs(cmd) => review::outputs(&cli.project, json, cmd, &mut out)?,
         Command::Review(cmd) => review::review(&cli.project, json, cmd, &mut out)?,
         Command::Pairs(cmd) => review::pairs(&cli.project, json, cmd, &mut out)?,
+        Command::Eval(cmd) => eval::eval(json, cmd, &mut out)?,
         Command::DemoCorpus {
             out: path,
             notes,
