@@ -4,6 +4,7 @@ mod app;
 mod cli;
 mod crash;
 mod desktop;
+mod hostile;
 mod model;
 mod review;
 mod shadr;
