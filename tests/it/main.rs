@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod desktop;
 mod eval;
+mod hostile;
 mod model;
 mod review;
 mod shadr;

@@ -40,8 +40,8 @@ pub use labels::{
 pub use notes::{
     AnnotationStatus, DocLabel, DocLabelId, ExportSummary, Fragment, GenerateRequest,
     GenerateResult, ImportRequest, ImportSummary, JobProgress, ModelInfo, NoteDetail, NoteId,
-    NoteStatus, NoteSummary, Rejection, SearchOrder, SearchQuery, Span, SpanId, SpanRecord,
-    SpanRequest, Stats,
+    NoteNotExported, NoteStatus, NoteSummary, Rejection, SearchOrder, SearchQuery, Span, SpanId,
+    SpanRecord, SpanRequest, Stats,
 };
 pub use review::{
     ChatMessage, DatasetExportRequest, DatasetExportSummary, DatasetFormat, DatasetImportSummary,

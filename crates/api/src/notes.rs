@@ -331,6 +331,29 @@ pub struct ExportSummary {
     pub doc_labels_not_exported: u64,
     /// Files written.
     pub files: u64,
+    /// Notes a brat export could not write, each with why; every other note was written.
+    #[serde(default)]
+    pub not_exported: Vec<NoteNotExported>,
+}
+
+/// A note an export could not write, and why (its files were removed, not left half-written).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteNotExported {
+    /// The note.
+    pub note: NoteId,
+    /// Its external id, when it has one.
+    pub external_id: Option<String>,
+    /// What went wrong (the file and the system's reason).
+    pub reason: String,
+}
+
+impl std::fmt::Display for NoteNotExported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.external_id {
+            Some(id) => write!(f, "note {} ({id}) not exported: {}", self.note, self.reason),
+            None => write!(f, "note {} not exported: {}", self.note, self.reason),
+        }
+    }
 }
 
 /// A span to create or to replace an existing one with (offsets in UTF-8 bytes).

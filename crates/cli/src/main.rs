@@ -25,11 +25,16 @@ use crate::args::{
 use crate::progress::Bar;
 
 fn main() -> ExitCode {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("CLINITUNE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Whatever the user asks for, no dependency logs note text.
+    for directive in studio::LOG_DIRECTIVES {
+        if let Ok(d) = directive.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CLINITUNE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -251,6 +256,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         summary.doc_labels_not_exported
                     )?;
                 }
+            }
+            if !summary.not_exported.is_empty() {
+                let mut err = std::io::stderr().lock();
+                for n in &summary.not_exported {
+                    writeln!(err, "{n}")?;
+                }
+                writeln!(
+                    err,
+                    "{} notes were not exported; free space or fix the folder's permissions and export again.",
+                    summary.not_exported.len()
+                )?;
+                return Ok(ExitCode::from(1));
             }
         }
         Command::Generate(a) => {

@@ -4,7 +4,10 @@
 //! letter gives its kind: `T` text-bound (`T1\tLabel 0 5;8 12\ttext`), `A`/`M` attribute
 //! (`A1\tNegated T1` or `A2\tLevel T1 High`), `#` annotator note (`#1\tAnnotatorNotes T1\ttext`),
 //! and `R` relations, `E` events, `N` normalisations, `*` equivalences, which Clinitune keeps
-//! verbatim. Offsets are Unicode code points, end-exclusive.
+//! verbatim. Offsets are Unicode code points, end-exclusive. Ids are unique within a file; a
+//! repeated id is refused on its second line.
+
+use std::collections::HashMap;
 
 /// A text-bound annotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +81,9 @@ pub struct LineError {
 pub fn parse(content: &str) -> (Standoff, Vec<LineError>) {
     let mut out = Standoff::default();
     let mut errors = Vec::new();
+    // Where each id was first given: a second line with the same id is refused, or an attribute
+    // meant for one span would land on the other.
+    let mut first_line: HashMap<String, u64> = HashMap::new();
     for (index, raw) in content.lines().enumerate() {
         let line_no = index as u64 + 1;
         let line = raw.trim_end_matches('\r');
@@ -97,6 +103,15 @@ pub fn parse(content: &str) -> (Standoff, Vec<LineError>) {
                 continue;
             }
         };
+        if id != "*" {
+            let first = *first_line.entry(id.to_owned()).or_insert(line_no);
+            if first != line_no {
+                fail(format!(
+                    "{id} is used twice (first on line {first}); this line was not imported"
+                ));
+                continue;
+            }
+        }
         match id.chars().next() {
             Some('T') => match parse_text_bound(id, rest) {
                 Ok(t) => out.text_bounds.push(t),

@@ -49,32 +49,100 @@ impl<'c> Tx<'c> {
 }
 
 impl Store {
-    /// Creates a new project file; refuses to overwrite an existing one.
+    /// Creates a new, empty project file; refuses to overwrite an existing one. See
+    /// [`Store::create_with`].
     pub fn create(path: &Path) -> Result<Store> {
+        Store::create_with(path, Ok::<Store, Error>)
+    }
+
+    /// Creates a new project file filled by `fill`, atomically: the project is built in a
+    /// temporary file beside `path` and moved to `path` only once `fill` has succeeded, so a
+    /// creation that fails or is killed leaves no file at `path` (at worst a hidden
+    /// `.NAME.creating-*` file), and a project never exists without what `fill` puts in it.
+    /// Refuses to overwrite an existing file, also one that appears meanwhile.
+    pub fn create_with<E: From<Error>>(
+        path: &Path,
+        fill: impl FnOnce(Store) -> Result<Store, E>,
+    ) -> Result<Store, E> {
         if path.exists() {
             return Err(Error::AlreadyExists {
                 path: path.to_owned(),
-            });
+            }
+            .into());
         }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                action: "create folder",
-                path: dir.to_owned(),
+        let io = |action: &'static str, at: &Path| {
+            let at = at.to_owned();
+            move |source| Error::Io {
+                action,
+                path: at,
                 source,
-            })?;
+            }
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io("create folder", dir))?;
+        let name = path
+            .file_name()
+            .ok_or_else(|| Error::Invalid(format!("{} is not a file name", path.display())))?;
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        // Unique per process and call, so two creations never share a temporary file.
+        static CREATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = CREATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        temp_name.push(format!(".creating-{}-{n}", std::process::id()));
+        let temp = dir.join(temp_name);
+        remove_database(&temp);
+        let built = Store::build(&temp).map_err(E::from).and_then(fill);
+        let store = match built {
+            Ok(store) => store,
+            Err(e) => {
+                remove_database(&temp);
+                return Err(e);
+            }
+        };
+        if let Err(e) = store.finish_temporary().and_then(|()| place(&temp, path)) {
+            remove_database(&temp);
+            return Err(e.into());
         }
-        let conn = Connection::open(path).map_err(|source| Error::Open {
-            path: path.to_owned(),
+        Ok(Store::open(path)?)
+    }
+
+    /// Creates the database at `temp` with the application id and the current schema.
+    fn build(temp: &Path) -> Result<Store> {
+        let conn = Connection::open(temp).map_err(|source| Error::Open {
+            path: temp.to_owned(),
             source,
         })?;
         conn.pragma_update(None, "application_id", APPLICATION_ID)
             .map_err(|source| Error::Open {
-                path: path.to_owned(),
+                path: temp.to_owned(),
                 source,
             })?;
-        Store::prepare(conn, path)
+        Store::prepare(conn, temp)
     }
 
+    /// Folds the write-ahead log into the file and closes it, so the file alone is the whole
+    /// project and can be moved.
+    fn finish_temporary(self) -> Result<()> {
+        self.conn
+            .pragma_update_and_check(None, "journal_mode", "delete", |_| Ok(()))
+            .map_err(Error::sql("finishing the new project"))?;
+        self.conn
+            .close()
+            .map_err(|(_, e)| Error::sql("closing the new project")(e))?;
+        let file = std::fs::File::open(&self.path).map_err(|source| Error::Io {
+            action: "write",
+            path: self.path.clone(),
+            source,
+        })?;
+        file.sync_all().map_err(|source| Error::Io {
+            action: "write",
+            path: self.path.clone(),
+            source,
+        })
+    }
     /// Opens an existing project and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
         if !path.is_file() {
@@ -161,6 +229,52 @@ impl Store {
         })?;
         tx.commit().map_err(Error::sql("committing"))?;
         Ok(value)
+    }
+}
+
+/// Moves the finished temporary project to `path` without ever replacing a file there: a hard
+/// link fails if `path` exists (where links are not supported, a rename after a last check).
+fn place(temp: &Path, path: &Path) -> Result<()> {
+    let linked = match std::fs::hard_link(temp, path) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        Err(_) if path.exists() => {
+            return Err(Error::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        Err(_) => false,
+    };
+    let moved = if linked {
+        std::fs::remove_file(temp)
+    } else {
+        std::fs::rename(temp, path)
+    };
+    moved.map_err(|source| Error::Io {
+        action: "create",
+        path: path.to_owned(),
+        source,
+    })?;
+    // Make the new name durable too (best effort: not every system can sync a folder).
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Removes a database file and its WAL and shared-memory files, if they are there.
+fn remove_database(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        // Absent is fine: this only cleans up.
+        let _ = std::fs::remove_file(PathBuf::from(name));
     }
 }
 

@@ -65,6 +65,25 @@ pub enum Error {
         /// Offset of the first bad byte.
         offset: u64,
     },
+    /// The path is not a regular file (a FIFO, a device, a socket): reading it could block or
+    /// never end.
+    #[error("{} is {kind}, not a regular file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead ("a FIFO", "a device"…).
+        kind: &'static str,
+    },
+    /// A note file is bigger than any one note can be.
+    #[error("{} is {size} bytes; a note file may be at most {limit} bytes", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// A CSV file's header lacks what the import needs.
     #[error("{}: {message}", path.display())]
     BadHeader {

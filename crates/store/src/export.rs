@@ -1,15 +1,21 @@
 //! Export of notes and annotations to brat standoff and to JSON Lines.
 //!
 //! Offsets in both are Unicode code points, end-exclusive. brat files are named by the note's
-//! external id when it has one (`note-<id>` otherwise); brat has no document-level labels, so a
-//! brat export counts them as not exported and JSONL keeps them.
+//! external id when it has one (`note-<id>` otherwise) with `.txt`/`.ann` appended, so brat
+//! import reads the same ids back; ids unsafe as paths are cleaned and given a hash (see
+//! `Names`). A note whose files cannot be written is reported in the summary, not counted as
+//! exported. brat has no document-level labels, so a brat export counts them as not exported
+//! and JSONL keeps them.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use api::{AnnotationStatus, ExportSummary, JobProgress, NoteDetail, Span, SpanId};
+use api::{
+    AnnotationStatus, ExportSummary, JobProgress, NoteDetail, NoteNotExported, Span, SpanId,
+};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::brat::{self, Standoff};
 use crate::db::Db;
@@ -67,8 +73,19 @@ pub fn export(
             None
         }
     };
-    let mut used_names = HashSet::new();
+    let mut names = Names::default();
+    let mut report = |done: usize| {
+        progress(JobProgress {
+            stage: format!("exporting to {}", out.display()),
+            done: done as u64,
+            total: Some(total),
+            unit: "notes".to_owned(),
+        })
+    };
     for (i, id) in ids.iter().enumerate() {
+        if i % 256 == 0 {
+            report(i);
+        }
         let mut note = db.note(*id)?;
         keep_annotations(&mut note, options);
         match &mut jsonl {
@@ -79,32 +96,28 @@ pub fn export(
                 summary.doc_labels += note.doc_labels.len() as u64;
             }
             None => {
-                let name = file_name(&note, &mut used_names);
-                let base = out.join(&name);
-                if let Some(dir) = base.parent() {
-                    std::fs::create_dir_all(dir).map_err(io("create folder", dir))?;
+                let base = out.join(names.assign(&note));
+                let standoff = to_standoff(
+                    &note,
+                    &db.span_source_refs(note.id)?,
+                    &db.standoff_extras(note.id)?,
+                );
+                if let Err(reason) = write_brat_pair(&base, &note.text, &brat::write(&standoff)) {
+                    summary.not_exported.push(NoteNotExported {
+                        note: note.id,
+                        external_id: note.external_id.clone(),
+                        reason,
+                    });
+                    continue;
                 }
-                let txt = base.with_extension("txt");
-                std::fs::write(&txt, &note.text).map_err(io("write", &txt))?;
-                let refs = db.span_source_refs(note.id)?;
-                let standoff = to_standoff(&note, &refs, &db.standoff_extras(note.id)?);
-                let ann = base.with_extension("ann");
-                std::fs::write(&ann, brat::write(&standoff)).map_err(io("write", &ann))?;
                 summary.files += 2;
                 summary.spans += standoff.text_bounds.len() as u64;
                 summary.doc_labels_not_exported += note.doc_labels.len() as u64;
             }
         }
         summary.notes += 1;
-        if i % 256 == 0 || i + 1 == ids.len() {
-            progress(JobProgress {
-                stage: format!("exporting to {}", out.display()),
-                done: i as u64 + 1,
-                total: Some(total),
-                unit: "notes".to_owned(),
-            });
-        }
     }
+    report(ids.len());
     if let Some(mut w) = jsonl {
         w.flush().map_err(io("write", out))?;
     }
@@ -127,10 +140,122 @@ fn keep_annotations(note: &mut NoteDetail, options: &ExportOptions) {
     }
 }
 
-/// A safe relative path for the note's files: external id parts, or `note-<id>`.
-fn file_name(note: &NoteDetail, used: &mut HashSet<PathBuf>) -> PathBuf {
-    let clean = |part: &str| -> String {
-        part.chars()
+/// Writes a note's `.txt` and `.ann` beside each other (`<base>.txt`, `<base>.ann`); on failure
+/// removes what it wrote, so no note is left half-exported, and says why.
+fn write_brat_pair(base: &Path, text: &str, ann: &str) -> std::result::Result<(), String> {
+    let with = |ext: &str| {
+        let mut name = base.as_os_str().to_owned();
+        name.push(ext);
+        std::path::PathBuf::from(name)
+    };
+    let (txt, ann_path) = (with(".txt"), with(".ann"));
+    let result = base
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&txt, text))
+        .and_then(|()| std::fs::write(&ann_path, ann));
+    result.map_err(|e| {
+        // Best effort: a file that could not be written may not exist at all.
+        let _ = std::fs::remove_file(&txt);
+        let _ = std::fs::remove_file(&ann_path);
+        format!("cannot write {}: {e}", txt.display())
+    })
+}
+
+/// Longest file-name part used as it is; longer ones are shortened (file systems allow 255
+/// bytes, and `.txt` must fit too).
+const MAX_PART_BYTES: usize = 120;
+/// Longest relative path used as it is (well under the 4,096 bytes Linux allows in all).
+const MAX_NAME_BYTES: usize = 1000;
+
+/// The file names given so far in one brat export.
+///
+/// A note's files are its external id with `.txt` and `.ann` appended (never replacing
+/// anything after a dot, so `visit.1` and `visit.2` stay apart and brat import gives the same
+/// ids back). An id that is not safe as a path (other characters, a part starting with a dot,
+/// too long) is cleaned and gets `~` and a hash of the whole id, so two ids never share a name;
+/// names are compared case-insensitively, as macOS and Windows compare them.
+#[derive(Default)]
+struct Names {
+    files: HashSet<String>,
+    folders: HashSet<String>,
+}
+
+impl Names {
+    /// A relative base path (without `.txt`/`.ann`) for the note, unique in this export.
+    fn assign(&mut self, note: &NoteDetail) -> String {
+        let id = note
+            .external_id
+            .clone()
+            .unwrap_or_else(|| format!("note-{}", note.id));
+        let (clean, hash) = (cleaned(&id), short_hash(&id));
+        let hashed = format!("{clean}~{hash}");
+        // Flat, so that a file already named like one of its folders cannot block it.
+        let flat = format!(
+            "{}~{hash}~{}",
+            truncate(&clean.replace('/', "_"), MAX_PART_BYTES),
+            note.id
+        );
+        let mut candidates = [
+            Some(id.clone()).filter(|id| usable_as_is(id)),
+            Some(hashed),
+            Some(flat.clone()),
+        ]
+        .into_iter()
+        .flatten();
+        let mut attempt = 0u64;
+        loop {
+            let name = candidates
+                .next()
+                .unwrap_or_else(|| format!("{flat}-{attempt}"));
+            attempt += 1;
+            if self.claim(&name) {
+                return name;
+            }
+        }
+    }
+
+    /// Takes `name` if neither its files nor its folders clash with names already given.
+    fn claim(&mut self, name: &str) -> bool {
+        let key = name.to_lowercase();
+        let files = [format!("{key}.txt"), format!("{key}.ann")];
+        let folders: Vec<&str> = key
+            .match_indices('/')
+            .map(|(i, _)| key.get(..i).unwrap_or_default())
+            .collect();
+        let clash = files
+            .iter()
+            .any(|f| self.files.contains(f) || self.folders.contains(f))
+            || folders.iter().any(|d| self.files.contains(*d));
+        if clash {
+            return false;
+        }
+        self.files.extend(files);
+        self.folders.extend(folders.into_iter().map(str::to_owned));
+        true
+    }
+}
+
+/// Whether an id can be a relative path as it is: ASCII letters, digits, `-_.` in parts joined
+/// by `/`, no part empty or starting with a dot, nothing too long.
+fn usable_as_is(id: &str) -> bool {
+    id.len() <= MAX_NAME_BYTES
+        && id.split('/').all(|part| {
+            !part.is_empty()
+                && !part.starts_with('.')
+                && part.len() <= MAX_PART_BYTES
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
+}
+
+/// The id made safe as a path: other characters become `_`, leading dots go, parts and the
+/// whole are shortened on character boundaries.
+fn cleaned(id: &str) -> String {
+    let part = |p: &str| -> String {
+        let safe: String = p
+            .chars()
             .map(|c| {
                 if c.is_alphanumeric() || "-_.".contains(c) {
                     c
@@ -138,27 +263,41 @@ fn file_name(note: &NoteDetail, used: &mut HashSet<PathBuf>) -> PathBuf {
                     '_'
                 }
             })
-            .collect::<String>()
-            .trim_start_matches('.')
-            .to_owned()
+            .collect();
+        truncate(safe.trim_start_matches('.'), MAX_PART_BYTES).to_owned()
     };
-    let from_id = note.external_id.as_deref().map(|id| {
-        id.split('/')
-            .map(clean)
-            .filter(|p| !p.is_empty())
-            .collect::<PathBuf>()
-    });
-    let mut name = match from_id {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => PathBuf::from(format!("note-{}", note.id)),
-    };
-    if !used.insert(name.clone()) {
-        let mut alt = name.clone().into_os_string();
-        alt.push(format!("-{}", note.id));
-        name = PathBuf::from(alt);
-        used.insert(name.clone());
+    let mut out = String::new();
+    for p in id.split('/').map(part).filter(|p| !p.is_empty()) {
+        if out.len() + p.len() + 1 > MAX_NAME_BYTES {
+            break;
+        }
+        if !out.is_empty() {
+            out.push('/');
+        }
+        out.push_str(&p);
     }
-    name
+    if out.is_empty() {
+        out.push_str("note");
+    }
+    out
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default()
+}
+
+/// Eight hex digits of the id's SHA-256: stable across exports and machines.
+fn short_hash(id: &str) -> String {
+    Sha256::digest(id.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn cp(text: &str, byte: usize) -> usize {
@@ -292,3 +431,6 @@ fn note_json(note: &NoteDetail, annotations: bool) -> Value {
     }
     obj
 }
+
+#[cfg(test)]
+mod tests;

@@ -103,6 +103,14 @@ impl From<Error> for ApiError {
                         "Convert the file to UTF-8, or import with --lossy to replace bad bytes with U+FFFD.",
                     ),
                 ),
+                store::Error::NotAFile { .. } => (
+                    ErrorKind::InvalidInput,
+                    Some("Give a regular file, or a folder of them."),
+                ),
+                store::Error::TooLarge { .. } => (
+                    ErrorKind::InvalidInput,
+                    Some("Split it into one note per file, or import the notes as CSV or JSONL."),
+                ),
                 store::Error::BadHeader { .. } => (
                     ErrorKind::InvalidInput,
                     Some("Name the columns with --text-col, --id-col, --category-col …"),
@@ -114,9 +122,13 @@ impl From<Error> for ApiError {
                 store::Error::NotFound { .. } => (ErrorKind::NotFound, None),
                 store::Error::Invalid(_) => (ErrorKind::InvalidInput, None),
                 store::Error::Conflict(_) => (ErrorKind::Conflict, None),
-                store::Error::Io { .. } => (
+                store::Error::Io { action, .. } if matches!(*action, "read" | "open" | "list") => (
                     ErrorKind::Io,
                     Some("Check that the path exists and is readable."),
+                ),
+                store::Error::Io { .. } => (
+                    ErrorKind::Io,
+                    Some("Check that the folder is writable and the disk has free space."),
                 ),
                 store::Error::Open { .. } => (
                     ErrorKind::Corrupt,

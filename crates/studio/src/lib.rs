@@ -41,3 +41,8 @@ mod project;
 pub use error::Error;
 pub use jobs::CancelToken;
 pub use project::Project;
+
+/// Log filter directives a binary adds after the user's own (`CLINITUNE_LOG`): dependencies
+/// that write note text into their debug or trace logs are held at warnings. The tokenizers
+/// crate traces every character it normalises, so a trace log would hold the whole note.
+pub const LOG_DIRECTIVES: &[&str] = &["tokenizers=warn"];

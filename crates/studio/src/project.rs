@@ -29,14 +29,17 @@ impl Project {
             .iter()
             .map(|s| crate::schemas::load(s))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut project = Project {
-            store: Store::create(path)?,
-        };
-        for schema in &parsed {
-            crate::schemas::add_parsed(&mut project, schema)?;
-        }
-        crate::tasks::add_built_in(&mut project)?;
-        Ok(project)
+        // Built in a temporary file and moved into place when complete: a killed `init` leaves
+        // no half-made project, and none without its schemas.
+        let store = Store::create_with(path, |store| {
+            let mut project = Project { store };
+            for schema in &parsed {
+                crate::schemas::add_parsed(&mut project, schema)?;
+            }
+            crate::tasks::add_built_in(&mut project)?;
+            Ok::<_, Error>(project.store)
+        })?;
+        Ok(Project { store })
     }
 
     /// Opens the project at `path`, creating it (with no schemas, the shipped prompt tasks) when
@@ -45,11 +48,12 @@ impl Project {
         if path.exists() {
             return Project::open(path);
         }
-        let mut project = Project {
-            store: Store::create(path)?,
-        };
-        crate::tasks::add_built_in(&mut project)?;
-        Ok(project)
+        let store = Store::create_with(path, |store| {
+            let mut project = Project { store };
+            crate::tasks::add_built_in(&mut project)?;
+            Ok::<_, Error>(project.store)
+        })?;
+        Ok(Project { store })
     }
 
     /// The project file.

@@ -45,6 +45,21 @@ impl Gguf {
             path: path.to_owned(),
             message: format!("not a readable GGUF file: {e}"),
         })?;
+        // A tensor with no elements (or more than memory can address) is a damaged file;
+        // refused here, before any reader divides by or allocates for its shape.
+        for (name, info) in &content.tensor_infos {
+            let dims = info.shape.dims();
+            let elements = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+            if dims.contains(&0) || elements.is_none() {
+                return Err(Error::Tensor {
+                    name: name.clone(),
+                    message: format!(
+                        "has shape {dims:?} in {}; the GGUF file is damaged",
+                        path.display()
+                    ),
+                });
+            }
+        }
         Ok(Gguf {
             path: path.to_owned(),
             content,

@@ -5,7 +5,7 @@
 //! Tensor names follow the Hugging Face checkpoint.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
@@ -306,27 +306,30 @@ impl Weights {
         self
     }
 
-    /// Reads every `*.safetensors` of a Hugging Face model folder (sharded or not).
+    /// Reads the weights of a Hugging Face model folder: the shards that
+    /// `model.safetensors.index.json` lists when it is there, else `model.safetensors`, else
+    /// the folder's one `*.safetensors`. Other tensor files (reference outputs, adapters) are
+    /// not weights and are never read; a tensor given by two files is refused, naming both.
     pub fn from_hf_folder(dir: &Path, dtype: DType, device: &Device) -> Result<Weights, Error> {
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|source| Error::Io {
-                path: dir.to_owned(),
-                source,
-            })?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
-            .collect();
-        files.sort();
-        if files.is_empty() {
-            return Err(Error::Tensor {
-                name: "*.safetensors".to_owned(),
-                message: format!("no weights in {}", dir.display()),
-            });
-        }
+        let files = weight_files(dir)?;
         let mut tensors = HashMap::new();
+        let mut origin: HashMap<String, PathBuf> = HashMap::new();
         for file in files {
-            tensors.extend(candle_core::safetensors::load(&file, device)?);
+            for (name, tensor) in candle_core::safetensors::load(&file, device)? {
+                if let Some(first) = origin.get(&name) {
+                    return Err(Error::Tensor {
+                        name,
+                        message: format!(
+                            "is in both {} and {}; keep one of the files (or list the shards in \
+                             model.safetensors.index.json)",
+                            first.display(),
+                            file.display()
+                        ),
+                    });
+                }
+                origin.insert(name.clone(), file.clone());
+                tensors.insert(name, tensor);
+            }
         }
         Ok(Weights::new(tensors, dtype))
     }
@@ -1076,6 +1079,73 @@ fn padded_mask(
         }
     }
     Ok(Tensor::from_vec(values, (b, 1, s, t), device)?.to_dtype(dtype)?)
+}
+
+/// The safetensors files holding a model folder's weights (see [`Weights::from_hf_folder`]).
+fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let index = dir.join("model.safetensors.index.json");
+    if index.is_file() {
+        let bad = |message: String| Error::Config {
+            path: index.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(&index).map_err(|source| Error::Io {
+            path: index.clone(),
+            source,
+        })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+        let map = json
+            .get("weight_map")
+            .and_then(serde_json::Value::as_object)
+            .ok_or_else(|| bad("has no \"weight_map\" object".to_owned()))?;
+        let mut names: Vec<&str> = Vec::new();
+        for file in map.values() {
+            let name = file
+                .as_str()
+                .ok_or_else(|| bad("a \"weight_map\" value is not a file name".to_owned()))?;
+            // Shards live in the folder itself: a path elsewhere is refused.
+            if Path::new(name).file_name() != Some(std::ffi::OsStr::new(name)) {
+                return Err(bad(format!("shard {name:?} is not a file in the folder")));
+            }
+            names.push(name);
+        }
+        names.sort_unstable();
+        names.dedup();
+        if names.is_empty() {
+            return Err(bad("lists no shards".to_owned()));
+        }
+        return Ok(names.into_iter().map(|n| dir.join(n)).collect());
+    }
+    let single = dir.join("model.safetensors");
+    if single.is_file() {
+        return Ok(vec![single]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "safetensors"))
+        .collect();
+    files.sort();
+    match files.len() {
+        0 => Err(Error::Tensor {
+            name: "*.safetensors".to_owned(),
+            message: format!("no weights in {}", dir.display()),
+        }),
+        1 => Ok(files),
+        n => Err(Error::Tensor {
+            name: "*.safetensors".to_owned(),
+            message: format!(
+                "{} has {n} safetensors files but no model.safetensors or \
+                 model.safetensors.index.json to say which hold the weights",
+                dir.display()
+            ),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -163,6 +163,11 @@ impl QMatrix {
     ) -> Result<QMatrix, String> {
         let block_bytes = format.block_bytes();
         let per_row = cols / BLOCK;
+        if rows == 0 || cols == 0 {
+            return Err(format!(
+                "a {rows}×{cols} matrix has no weights; the file is damaged"
+            ));
+        }
         if !cols.is_multiple_of(BLOCK)
             || rows.checked_mul(per_row * block_bytes) != Some(blocks.len())
         {

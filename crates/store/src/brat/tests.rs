@@ -52,3 +52,17 @@ fn written_standoff_parses_back_to_the_same_annotations() {
     assert!(errors.is_empty());
     assert_eq!(again, s);
 }
+
+// Issue 17, item 7: a repeated id was accepted, so `A1` could qualify either span.
+#[test]
+fn a_repeated_id_is_refused_on_its_second_line() {
+    let ann = "T1\tHOUSING 0 5\thello\nT1\tSUPPORT 6 11\tworld\nA1\tadverse T1\nA1\tother T1\n";
+    let (s, errors) = parse(ann);
+    let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![2, 4]);
+    assert!(errors[0].reason.contains("first on line 1"), "{errors:?}");
+    assert_eq!(s.text_bounds.len(), 1);
+    assert_eq!(s.text_bounds[0].label, "HOUSING");
+    assert_eq!(s.attributes.len(), 1);
+    assert_eq!(s.attributes[0].name, "adverse");
+}

@@ -7,21 +7,26 @@ use api::AnnotationStatus;
 
 use super::{
     ImportOptions, Record, RecordSpan, Sink, file_external_id, files_with_extension,
-    fragments_to_bytes, read_text,
+    fragments_to_bytes, read_text, skip_reason,
 };
 use crate::brat;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::notes::NewNote;
 
 pub(super) fn read(path: &Path, options: &ImportOptions, sink: &mut Sink<'_, '_>) -> Result<()> {
     let (root, texts) = if path.is_dir() {
-        (path.to_owned(), files_with_extension(path, &["txt"])?)
+        let listing = files_with_extension(path, &["txt"])?;
+        for (skipped, reason) in &listing.skipped {
+            sink.reject(skipped, 0, reason.clone());
+        }
+        (path.to_owned(), listing.files)
     } else {
         let root = path.parent().map(Path::to_owned).unwrap_or_default();
         (root, vec![path.with_extension("txt")])
     };
     if path.is_dir() {
-        for ann in files_with_extension(path, &["ann"])? {
+        // Skipped entries were reported with the .txt listing.
+        for ann in files_with_extension(path, &["ann"])?.files {
             if !ann.with_extension("txt").is_file() {
                 sink.reject(
                     &ann,
@@ -41,35 +46,26 @@ pub(super) fn read(path: &Path, options: &ImportOptions, sink: &mut Sink<'_, '_>
             break;
         }
         sink.advance_to(i as u64 + 1);
+        // One unreadable file is reported; the others are still imported.
         let text = match read_text(txt, options.lossy) {
             Ok(t) => t,
-            Err(Error::NotUtf8 { offset, .. }) => {
-                sink.reject(
-                    txt,
-                    0,
-                    format!(
-                        "not UTF-8 (bad byte at offset {offset}); use --lossy to replace bad bytes"
-                    ),
-                );
+            Err(e) => {
+                sink.reject(txt, 0, skip_reason(&e));
                 continue;
             }
-            Err(e) => return Err(e),
         };
         let ann_path = txt.with_extension("ann");
-        let ann = if ann_path.is_file() {
+        let ann = if std::fs::symlink_metadata(&ann_path).is_ok() {
             match read_text(&ann_path, options.lossy) {
                 Ok(a) => a,
-                Err(Error::NotUtf8 { offset, .. }) => {
+                Err(e) => {
                     sink.reject(
                         &ann_path,
                         0,
-                        format!(
-                            "not UTF-8 (bad byte at offset {offset}); the note was not imported"
-                        ),
+                        format!("{}; the note was not imported", skip_reason(&e)),
                     );
                     continue;
                 }
-                Err(e) => return Err(e),
             }
         } else {
             String::new()
@@ -103,11 +99,13 @@ fn convert(
     ann_path: &Path,
     sink: &mut Sink<'_, '_>,
 ) -> (Vec<RecordSpan>, Vec<(String, String)>) {
-    let line_of: HashMap<&str, u64> = ann
-        .lines()
-        .enumerate()
-        .filter_map(|(i, l)| l.split('\t').next().map(|id| (id, i as u64 + 1)))
-        .collect();
+    // The first line of each id: a repeated id is refused on its later lines.
+    let mut line_of: HashMap<&str, u64> = HashMap::new();
+    for (i, l) in ann.lines().enumerate() {
+        if let Some(id) = l.split('\t').next() {
+            line_of.entry(id).or_insert(i as u64 + 1);
+        }
+    }
     let line = |id: &str| line_of.get(id).copied().unwrap_or(0);
     let (standoff, errors) = brat::parse(ann);
     for e in errors {

@@ -15,12 +15,13 @@ use serde_json::{Map, Value};
 
 use super::{
     ImportOptions, Record, RecordLabel, RecordSpan, Sink, check_utf8, fragments_to_bytes,
-    labels_from_cells, merge_labels,
+    labels_from_cells, merge_labels, regular_file,
 };
 use crate::error::{Error, Result};
 use crate::notes::NewNote;
 
 pub(super) fn read(path: &Path, options: &ImportOptions, sink: &mut Sink<'_, '_>) -> Result<()> {
+    regular_file(path)?;
     check_utf8(path, options.lossy)?;
     let io = |source| Error::Io {
         action: "read",
@@ -48,6 +49,11 @@ pub(super) fn read(path: &Path, options: &ImportOptions, sink: &mut Sink<'_, '_>
         line_no += 1;
         read_bytes += n as u64;
         let line = String::from_utf8_lossy(&buf);
+        // Editors on Windows start UTF-8 files with a byte-order mark; it is not part of the JSON.
+        let line = match line_no {
+            1 => line.strip_prefix('\u{feff}').unwrap_or(&line),
+            _ => &line,
+        };
         let line = line.trim();
         if line.is_empty() {
             continue;

@@ -562,13 +562,75 @@ pub(crate) fn check_utf8(path: &Path, lossy: bool) -> Result<()> {
     }
 }
 
-/// Reads a whole (small) file as text, replacing bad UTF-8 only when `lossy`.
-pub(crate) fn read_text(path: &Path, lossy: bool) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+/// Largest single note file (`.txt`, `.ann`) an import reads; a bigger one is reported and
+/// skipped rather than read into memory.
+pub(crate) const MAX_NOTE_FILE_BYTES: u64 = 32 << 20;
+
+/// Refuses anything but a regular file (after following links) before it is opened: opening a
+/// FIFO blocks, and a device such as `/dev/zero` never ends. Returns the file's size.
+pub(crate) fn regular_file(path: &Path) -> Result<u64> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::Io {
         action: "read",
         path: path.to_owned(),
         source,
     })?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile {
+            path: path.to_owned(),
+            kind: file_kind(&meta.file_type()),
+        });
+    }
+    Ok(meta.len())
+}
+
+/// What a file type is, in words, for a file that is not a regular file.
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        return "a folder";
+    }
+    "not a file"
+}
+
+/// Reads a whole note file as text, replacing bad UTF-8 only when `lossy`; refuses what is not a
+/// regular file or is larger than [`MAX_NOTE_FILE_BYTES`].
+pub(crate) fn read_text(path: &Path, lossy: bool) -> Result<String> {
+    let io = |source| Error::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    };
+    let too_large = |size| Error::TooLarge {
+        path: path.to_owned(),
+        size,
+        limit: MAX_NOTE_FILE_BYTES,
+    };
+    let size = regular_file(path)?;
+    if size > MAX_NOTE_FILE_BYTES {
+        return Err(too_large(size));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    // The file may grow after it was measured: never read more than the limit.
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_NOTE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_NOTE_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
     match String::from_utf8(bytes) {
         Ok(s) => Ok(s),
         Err(e) if lossy => Ok(String::from_utf8_lossy(e.as_bytes()).into_owned()),
@@ -579,31 +641,134 @@ pub(crate) fn read_text(path: &Path, lossy: bool) -> Result<String> {
     }
 }
 
-/// Files in a folder with one of `extensions`, sorted, recursing into subfolders.
-pub(crate) fn files_with_extension(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// Why a file of a folder import was skipped, without its path (the report gives it).
+pub(crate) fn skip_reason(e: &Error) -> String {
+    match e {
+        Error::NotUtf8 { offset, .. } => {
+            format!("not UTF-8 (bad byte at offset {offset}); use --lossy to replace bad bytes")
+        }
+        Error::Io { action, source, .. } => format!("cannot {action} it: {source}; skipped"),
+        Error::NotAFile { kind, .. } => format!("{kind}, not a regular file; skipped"),
+        Error::TooLarge { size, limit, .. } => format!(
+            "{size} bytes; a note file may be at most {limit} bytes (import it as CSV or JSONL); skipped"
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The files a folder walk found, and the entries it skipped with why.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    /// Regular files with a wanted extension, sorted, each real file once.
+    pub files: Vec<PathBuf>,
+    /// Entries not read: broken links, FIFOs and devices, oversized files, folders reached
+    /// twice through links, unreadable subfolders.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Files in a folder with one of `extensions`, recursing into subfolders.
+///
+/// Links are followed, but every folder is read once (by its real path), so links that loop
+/// end; a file reached twice is listed once (the first path in sorted order). Only regular files
+/// are listed; anything else and anything unreadable is in [`Listing::skipped`] and the walk
+/// goes on. Only the folder itself being unreadable is an error.
+pub(crate) fn files_with_extension(dir: &Path, extensions: &[&str]) -> Result<Listing> {
+    let list_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io {
+            action: "list",
+            path,
+            source,
+        }
+    };
+    let mut listing = Listing::default();
+    let mut seen_dirs = std::collections::HashSet::new();
+    seen_dirs.insert(std::fs::canonicalize(dir).map_err(list_err(dir))?);
+    let mut found: Vec<(PathBuf, PathBuf)> = Vec::new(); // (path, real path)
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|source| Error::Io {
-            action: "list",
-            path: d.clone(),
-            source,
-        })?;
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
+        let entries = match std::fs::read_dir(&d) {
+            Ok(entries) => entries,
+            Err(source) if d == dir => return Err(list_err(dir)(source)),
+            Err(e) => {
+                listing
+                    .skipped
+                    .push((d, format!("folder cannot be read: {e}; skipped")));
+                continue;
+            }
+        };
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        // Reverse order on the stack, so folders are walked in name order.
+        paths.sort_unstable_by(|a, b| b.cmp(a));
+        for p in paths {
+            let wanted = p
                 .extension()
                 .and_then(|x| x.to_str())
-                .is_some_and(|x| extensions.iter().any(|e| x.eq_ignore_ascii_case(e)))
-            {
-                out.push(p);
+                .is_some_and(|x| extensions.iter().any(|e| x.eq_ignore_ascii_case(e)));
+            let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_symlink());
+            let meta = match std::fs::metadata(&p) {
+                Ok(meta) => meta,
+                Err(e) => {
+                    if wanted || is_link {
+                        let what = if is_link {
+                            "a broken link"
+                        } else {
+                            "unreadable"
+                        };
+                        listing.skipped.push((p, format!("{what} ({e}); skipped")));
+                    }
+                    continue;
+                }
+            };
+            let real = match std::fs::canonicalize(&p) {
+                Ok(real) => real,
+                Err(e) => {
+                    if wanted || meta.is_dir() {
+                        listing
+                            .skipped
+                            .push((p, format!("cannot resolve its path ({e}); skipped")));
+                    }
+                    continue;
+                }
+            };
+            if meta.is_dir() {
+                if seen_dirs.insert(real) {
+                    stack.push(p);
+                } else {
+                    listing.skipped.push((
+                        p,
+                        "a folder already read (through a link); not read again".to_owned(),
+                    ));
+                }
+                continue;
             }
+            if !wanted {
+                continue;
+            }
+            if !meta.is_file() {
+                let kind = file_kind(&meta.file_type());
+                listing
+                    .skipped
+                    .push((p, format!("{kind}, not a regular file; skipped")));
+                continue;
+            }
+            found.push((p, real));
         }
     }
-    out.sort();
-    Ok(out)
+    found.sort();
+    let mut seen_files = std::collections::HashSet::new();
+    for (path, real) in found {
+        if seen_files.insert(real) {
+            listing.files.push(path);
+        } else {
+            listing.skipped.push((
+                path,
+                "the same file as another one in the folder (a link); read once".to_owned(),
+            ));
+        }
+    }
+    listing.skipped.sort();
+    Ok(listing)
 }
 
 /// The note's external id for a file: its path under the folder without the extension.

@@ -537,3 +537,207 @@ fn opening_something_that_is_not_a_project_is_refused() {
         Err(Error::AlreadyExists { .. })
     ));
 }
+
+/// External ids of the project's notes, sorted.
+fn ids_of(store: &Store) -> Vec<String> {
+    let mut ids: Vec<String> = all_notes(store)
+        .into_iter()
+        .filter_map(|n| n.external_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+// Issue 17, item 2: a link to its own folder imported the same note once per level (41 times);
+// two such links never finished.
+#[cfg(unix)]
+#[test]
+fn folder_import_reads_each_folder_once_however_links_loop() {
+    let (dir, mut store) = temp_store();
+    let corpus = dir.path().join("notes");
+    write(&corpus, "a.txt", b"Lives alone.");
+    write(&corpus, "sub/b.txt", b"Son visits weekly.");
+    std::os::unix::fs::symlink(".", corpus.join("again")).unwrap();
+    let summary = run(&mut store, &corpus, &ImportOptions::new(Format::Txt)).unwrap();
+    assert_eq!(summary.imported, 2, "{summary:?}");
+    assert_eq!(ids_of(&store), vec!["a", "sub/b"]);
+
+    std::os::unix::fs::symlink(".", corpus.join("and_again")).unwrap();
+    std::os::unix::fs::symlink("..", corpus.join("sub/up")).unwrap();
+    let (_d, mut fresh) = temp_store();
+    let summary = run(&mut fresh, &corpus, &ImportOptions::new(Format::Txt)).unwrap();
+    assert_eq!(summary.imported, 2, "{summary:?}");
+}
+
+// Issue 17, item 2: one broken link aborted the whole folder; a FIFO blocked for ever; a link
+// to /dev/zero read until memory ran out.
+#[cfg(unix)]
+#[test]
+fn folder_import_skips_what_is_not_a_note_file_and_imports_the_rest() {
+    let (dir, mut store) = temp_store();
+    let corpus = dir.path().join("notes");
+    write(&corpus, "a.txt", b"Lives alone.");
+    write(&corpus, "b.txt", b"Son visits weekly.");
+    std::os::unix::fs::symlink(corpus.join("missing.txt"), corpus.join("broken.txt")).unwrap();
+    let summary = run(&mut store, &corpus, &ImportOptions::new(Format::Txt)).unwrap();
+    assert_eq!(summary.imported, 2, "{summary:?}");
+    assert_eq!(summary.rejected.len(), 1, "{:?}", summary.rejected);
+    assert!(summary.rejected[0].file.ends_with("broken.txt"));
+    assert!(summary.rejected[0].reason.contains("broken link"));
+
+    let made = std::process::Command::new("mkfifo")
+        .arg(corpus.join("fifo.txt"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/zero", corpus.join("zero.txt")).unwrap();
+    // Bigger than any note may be, without writing the bytes (a sparse file).
+    std::fs::File::create(corpus.join("huge.txt"))
+        .unwrap()
+        .set_len(MAX_NOTE_FILE_BYTES + 1)
+        .unwrap();
+    write(&corpus, "c.txt", b"Takes the bus.");
+    let summary = run(&mut store, &corpus, &ImportOptions::new(Format::Txt)).unwrap();
+    assert_eq!(
+        (summary.imported, summary.duplicates),
+        (1, 2),
+        "{summary:?}"
+    );
+    let reason = |name: &str| {
+        summary
+            .rejected
+            .iter()
+            .find(|r| r.file.ends_with(name))
+            .map(|r| r.reason.clone())
+            .unwrap_or_else(|| panic!("{name} not reported: {:?}", summary.rejected))
+    };
+    assert!(reason("fifo.txt").contains("FIFO"));
+    assert!(reason("zero.txt").contains("device"));
+    assert!(reason("huge.txt").contains("at most"));
+    assert!(reason("broken.txt").contains("broken link"));
+    // A single FIFO given as the file to import is refused, not read.
+    assert!(matches!(
+        run(&mut store, &corpus.join("fifo.txt"), &ImportOptions::new(Format::Txt)),
+        Ok(ref s) if s.imported == 0 && s.rejected.len() == 1
+    ));
+    assert!(matches!(
+        run(
+            &mut store,
+            &corpus.join("fifo.txt"),
+            &ImportOptions::new(Format::Jsonl)
+        ),
+        Err(Error::NotAFile { .. })
+    ));
+}
+
+// Issue 17, item 7: a byte-order mark made the first JSONL line invalid JSON.
+#[test]
+fn jsonl_and_csv_with_a_byte_order_mark_keep_their_first_note() {
+    let (dir, mut store) = temp_store();
+    let jsonl = write(
+        dir.path(),
+        "bom.jsonl",
+        "\u{feff}{\"id\": \"j1\", \"text\": \"First note.\"}\n{\"id\": \"j2\", \"text\": \"Second.\"}\n"
+            .as_bytes(),
+    );
+    let summary = run(&mut store, &jsonl, &ImportOptions::new(Format::Jsonl)).unwrap();
+    assert_eq!(summary.imported, 2, "{summary:?}");
+    assert!(summary.rejected.is_empty(), "{:?}", summary.rejected);
+
+    let csv = write(
+        dir.path(),
+        "bom.csv",
+        "\u{feff}id,text\nc1,First CSV note.\n".as_bytes(),
+    );
+    run(&mut store, &csv, &ImportOptions::new(Format::Csv)).unwrap();
+    let quoted = write(
+        dir.path(),
+        "bom-quoted.csv",
+        "\u{feff}\"id\",\"text\"\nq1,\"Quoted header.\"\n".as_bytes(),
+    );
+    run(&mut store, &quoted, &ImportOptions::new(Format::Csv)).unwrap();
+    assert_eq!(ids_of(&store), vec!["c1", "j1", "j2", "q1"]);
+}
+
+// Issue 17, item 7: an unclosed quote swallowed the rows after it into one note.
+#[test]
+fn csv_row_with_a_broken_quote_is_reported_and_the_rows_it_swallowed_are_kept() {
+    let (dir, mut store) = temp_store();
+    let stray = write(
+        dir.path(),
+        "stray.csv",
+        b"id,text\n1,\"first note\n2,second note\n3,\"third, quoted\"\n4,\"multi\nline\"\n",
+    );
+    let summary = run(&mut store, &stray, &ImportOptions::new(Format::Csv)).unwrap();
+    assert_eq!(ids_of(&store), vec!["2", "3", "4"]);
+    assert_eq!(summary.rejected.len(), 1, "{:?}", summary.rejected);
+    assert_eq!(summary.rejected[0].line, 2);
+    assert!(summary.rejected[0].reason.contains("quoted field"));
+    let multi = all_notes(&store)
+        .into_iter()
+        .find(|n| n.external_id.as_deref() == Some("4"))
+        .unwrap();
+    assert_eq!(multi.text, "multi\nline");
+
+    let (_d, mut fresh) = temp_store();
+    let unclosed = write(
+        dir.path(),
+        "unclosed.csv",
+        b"id,text\n1,ok\n2,\"never closed\n3,fine\n",
+    );
+    let summary = run(&mut fresh, &unclosed, &ImportOptions::new(Format::Csv)).unwrap();
+    assert_eq!(ids_of(&fresh), vec!["1", "3"]);
+    assert_eq!(summary.rejected.len(), 1, "{:?}", summary.rejected);
+    assert_eq!(summary.rejected[0].line, 3);
+}
+
+// Issue 17, item 5: a CSV without a header printed its first row (a note) in the error.
+#[test]
+fn csv_header_error_gives_the_column_count_never_the_cells() {
+    let (dir, mut store) = temp_store();
+    let path = write(
+        dir.path(),
+        "no-header.csv",
+        b"17,Mrs Example lives alone in Springfield\n18,Another note\n",
+    );
+    let err = run(&mut store, &path, &ImportOptions::new(Format::Csv))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("2 columns"), "{err}");
+    assert!(
+        !err.contains("Springfield") && !err.contains("Mrs Example"),
+        "{err}"
+    );
+    let mut options = ImportOptions::new(Format::Csv);
+    options.columns.text = Some("note_body".to_owned());
+    let err = run(&mut store, &path, &options).err().unwrap().to_string();
+    assert!(!err.contains("Springfield"), "{err}");
+}
+
+// Issue 17, item 7: a repeated T id was accepted and its attribute moved to the other span.
+#[test]
+fn brat_repeated_span_id_is_refused_with_its_line_and_attributes_stay_put() {
+    let (dir, mut store) = temp_store();
+    let corpus = dir.path().join("in");
+    write(&corpus, "n1.txt", b"hello world");
+    write(
+        &corpus,
+        "n1.ann",
+        b"T1\tHOUSING 0 5\thello\nT1\tSUPPORT 6 11\tworld\nA1\tadverse T1\n",
+    );
+    let summary = run(&mut store, &corpus, &ImportOptions::new(Format::Brat)).unwrap();
+    assert_eq!(summary.rejected.len(), 1, "{:?}", summary.rejected);
+    let refused = &summary.rejected[0];
+    assert!(
+        refused.file.ends_with("n1.ann") && refused.line == 2,
+        "{refused}"
+    );
+    let note = &all_notes(&store)[0];
+    assert_eq!(note.spans.len(), 1);
+    assert_eq!(note.spans[0].label, "HOUSING");
+    assert_eq!(
+        note.spans[0].attributes.get("adverse").map(String::as_str),
+        Some("true")
+    );
+}

@@ -2,13 +2,19 @@
 
 use std::path::Path;
 
-use super::{ImportOptions, Record, Sink, file_external_id, files_with_extension, read_text};
-use crate::error::{Error, Result};
+use super::{
+    ImportOptions, Record, Sink, file_external_id, files_with_extension, read_text, skip_reason,
+};
+use crate::error::Result;
 use crate::notes::NewNote;
 
 pub(super) fn read(path: &Path, options: &ImportOptions, sink: &mut Sink<'_, '_>) -> Result<()> {
     let (root, files) = if path.is_dir() {
-        (path.to_owned(), files_with_extension(path, &["txt"])?)
+        let listing = files_with_extension(path, &["txt"])?;
+        for (skipped, reason) in &listing.skipped {
+            sink.reject(skipped, 0, reason.clone());
+        }
+        (path.to_owned(), listing.files)
     } else {
         let root = path.parent().map(Path::to_owned).unwrap_or_default();
         (root, vec![path.to_owned()])
@@ -25,17 +31,11 @@ pub(super) fn read(path: &Path, options: &ImportOptions, sink: &mut Sink<'_, '_>
         sink.advance_to(i as u64 + 1);
         let text = match read_text(file, options.lossy) {
             Ok(text) => text,
-            Err(Error::NotUtf8 { offset, .. }) => {
-                sink.reject(
-                    file,
-                    0,
-                    format!(
-                        "not UTF-8 (bad byte at offset {offset}); use --lossy to replace bad bytes"
-                    ),
-                );
+            // One unreadable file is reported; the others are still imported.
+            Err(e) => {
+                sink.reject(file, 0, skip_reason(&e));
                 continue;
             }
-            Err(e) => return Err(e),
         };
         let rel = file.strip_prefix(&root).unwrap_or(file);
         sink.push(Record {

@@ -151,3 +151,44 @@ fn quantised_fast_path_agrees_with_the_dequantised_reference() {
         assert!(diff < 1.0, "case {i}: max abs diff {diff}");
     }
 }
+
+/// A GGUF v3 file by hand (the layout of llama.cpp's `gguf.h`): no metadata, one Q8_0 tensor
+/// `blk.0.attn_q.weight` of `dims` (innermost first, as GGUF stores them) at data offset 0.
+fn tiny_gguf(dims: &[u64], data: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(b"GGUF");
+    b.extend_from_slice(&3u32.to_le_bytes()); // version
+    b.extend_from_slice(&1u64.to_le_bytes()); // tensors
+    b.extend_from_slice(&0u64.to_le_bytes()); // metadata pairs
+    let name = b"blk.0.attn_q.weight";
+    b.extend_from_slice(&(name.len() as u64).to_le_bytes());
+    b.extend_from_slice(name);
+    b.extend_from_slice(&(dims.len() as u32).to_le_bytes());
+    for d in dims {
+        b.extend_from_slice(&d.to_le_bytes());
+    }
+    b.extend_from_slice(&8u32.to_le_bytes()); // GGML_TYPE_Q8_0
+    b.extend_from_slice(&0u64.to_le_bytes()); // offset in the data section
+    while b.len() % 32 != 0 {
+        b.push(0); // default alignment
+    }
+    b.extend_from_slice(data);
+    b
+}
+
+// Issue 17, item 3: a tensor with a zero dimension is refused when the file is opened.
+#[test]
+fn gguf_tensor_with_a_zero_dimension_is_refused_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zero.gguf");
+    std::fs::write(&path, tiny_gguf(&[32, 0], &[])).unwrap();
+    let message = Gguf::open(&path).err().unwrap().to_string();
+    assert!(message.contains("blk.0.attn_q.weight"), "{message}");
+    assert!(message.contains("damaged"), "{message}");
+
+    // The same file with one real row opens: the check is about the shape, not the layout.
+    let mut row = vec![0u8; 34];
+    row[1] = 0x3c; // scale 1.0 in f16
+    std::fs::write(&path, tiny_gguf(&[32, 1], &row)).unwrap();
+    assert!(Gguf::open(&path).is_ok());
+}

@@ -120,3 +120,72 @@ fn missing_or_misshapen_tensors_are_named() {
         "{err}"
     );
 }
+
+/// Writes one safetensors file of F32 vectors named as given.
+fn write_tensors(path: &std::path::Path, tensors: &[(&str, &[f32])]) {
+    let map: HashMap<String, Tensor> = tensors
+        .iter()
+        .map(|(name, values)| {
+            let t = Tensor::from_slice(values, values.len(), &candle_core::Device::Cpu).unwrap();
+            ((*name).to_owned(), t)
+        })
+        .collect();
+    candle_core::safetensors::save(&map, path).unwrap();
+}
+
+fn values(weights: &Weights, name: &str, len: usize) -> Vec<f32> {
+    weights.get(name, &[len]).unwrap().to_vec1::<f32>().unwrap()
+}
+
+// Issue 17, item 6: every *.safetensors was read and a later file replaced the model's weights.
+#[test]
+fn model_folder_reads_model_safetensors_and_ignores_other_tensor_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tensors(&dir.path().join("model.safetensors"), &[("w", &[1.0, 2.0])]);
+    write_tensors(
+        &dir.path().join("zz_reference.safetensors"),
+        &[("w", &[9.0, 9.0])],
+    );
+    let weights =
+        Weights::from_hf_folder(dir.path(), DType::F32, &candle_core::Device::Cpu).unwrap();
+    assert_eq!(values(&weights, "w", 2), vec![1.0, 2.0]);
+}
+
+// Issue 17, item 6: shards come from the index, and a tensor in two shards is refused.
+#[test]
+fn model_folder_reads_the_shards_its_index_lists_and_refuses_a_tensor_given_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let shard = |n: u32| {
+        dir.path()
+            .join(format!("model-0000{n}-of-00002.safetensors"))
+    };
+    write_tensors(&shard(1), &[("a", &[1.0])]);
+    write_tensors(&shard(2), &[("b", &[2.0, 3.0])]);
+    write_tensors(&dir.path().join("stray.safetensors"), &[("a", &[7.0])]);
+    let index = serde_json::json!({
+        "metadata": {"total_size": 12},
+        "weight_map": {
+            "a": "model-00001-of-00002.safetensors",
+            "b": "model-00002-of-00002.safetensors",
+        }
+    });
+    let index_path = dir.path().join("model.safetensors.index.json");
+    std::fs::write(&index_path, index.to_string()).unwrap();
+    let cpu = candle_core::Device::Cpu;
+    let weights = Weights::from_hf_folder(dir.path(), DType::F32, &cpu).unwrap();
+    assert_eq!(values(&weights, "a", 1), vec![1.0]);
+    assert_eq!(values(&weights, "b", 2), vec![2.0, 3.0]);
+
+    // The second shard now also has `a`: refused, naming both files.
+    write_tensors(&shard(2), &[("a", &[5.0]), ("b", &[2.0, 3.0])]);
+    let message = Weights::from_hf_folder(dir.path(), DType::F32, &cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("model-00001-of-00002"), "{message}");
+    assert!(message.contains("model-00002-of-00002"), "{message}");
+
+    // Without index or model.safetensors, several files say nothing about which are weights.
+    std::fs::remove_file(&index_path).unwrap();
+    assert!(Weights::from_hf_folder(dir.path(), DType::F32, &cpu).is_err());
+}

@@ -297,3 +297,14 @@ fn infinite_scales_and_short_data_are_refused() {
     let err = QMatrix::new(Format::Q8_0, 2, 32, &[0u8; 34]).unwrap_err();
     assert!(err.contains("do not make a 2×32 matrix"), "{err}");
 }
+
+// Issue 17, item 3: a zero dimension made the row chunks zero-sized and panicked.
+#[test]
+fn a_matrix_with_a_zero_dimension_is_refused_not_a_panic() {
+    for format in [Format::Q4_1, Format::Q8_0] {
+        let err = QMatrix::new(format, 4, 0, &[]).unwrap_err();
+        assert!(err.contains("no weights"), "{err}");
+        let err = QMatrix::new(format, 0, 32, &[]).unwrap_err();
+        assert!(err.contains("no weights"), "{err}");
+    }
+}
