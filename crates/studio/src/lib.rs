@@ -36,6 +36,6 @@ pub mod transfer;
 mod error;
 mod project;
 
-pub use error::Error;
+pub use error::{Cause, Error};
 pub use jobs::CancelToken;
 pub use project::Project;
