@@ -502,37 +502,37 @@ impl From<Scheduler> for api::Scheduler {
 pub enum Target {
     /// Attention query.
     #[value(name = "q_proj")]
-    QProj,
+    Q,
     /// Attention key.
     #[value(name = "k_proj")]
-    KProj,
+    K,
     /// Attention value.
     #[value(name = "v_proj")]
-    VProj,
+    V,
     /// Attention output.
     #[value(name = "o_proj")]
-    OProj,
+    O,
     /// MLP gate.
     #[value(name = "gate_proj")]
-    GateProj,
+    Gate,
     /// MLP up.
     #[value(name = "up_proj")]
-    UpProj,
+    Up,
     /// MLP down.
     #[value(name = "down_proj")]
-    DownProj,
+    Down,
 }
 
 impl From<Target> for api::LoraTarget {
     fn from(t: Target) -> api::LoraTarget {
         match t {
-            Target::QProj => api::LoraTarget::QProj,
-            Target::KProj => api::LoraTarget::KProj,
-            Target::VProj => api::LoraTarget::VProj,
-            Target::OProj => api::LoraTarget::OProj,
-            Target::GateProj => api::LoraTarget::GateProj,
-            Target::UpProj => api::LoraTarget::UpProj,
-            Target::DownProj => api::LoraTarget::DownProj,
+            Target::Q => api::LoraTarget::QProj,
+            Target::K => api::LoraTarget::KProj,
+            Target::V => api::LoraTarget::VProj,
+            Target::O => api::LoraTarget::OProj,
+            Target::Gate => api::LoraTarget::GateProj,
+            Target::Up => api::LoraTarget::UpProj,
+            Target::Down => api::LoraTarget::DownProj,
         }
     }
 }

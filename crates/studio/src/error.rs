@@ -151,7 +151,7 @@ impl Error {
             Error::Model(
                 tune::Error::DeviceNotBuilt { .. } | tune::Error::DeviceUnavailable { .. },
             ) => Cause::DeviceUnavailable,
-            Error::Setting { setting, .. } => Cause::Setting(*setting),
+            &Error::Setting { setting, .. } => Cause::Setting(setting),
             Error::NoTrainingData => Cause::NoTrainingData,
             Error::NothingToTrain { .. } => Cause::NothingToTrain,
             Error::RunExists { .. } => Cause::RunExists,

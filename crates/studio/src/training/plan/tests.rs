@@ -86,6 +86,9 @@ fn targets_are_deduplicated_in_checkpoint_order() {
     assert_eq!(s.lora.targets, [LoraTarget::QProj, LoraTarget::DownProj]);
 }
 
+/// A change to a request.
+type Change = Box<dyn FnOnce(&mut TrainRequest)>;
+
 /// Resolves `r` after `change` and returns the refused setting and value as the error names them.
 fn refused(change: impl FnOnce(&mut TrainRequest)) -> (&'static str, String, String) {
     let mut r = request(Objective::Dpo);
@@ -105,7 +108,7 @@ fn refused(change: impl FnOnce(&mut TrainRequest)) -> (&'static str, String, Str
 // See: issue 17 item 4 — absurd values reached the allocator or the optimizer.
 #[test]
 fn out_of_range_settings_are_refused_with_their_name_value_and_range() {
-    let cases: Vec<(Box<dyn FnOnce(&mut TrainRequest)>, &str, &str)> = vec![
+    let cases: Vec<(Change, &str, &str)> = vec![
         (
             Box::new(|r| r.rank = Some(100_000_000)),
             "rank",
