@@ -341,3 +341,141 @@ fn dpo_trains_on_the_projects_preference_pairs() {
     let exported = std::fs::read_to_string(out.join("project-train.jsonl")).unwrap();
     assert_eq!(exported.lines().count(), 6);
 }
+
+// See: issue 17 item 4 — absurd settings reached the allocator (a rank of 10⁸, a batch of 10⁸)
+// or the optimizer (NaN); issue 15: they are refused with the setting, its value and its range,
+// before the model is loaded or anything is written.
+#[test]
+fn out_of_range_settings_are_refused_before_anything_is_loaded() {
+    let s = Sandbox::new();
+    let data = sft_data(&s);
+    let model = tiny();
+    let out = s.path("run");
+    let out_s = out.to_string_lossy().into_owned();
+    for (flag, value, message) in [
+        (
+            "--rank",
+            "100000000",
+            "rank 100000000 is not allowed: use 1 to 4096",
+        ),
+        (
+            "--rank",
+            "18446744073709551615",
+            "rank 18446744073709551615 is not allowed",
+        ),
+        (
+            "--batch-size",
+            "100000000",
+            "batch_size 100000000 is not allowed: use 1 to 4096",
+        ),
+        ("--lr", "NaN", "lr NaN is not allowed"),
+        ("--lr", "-1e-4", "lr -0.0001 is not allowed"),
+        ("--alpha", "NaN", "alpha NaN is not allowed"),
+        (
+            "--dropout",
+            "1.5",
+            "dropout 1.5 is not allowed: use 0 or more and below 1",
+        ),
+        ("--max-length", "0", "max_length 0 is not allowed"),
+    ] {
+        let setting = format!("{flag}={value}");
+        let err = s.fails(&[
+            "train", "sft", "--model", &model, "--data", &data, "--out", &out_s, &setting,
+        ]);
+        assert!(err.contains(message), "{setting}: {err}");
+        assert!(
+            err.contains(&format!("hint: Pass {flag}")),
+            "{setting}: {err}"
+        );
+        assert!(!out.exists(), "{setting}: the run folder was created");
+    }
+    // With --json the error is machine-readable and its kind says the input is at fault.
+    let json = s.fails(&[
+        "train", "sft", "--model", &model, "--data", &data, "--out", &out_s, "--rank", "0",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(v["error"]["kind"], "invalid_input", "{json}");
+}
+
+// See: issue 15 — a missing data file and a folder that cannot be written were reported as
+// "model not found" with a hint to fetch the model.
+#[test]
+fn a_missing_data_file_or_unwritable_output_is_not_a_missing_model() {
+    let s = Sandbox::new();
+    let data = sft_data(&s);
+    let model = tiny();
+    let missing = s.path("missing.jsonl").to_string_lossy().into_owned();
+    let out_s = s.path("run").to_string_lossy().into_owned();
+    let err = s.fails(&[
+        "train", "sft", "--model", &model, "--data", &missing, "--out", &out_s, "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(err.trim()).unwrap();
+    assert_eq!(v["error"]["kind"], "io", "{err}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("cannot read") && message.contains("missing.jsonl"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("fetch-model") && !err.contains("model folder"),
+        "{err}"
+    );
+
+    // The output folder would be inside a regular file: nothing can be saved there.
+    std::fs::write(s.path("file"), "not a folder").unwrap();
+    let blocked = s.path("file").join("run").to_string_lossy().into_owned();
+    let err = s.fails(&[
+        "train", "sft", "--model", &model, "--data", &data, "--out", &blocked, "--steps", "1",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(err.trim()).unwrap();
+    assert_eq!(v["error"]["kind"], "io", "{err}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains(&blocked),
+        "{err}"
+    );
+    assert!(
+        !err.contains("fetch-model") && !err.contains("model folder"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_plan_printed_and_stored_is_the_one_trained_with() {
+    let s = Sandbox::new();
+    let data = sft_data(&s);
+    let model = tiny();
+    let out = s.path("run");
+    let out_s = out.to_string_lossy().into_owned();
+    let o = s.run(&train_args(&data, &model, &out_s, "2"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let settings = stderr
+        .lines()
+        .find(|l| l.starts_with("settings: "))
+        .unwrap_or_else(|| panic!("no settings line: {stderr}"));
+    for expected in [
+        " steps=2",
+        " rank=4",
+        " alpha=8.0",
+        " scheduler=cosine",
+        " lr=0.005",
+        " device=cpu",
+        " targets=q_proj,k_proj,v_proj,o_proj",
+        " objective=sft",
+    ] {
+        assert!(settings.contains(expected), "{expected}: {settings}");
+    }
+    assert!(
+        !settings.contains("epochs="),
+        "steps were given: {settings}"
+    );
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("train_plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(stored["steps"], 2);
+    assert_eq!(stored["rank"], 4);
+    assert_eq!(stored["scheduler"], "cosine");
+    assert_eq!(stored["objective"], "sft");
+}

@@ -49,4 +49,7 @@ pub use review::{
     PromptTask, RankingId, ReviewOutcome, RunRequest, RunSummary, SamplingParams, SftExample,
     SftId, SftOrigin, Split, SplitRequest, SplitSummary, TaskId, TaskKind,
 };
-pub use training::{AdapterInfo, TrainData, TrainPlan, TrainRequest, TrainStep, TrainSummary};
+pub use training::{
+    AdapterInfo, Device, LoraSettings, LoraTarget, Objective, Scheduler, TrainData, TrainFinish,
+    TrainLength, TrainPlan, TrainRequest, TrainSettings, TrainStep, TrainSummary,
+};

@@ -4,6 +4,190 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// What the adapter is trained to do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// Supervised fine-tuning on prompt/completion (loss on the completion).
+    #[default]
+    Sft,
+    /// Direct preference optimisation on prompt/chosen/rejected.
+    Dpo,
+    /// Sequence-alignment likelihood/unlikelihood on edit pairs.
+    Salt,
+    /// Multi-label classification (text + labels).
+    Classify,
+    /// Causal LM on raw text (domain adaptation).
+    Domain,
+}
+
+impl Objective {
+    /// Every objective, in the order the CLI lists them.
+    pub const ALL: [Objective; 5] = [
+        Objective::Sft,
+        Objective::Dpo,
+        Objective::Salt,
+        Objective::Classify,
+        Objective::Domain,
+    ];
+
+    /// The name in requests, settings and `--json` output (`sft`, `dpo`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::Sft => "sft",
+            Objective::Dpo => "dpo",
+            Objective::Salt => "salt",
+            Objective::Classify => "classify",
+            Objective::Domain => "domain",
+        }
+    }
+}
+
+/// Where a model runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    /// The CPU (always available).
+    #[default]
+    Cpu,
+    /// The first NVIDIA GPU (a build with the `cuda` feature).
+    Cuda,
+    /// The Apple GPU (a build with the `metal` feature).
+    Metal,
+    /// A GPU when one is built in and present, else the CPU.
+    Auto,
+}
+
+impl Device {
+    /// Every choice.
+    pub const ALL: [Device; 4] = [Device::Cpu, Device::Cuda, Device::Metal, Device::Auto];
+
+    /// The name in requests and settings (`cpu`, `cuda`, `metal`, `auto`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Cuda => "cuda",
+            Device::Metal => "metal",
+            Device::Auto => "auto",
+        }
+    }
+}
+
+impl std::str::FromStr for Device {
+    type Err = String;
+
+    /// The one reading of a device name (case and surrounding spaces ignored; `gpu` is `cuda`).
+    fn from_str(name: &str) -> Result<Device, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" | "gpu" => Ok(Device::Cuda),
+            "metal" => Ok(Device::Metal),
+            "auto" => Ok(Device::Auto),
+            _ => Err(format!(
+                "unknown device {name:?}; expected cpu, cuda, metal or auto"
+            )),
+        }
+    }
+}
+
+/// The learning-rate schedule after warm-up (the Hugging Face schedulers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheduler {
+    /// The peak rate throughout.
+    Constant,
+    /// Linear decay to 0 at the last step (TRL's default).
+    #[default]
+    Linear,
+    /// Half-cosine decay to 0.
+    Cosine,
+}
+
+impl Scheduler {
+    /// The name in requests and settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheduler::Constant => "constant",
+            Scheduler::Linear => "linear",
+            Scheduler::Cosine => "cosine",
+        }
+    }
+}
+
+/// A projection of a Llama block that a LoRA adapter can adapt (PEFT's module names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoraTarget {
+    /// Attention query.
+    QProj,
+    /// Attention key.
+    KProj,
+    /// Attention value.
+    VProj,
+    /// Attention output.
+    OProj,
+    /// MLP gate.
+    GateProj,
+    /// MLP up.
+    UpProj,
+    /// MLP down.
+    DownProj,
+}
+
+impl LoraTarget {
+    /// Every projection, in checkpoint order.
+    pub const ALL: [LoraTarget; 7] = [
+        LoraTarget::QProj,
+        LoraTarget::KProj,
+        LoraTarget::VProj,
+        LoraTarget::OProj,
+        LoraTarget::GateProj,
+        LoraTarget::UpProj,
+        LoraTarget::DownProj,
+    ];
+
+    /// PEFT's module name (`q_proj`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            LoraTarget::QProj => "q_proj",
+            LoraTarget::KProj => "k_proj",
+            LoraTarget::VProj => "v_proj",
+            LoraTarget::OProj => "o_proj",
+            LoraTarget::GateProj => "gate_proj",
+            LoraTarget::UpProj => "up_proj",
+            LoraTarget::DownProj => "down_proj",
+        }
+    }
+
+    /// The projection PEFT calls `name`.
+    pub fn from_name(name: &str) -> Option<LoraTarget> {
+        LoraTarget::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainFinish {
+    /// Every planned step ran.
+    Completed,
+    /// The held-out loss stopped improving.
+    EarlyStopped,
+    /// Cancelled; a checkpoint was written (resume continues it).
+    Cancelled,
+}
+
+impl TrainFinish {
+    /// The name in `--json` output (`completed`, `early_stopped`, `cancelled`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TrainFinish::Completed => "completed",
+            TrainFinish::EarlyStopped => "early_stopped",
+            TrainFinish::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// Where a run's examples come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "path")]
@@ -14,11 +198,12 @@ pub enum TrainData {
     Project,
 }
 
-/// A training run's settings; `None` means the objective's default (TRL's where TRL has one).
+/// A training run as asked for; `None` means the objective's default (TRL's where TRL has
+/// one). `studio::training::plan::resolve` turns it into [`TrainSettings`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrainRequest {
-    /// `sft`, `dpo`, `salt`, `classify` or `domain`.
-    pub objective: String,
+    /// What to train.
+    pub objective: Objective,
     /// Base model: a Hugging Face folder or a GGUF file (dequantised for training).
     pub model: String,
     /// The examples.
@@ -37,7 +222,7 @@ pub struct TrainRequest {
     pub init_adapter: Option<String>,
     /// A frozen adapter stacked underneath (the two-step method).
     pub base_adapter: Option<String>,
-    /// Optimizer steps.
+    /// Optimizer steps (wins over `epochs`).
     pub steps: Option<usize>,
     /// Epochs (when `steps` is not given).
     pub epochs: Option<f64>,
@@ -51,8 +236,8 @@ pub struct TrainRequest {
     pub weight_decay: Option<f64>,
     /// Global grad-norm clipping (0: off).
     pub max_grad_norm: Option<f64>,
-    /// `constant`, `linear` or `cosine`.
-    pub scheduler: Option<String>,
+    /// Schedule after warm-up.
+    pub scheduler: Option<Scheduler>,
     /// Linear warm-up steps.
     pub warmup_steps: Option<usize>,
     /// LoRA rank.
@@ -61,34 +246,124 @@ pub struct TrainRequest {
     pub alpha: Option<f64>,
     /// LoRA dropout.
     pub dropout: Option<f64>,
-    /// Target projections (`q_proj`, …).
-    pub targets: Option<Vec<String>>,
+    /// Projections to adapt.
+    pub targets: Option<Vec<LoraTarget>>,
     /// DPO β.
     pub beta: Option<f64>,
     /// Longest example in tokens.
     pub max_length: Option<usize>,
     /// Seed of initialisation, data order and dropout.
     pub seed: Option<u64>,
-    /// Checkpoint every this many steps.
+    /// Checkpoint every this many steps (0: only on cancel and at the end).
     pub save_steps: Option<usize>,
     /// Continue the run checkpointed in `out`.
     pub resume: bool,
-    /// `cpu`, `cuda`, `metal` or `auto`.
-    pub device: Option<String>,
+    /// Where to train.
+    pub device: Option<Device>,
     /// Classification label names and order (else the labels found in the data).
     pub labels: Option<Vec<String>>,
 }
 
-/// The settings a run actually uses, printed at its start.
+/// How long a run trains: a step budget, or passes over the data.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainLength {
+    /// Exactly this many optimizer steps.
+    Steps(usize),
+    /// This many passes over the training examples (rounded up to whole steps).
+    Epochs(f64),
+}
+
+/// The LoRA adapter a run trains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoraSettings {
+    /// Rank.
+    pub rank: usize,
+    /// Alpha (the update is scaled by alpha / rank).
+    pub alpha: f64,
+    /// Dropout on the adapter's input.
+    pub dropout: f64,
+    /// Projections adapted.
+    pub targets: Vec<LoraTarget>,
+}
+
+/// A request with every default filled in and every value checked: what the run uses, prints
+/// at its start and stores beside the adapter (`train_plan.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSettings {
+    /// What to train.
+    pub objective: Objective,
+    /// Base model.
+    pub model: String,
+    /// The examples.
+    pub data: TrainData,
+    /// Held-out examples file.
+    pub eval_data: Option<String>,
+    /// Share of the data held out (0: none).
+    pub eval_fraction: f64,
+    /// Evaluate every this many steps (`None` when there is no held-out data).
+    pub eval_steps: Option<usize>,
+    /// Stop after this many evaluations without improvement.
+    pub early_stopping_patience: Option<usize>,
+    /// Output folder.
+    pub out: String,
+    /// The adapter training starts from.
+    pub init_adapter: Option<String>,
+    /// The frozen adapter underneath.
+    pub base_adapter: Option<String>,
+    /// Step budget or epochs.
+    #[serde(flatten)]
+    pub length: TrainLength,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Examples per micro-batch.
+    pub batch_size: usize,
+    /// Micro-batches per optimizer step.
+    pub grad_accum: usize,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// AdamW β₁ and β₂.
+    pub adam_betas: [f64; 2],
+    /// AdamW ε.
+    pub adam_eps: f64,
+    /// Global grad-norm clipping (`None`: off).
+    pub max_grad_norm: Option<f64>,
+    /// Schedule after warm-up.
+    pub scheduler: Scheduler,
+    /// Linear warm-up steps.
+    pub warmup_steps: usize,
+    /// The adapter (from `init_adapter` when there is one).
+    #[serde(flatten)]
+    pub lora: LoraSettings,
+    /// DPO β (DPO only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub beta: Option<f64>,
+    /// Longest example in tokens.
+    pub max_length: usize,
+    /// Seed of initialisation, data order and dropout.
+    pub seed: u64,
+    /// Checkpoint every this many steps (0: only on cancel and at the end).
+    pub save_steps: usize,
+    /// Continue the run checkpointed in `out`.
+    pub resume: bool,
+    /// Where to train, as asked.
+    pub device: Device,
+    /// Classification label names and order (else the labels found in the data).
+    pub labels: Option<Vec<String>>,
+}
+
+/// What a run will do, reported once at its start: the settings and what they came to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainPlan {
-    /// Every setting with its value, defaults filled in.
-    pub settings: BTreeMap<String, serde_json::Value>,
+    /// Every setting, defaults filled in.
+    pub settings: TrainSettings,
+    /// The device the model was opened on (`auto` resolved).
+    pub device: Device,
     /// Training examples.
     pub train_examples: usize,
     /// Held-out examples.
     pub eval_examples: usize,
-    /// Lines of the data that could not be used (`FILE:LINE: reason`).
+    /// Records of the data that could not be used (`FILE:LINE: reason`).
     pub skipped: Vec<String>,
     /// Trainable weights.
     pub trainable_parameters: usize,
@@ -130,8 +405,8 @@ pub struct TrainStep {
 /// How a run ended and where its files are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainSummary {
-    /// `completed`, `early_stopped` or `cancelled`.
-    pub finish: String,
+    /// How it ended.
+    pub finish: TrainFinish,
     /// Steps done.
     pub global_step: usize,
     /// The last step's loss.

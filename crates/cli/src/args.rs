@@ -21,9 +21,9 @@ pub struct Cli {
         global = true,
         env = "CLINITUNE_DEVICE",
         default_value = "cpu",
-        value_parser = ["cpu", "cuda", "metal", "auto"]
+        value_enum
     )]
-    pub device: String,
+    pub device: Device,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -455,7 +455,92 @@ impl SamplingArgs {
     }
 }
 
-/// Training objectives.
+/// Where models run (`--device`), one to one with [`api::Device`].
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Device {
+    /// The CPU.
+    Cpu,
+    /// The first NVIDIA GPU (a build with the `cuda` feature).
+    Cuda,
+    /// The Apple GPU (a build with the `metal` feature).
+    Metal,
+    /// A GPU when available, else the CPU.
+    Auto,
+}
+
+impl From<Device> for api::Device {
+    fn from(d: Device) -> api::Device {
+        match d {
+            Device::Cpu => api::Device::Cpu,
+            Device::Cuda => api::Device::Cuda,
+            Device::Metal => api::Device::Metal,
+            Device::Auto => api::Device::Auto,
+        }
+    }
+}
+
+/// Learning-rate schedules (`--scheduler`), one to one with [`api::Scheduler`].
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Scheduler {
+    /// The peak rate throughout.
+    Constant,
+    /// Linear decay to 0.
+    Linear,
+    /// Half-cosine decay to 0.
+    Cosine,
+}
+
+impl From<Scheduler> for api::Scheduler {
+    fn from(s: Scheduler) -> api::Scheduler {
+        match s {
+            Scheduler::Constant => api::Scheduler::Constant,
+            Scheduler::Linear => api::Scheduler::Linear,
+            Scheduler::Cosine => api::Scheduler::Cosine,
+        }
+    }
+}
+
+/// Projections a LoRA adapter adapts (`--targets`), one to one with [`api::LoraTarget`].
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Target {
+    /// Attention query.
+    #[value(name = "q_proj")]
+    Q,
+    /// Attention key.
+    #[value(name = "k_proj")]
+    K,
+    /// Attention value.
+    #[value(name = "v_proj")]
+    V,
+    /// Attention output.
+    #[value(name = "o_proj")]
+    O,
+    /// MLP gate.
+    #[value(name = "gate_proj")]
+    Gate,
+    /// MLP up.
+    #[value(name = "up_proj")]
+    Up,
+    /// MLP down.
+    #[value(name = "down_proj")]
+    Down,
+}
+
+impl From<Target> for api::LoraTarget {
+    fn from(t: Target) -> api::LoraTarget {
+        match t {
+            Target::Q => api::LoraTarget::QProj,
+            Target::K => api::LoraTarget::KProj,
+            Target::V => api::LoraTarget::VProj,
+            Target::O => api::LoraTarget::OProj,
+            Target::Gate => api::LoraTarget::GateProj,
+            Target::Up => api::LoraTarget::UpProj,
+            Target::Down => api::LoraTarget::DownProj,
+        }
+    }
+}
+
+/// Training objectives, one to one with [`api::Objective`].
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Objective {
     /// Supervised fine-tuning on prompt/completion (loss on the completion).
@@ -468,6 +553,18 @@ pub enum Objective {
     Classify,
     /// Causal LM on raw text (domain adaptation).
     Domain,
+}
+
+impl From<Objective> for api::Objective {
+    fn from(o: Objective) -> api::Objective {
+        match o {
+            Objective::Sft => api::Objective::Sft,
+            Objective::Dpo => api::Objective::Dpo,
+            Objective::Salt => api::Objective::Salt,
+            Objective::Classify => api::Objective::Classify,
+            Objective::Domain => api::Objective::Domain,
+        }
+    }
 }
 
 /// Arguments of `train`. Unset values take the objective's defaults (TRL's where it has one),
@@ -515,8 +612,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub max_grad_norm: Option<f64>,
     /// Learning-rate schedule after warm-up [default: linear].
-    #[arg(long, value_parser = ["constant", "linear", "cosine"])]
-    pub scheduler: Option<String>,
+    #[arg(long, value_enum)]
+    pub scheduler: Option<Scheduler>,
     /// Linear warm-up steps [default: 0].
     #[arg(long)]
     pub warmup_steps: Option<usize>,
@@ -530,8 +627,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub dropout: Option<f64>,
     /// Projections to adapt [default: q_proj,k_proj,v_proj,o_proj].
-    #[arg(long, value_delimiter = ',')]
-    pub targets: Option<Vec<String>>,
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub targets: Option<Vec<Target>>,
     /// DPO β [default: 0.1].
     #[arg(long)]
     pub beta: Option<f64>,

@@ -3,6 +3,7 @@
 
 mod args;
 mod eval;
+mod hints;
 mod progress;
 mod render;
 mod review;
@@ -85,7 +86,12 @@ fn report(err: &anyhow::Error, json: bool) {
 
 /// Converts a service error to the API error shown to the user.
 pub(crate) fn api(e: studio::Error) -> anyhow::Error {
-    anyhow::Error::new(ApiError::from(e))
+    let hint = hints::hint(&e);
+    let mut err = ApiError::from(e);
+    if let Some(hint) = hint {
+        err.hint = Some(hint);
+    }
+    anyhow::Error::new(err)
 }
 
 fn project_path(cli_project: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -124,8 +130,7 @@ fn attributes(raw: &[String]) -> BTreeMap<String, String> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.json;
-    // clap has checked the name already.
-    let device = studio::models::DeviceChoice::parse(&cli.device).unwrap_or_default();
+    let device = studio::training::plan::device_choice(cli.device.into());
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Init { path, schemas } => {
@@ -361,7 +366,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Train(a) => {
-            return train::run(*a, &cli.project, &cli.device, json, &mut out);
+            return train::run(*a, &cli.project, cli.device.into(), json, &mut out);
         }
         Command::Adapter(args::AdapterCommand::Info { dir }) => {
             let info = studio::training::adapter_info(&dir).map_err(api)?;

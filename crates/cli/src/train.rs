@@ -5,17 +5,17 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use api::{AdapterInfo, TrainData, TrainRequest};
+use api::{AdapterInfo, TrainData, TrainFinish, TrainPlan, TrainRequest};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use studio::{CancelToken, Project};
 
-use crate::args::{Objective, TrainArgs};
+use crate::args::TrainArgs;
 
 /// Runs `train` and prints its summary.
 pub fn run(
     a: TrainArgs,
     project: &Option<PathBuf>,
-    device: &str,
+    device: api::Device,
     json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
@@ -29,14 +29,7 @@ pub fn run(
         _ => None,
     };
     let request = TrainRequest {
-        objective: match a.objective {
-            Objective::Sft => "sft",
-            Objective::Dpo => "dpo",
-            Objective::Salt => "salt",
-            Objective::Classify => "classify",
-            Objective::Domain => "domain",
-        }
-        .to_owned(),
+        objective: a.objective.into(),
         model: a.model.display().to_string(),
         data,
         eval_data: a.eval_data.map(|p| p.display().to_string()),
@@ -53,18 +46,18 @@ pub fn run(
         grad_accum: a.grad_accum,
         weight_decay: a.weight_decay,
         max_grad_norm: a.max_grad_norm,
-        scheduler: a.scheduler,
+        scheduler: a.scheduler.map(Into::into),
         warmup_steps: a.warmup_steps,
         rank: a.rank,
         alpha: a.alpha,
         dropout: a.dropout,
-        targets: a.targets,
+        targets: a.targets.map(|t| t.into_iter().map(Into::into).collect()),
         beta: a.beta,
         max_length: a.max_length,
         seed: a.seed,
         save_steps: a.save_steps,
         resume: a.resume,
-        device: Some(device.to_owned()),
+        device: Some(device),
         labels: a.labels,
     };
     let cancel = CancelToken::new();
@@ -87,7 +80,7 @@ pub fn run(
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_message(request.objective.clone());
+    bar.set_message(request.objective.name());
     let mut write_error = None;
     let summary = studio::training::train(
         opened.as_ref(),
@@ -95,13 +88,9 @@ pub fn run(
         &mut |plan| {
             bar.set_length(plan.total_steps as u64);
             bar.set_position(plan.start_step as u64);
-            let settings: Vec<String> = plan
-                .settings
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+            let settings = settings_line(plan);
             bar.suspend(|| {
-                eprintln!("settings: {}", settings.join(" "));
+                eprintln!("settings: {settings}");
                 eprintln!(
                     "{} training examples, {} held out, {} trainable weights, {} steps{}",
                     plan.train_examples,
@@ -147,7 +136,7 @@ pub fn run(
         writeln!(
             out,
             "{}: {} steps, final loss {}, adapter in {}",
-            summary.finish,
+            summary.finish.name(),
             summary.global_step,
             summary
                 .final_loss
@@ -162,11 +151,38 @@ pub fn run(
             )?;
         }
     }
-    Ok(if summary.finish == "cancelled" {
+    Ok(if summary.finish == TrainFinish::Cancelled {
         ExitCode::from(130)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The plan's settings as `key=value` pairs, the device as opened (`auto` resolved).
+fn settings_line(plan: &TrainPlan) -> String {
+    let mut fields = match serde_json::to_value(&plan.settings) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    fields.insert("device".to_owned(), plan.device.name().into());
+    let mut pairs: Vec<String> = fields
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            serde_json::Value::Array(items) => format!(
+                "{k}={}",
+                items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            v => format!("{k}={v}"),
+        })
+        .collect();
+    pairs.sort();
+    pairs.join(" ")
 }
 
 /// `adapter info` as text.

@@ -45,12 +45,13 @@ fn main() -> Result<(), ApiError> {
     };
     let tokens: usize = args.get(1).and_then(|t| t.parse().ok()).unwrap_or(128);
     let device_name = std::env::var("CLINITUNE_DEVICE").unwrap_or_else(|_| "cpu".to_owned());
-    let device = studio::models::DeviceChoice::parse(&device_name).ok_or_else(|| {
+    let device: api::Device = device_name.parse().map_err(|message: String| {
         ApiError::new(
             api::ErrorKind::InvalidInput,
-            format!("CLINITUNE_DEVICE={device_name}: expected cpu, cuda, metal or auto"),
+            format!("CLINITUNE_DEVICE: {message}"),
         )
     })?;
+    let device = studio::training::plan::device_choice(device);
     let started = Instant::now();
     let model = studio::models::load_on(&model_path, false, device)?;
     let load_s = started.elapsed().as_secs_f64();

@@ -53,6 +53,52 @@ pub enum Error {
     /// A model could not be loaded or run.
     #[error(transparent)]
     Model(#[from] tune::Error),
+    /// A training setting is outside its allowed range.
+    #[error("{setting} {value} is not allowed: use {allowed}")]
+    Setting {
+        /// The setting, as the request names it (`rank`, `lr`, …).
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        allowed: String,
+    },
+    /// A training request names no data.
+    #[error("no training data was given")]
+    NoTrainingData,
+    /// The project has nothing the objective can train on.
+    #[error("the project has no {what} to train on")]
+    NothingToTrain {
+        /// What is missing (`preference pairs or SFT examples`, …).
+        what: &'static str,
+    },
+    /// The output folder already holds a run and resuming was not asked for.
+    #[error("{} already holds a training run", out.display())]
+    RunExists {
+        /// The output folder.
+        out: std::path::PathBuf,
+    },
+    /// A file or folder could not be read or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// `read`, `write` or `create`.
+        action: &'static str,
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// An adapter folder is not a usable PEFT LoRA adapter.
+    #[error("adapter {}: {message}", path.display())]
+    Adapter {
+        /// The file at fault.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Training failed after the model was loaded: data, a step, a checkpoint or a save.
+    #[error(transparent)]
+    Train(tune::Error),
     /// The user cancelled the job.
     #[error("cancelled")]
     Cancelled,
@@ -76,6 +122,66 @@ pub enum Error {
     },
 }
 
+/// What a failure means for the person at the keyboard, so that each shell can say what to do
+/// in its own words (the CLI names flags and commands; the app names none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The project file does not exist.
+    NoProject,
+    /// The file is not a Clinitune project.
+    NotAProject,
+    /// An imported file is not UTF-8.
+    NotUtf8,
+    /// An imported table's columns could not be recognised.
+    BadHeader,
+    /// An offset falls inside a character or past the end of the note.
+    Offset,
+    /// A label was used outside its scope (span vs document).
+    LabelScope,
+    /// An attribute the label's schema does not allow.
+    LabelAttribute,
+    /// The model file or folder does not exist.
+    ModelMissing,
+    /// The GPU asked for is not built in or cannot be opened.
+    DeviceUnavailable,
+    /// A training setting is out of range; the setting's name as the request spells it.
+    Setting(&'static str),
+    /// A training request names no data.
+    NoTrainingData,
+    /// The project has nothing to train on.
+    NothingToTrain,
+    /// The output folder already holds a run.
+    RunExists,
+    /// Anything else: the message says it all.
+    Other,
+}
+
+impl Error {
+    /// What this failure means for the user (see [`Cause`]).
+    pub fn cause(&self) -> Cause {
+        match self {
+            Error::Store(store::Error::NoProject { .. }) => Cause::NoProject,
+            Error::Store(store::Error::NotAProject { .. }) => Cause::NotAProject,
+            Error::Store(store::Error::NotUtf8 { .. }) => Cause::NotUtf8,
+            Error::Store(store::Error::BadHeader { .. }) => Cause::BadHeader,
+            Error::NotOnCharBoundary { .. } | Error::OutOfRange { .. } => Cause::Offset,
+            Error::WrongScope { .. } => Cause::LabelScope,
+            Error::BadAttribute(_) => Cause::LabelAttribute,
+            Error::Model(tune::Error::Io { .. }) => Cause::ModelMissing,
+            Error::Model(
+                tune::Error::DeviceNotBuilt { .. } | tune::Error::DeviceUnavailable { .. },
+            ) => Cause::DeviceUnavailable,
+            &Error::Setting { setting, .. } => Cause::Setting(setting),
+            Error::NoTrainingData => Cause::NoTrainingData,
+            Error::NothingToTrain { .. } => Cause::NothingToTrain,
+            Error::RunExists { .. } => Cause::RunExists,
+            _ => Cause::Other,
+        }
+    }
+}
+
+/// The app's hints: what a clinician can do, in words that name no command-line flag (a shell
+/// with flags, like the CLI, writes its own; see `clinitune`'s `hints`).
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         let message = e.to_string();
@@ -83,11 +189,11 @@ impl From<Error> for ApiError {
             Error::Store(s) => match s {
                 store::Error::NoProject { .. } => (
                     ErrorKind::NotFound,
-                    Some("Create it with `clinitune init PATH`, or check the path."),
+                    Some("Create the project first, or check the path."),
                 ),
                 store::Error::NotAProject { .. } => (
                     ErrorKind::InvalidInput,
-                    Some("Open a .clinitune project file, or create one with `clinitune init`."),
+                    Some("Open a .clinitune project file, or create a new project."),
                 ),
                 store::Error::NewerSchema { .. } => (
                     ErrorKind::Corrupt,
@@ -100,7 +206,7 @@ impl From<Error> for ApiError {
                 store::Error::NotUtf8 { .. } => (
                     ErrorKind::InvalidInput,
                     Some(
-                        "Convert the file to UTF-8, or import with --lossy to replace bad bytes with U+FFFD.",
+                        "Convert the file to UTF-8, or import it with bad bytes replaced by U+FFFD.",
                     ),
                 ),
                 store::Error::NotAFile { .. } => (
@@ -113,7 +219,7 @@ impl From<Error> for ApiError {
                 ),
                 store::Error::BadHeader { .. } => (
                     ErrorKind::InvalidInput,
-                    Some("Name the columns with --text-col, --id-col, --category-col …"),
+                    Some("Say which columns hold the text, the id and the category."),
                 ),
                 store::Error::Schema { .. } => (
                     ErrorKind::InvalidInput,
@@ -138,17 +244,15 @@ impl From<Error> for ApiError {
             },
             Error::NotOnCharBoundary { .. } | Error::OutOfRange { .. } => (
                 ErrorKind::InvalidInput,
-                Some(
-                    "Offsets count characters (code points) on the command line; check the note's length with `clinitune notes show`.",
-                ),
+                Some("Offsets count characters (code points); check the note's length."),
             ),
             Error::WrongScope { .. } => (
                 ErrorKind::InvalidInput,
-                Some("Use `clinitune schema list` to see each label's scope."),
+                Some("Check the label's scope in its schema."),
             ),
             Error::BadAttribute(_) => (
                 ErrorKind::InvalidInput,
-                Some("Use `clinitune schema list` to see each label's attributes."),
+                Some("Check the label's attributes in its schema."),
             ),
             Error::Invalid(_) => (ErrorKind::InvalidInput, None),
             Error::UnknownSchema { .. } => (
@@ -157,9 +261,12 @@ impl From<Error> for ApiError {
             ),
             Error::Model(tune::Error::Io { .. }) => (
                 ErrorKind::NotFound,
-                Some(
-                    "Give a model folder or .gguf file; `cargo xtask fetch-model` puts the default model in models/.",
-                ),
+                Some("Choose a model folder or .gguf file."),
+            ),
+            Error::Model(tune::Error::DeviceNotBuilt { .. })
+            | Error::Model(tune::Error::DeviceUnavailable { .. }) => (
+                ErrorKind::InvalidInput,
+                Some("Choose the CPU, or a device this computer has."),
             ),
             Error::Model(_) => (
                 ErrorKind::InvalidInput,
@@ -167,6 +274,37 @@ impl From<Error> for ApiError {
                     "Use a Llama-family model (Llama 2/3, SmolLM2, Mistral) as a Hugging Face folder or GGUF file.",
                 ),
             ),
+            Error::Setting { .. } => (ErrorKind::InvalidInput, None),
+            Error::NoTrainingData => (
+                ErrorKind::InvalidInput,
+                Some("Choose a training data file, or train on the open project."),
+            ),
+            Error::NothingToTrain { .. } => (
+                ErrorKind::NotFound,
+                Some(
+                    "Review some model outputs or annotate some notes first, or train from a data file.",
+                ),
+            ),
+            Error::RunExists { .. } => (
+                ErrorKind::Conflict,
+                Some("Resume that run, or choose another output folder."),
+            ),
+            Error::Io { action: "read", .. } | Error::Train(tune::Error::Io { .. }) => (
+                ErrorKind::Io,
+                Some("Check that the file exists and is readable."),
+            ),
+            Error::Io { .. } => (
+                ErrorKind::Io,
+                Some("Check that the folder can be written to and that the disk has space."),
+            ),
+            Error::Adapter { .. } | Error::Train(tune::Error::Adapter { .. }) => (
+                ErrorKind::InvalidInput,
+                Some(
+                    "Choose a PEFT LoRA adapter folder (adapter_config.json and adapter_model.safetensors).",
+                ),
+            ),
+            Error::Train(tune::Error::Candle(_)) => (ErrorKind::Internal, None),
+            Error::Train(_) => (ErrorKind::InvalidInput, None),
             Error::Cancelled => (ErrorKind::Cancelled, None),
             Error::ReadFile { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 (ErrorKind::NotFound, Some("Check the file's path."))

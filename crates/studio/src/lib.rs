@@ -38,7 +38,7 @@ pub mod transfer;
 mod error;
 mod project;
 
-pub use error::Error;
+pub use error::{Cause, Error};
 pub use jobs::CancelToken;
 pub use project::Project;
 

@@ -8,34 +8,38 @@
 //! completion tokens, and its figures carry TRL's names (`rewards/chosen`, …). `grad_norm` is
 //! the global norm before clipping.
 //!
-//! SALT (sequence-alignment loss for edit pairs): the model's output (rejected) and the
-//! clinician's edit (chosen) are aligned by a Myers diff on token ids. Chosen tokens kept from
-//! the output get likelihood weight [`SaltWeights::kept`], tokens the clinician added
-//! [`SaltWeights::added`]; rejected tokens the clinician removed get the unlikelihood term
-//! `−log(1 − p)` with weight [`SaltWeights::removed`]. The loss is the weighted sum divided by
-//! the number of scored tokens. Defaults 1/1/1 weigh every token of the edit equally.
+//! One module per objective computes its micro-batch loss: `sft`, `domain`, `dpo`, `salt`
+//! (sequence-alignment likelihood/unlikelihood on edit pairs) and `classify`.
 
+mod classify;
 pub mod data;
+mod domain;
+mod dpo;
 pub mod loss;
 pub mod metrics;
 pub mod optim;
+mod salt;
+mod sft;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candle_core::{D, DType, Tensor};
+use candle_core::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::llama::{Cache, Dropout, Llama, Run};
+use crate::llama::{Dropout, Llama, Run};
 use crate::lora::{Lora, write_atomic, write_safetensors};
 use crate::rng::Rng;
+pub use classify::classify_logits;
 use data::Dataset;
-use loss::{Seq, bce_with_logits, log_sigmoid, token_logps};
+#[cfg(test)]
+use loss::bce_with_logits;
 pub use optim::{AdamW, AdamWConfig, Scheduler};
 
-/// Weights of the three kinds of tokens in SALT (see the module docs).
+/// Weights of the three kinds of tokens in SALT: kept and added tokens of the edit
+/// (likelihood), tokens the edit removed from the output (unlikelihood).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SaltWeights {
     /// Likelihood weight of chosen tokens kept from the rejected output.
@@ -91,7 +95,8 @@ impl Objective {
     }
 }
 
-/// Settings of a run (defaults: TRL's where TRL has one).
+/// Settings of a run. The defaults are TRL's (`SFTConfig`'s): the values a run takes when a
+/// request leaves them unset (`studio::training::plan` reads them from here).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// The objective.
@@ -131,9 +136,9 @@ impl Default for TrainConfig {
         TrainConfig {
             objective: Objective::Sft,
             steps: None,
-            epochs: 1.0,
-            lr: 2e-4,
-            batch_size: 2,
+            epochs: 3.0,
+            lr: 2e-5,
+            batch_size: 8,
             grad_accum: 1,
             adamw: AdamWConfig::default(),
             max_grad_norm: Some(1.0),
@@ -223,6 +228,84 @@ struct CheckpointState {
     evals_without_improvement: usize,
 }
 
+/// One micro-batch's result: what every objective's module returns.
+struct MicroBatch {
+    /// The loss to differentiate: the mean over the batch's scoring units.
+    loss: Tensor,
+    /// The objective's figures, named as TRL names them.
+    metrics: BTreeMap<String, f64>,
+    /// The batch's scoring weight: scored tokens (SFT, domain, SALT) or examples.
+    weight: f64,
+    /// Tokens run through the model.
+    tokens: usize,
+}
+
+/// A micro-batch whose gradient is already in the step's sum (DPO's halves), or any
+/// micro-batch once back-propagated: its loss value and figures.
+struct Accumulated {
+    /// The loss value.
+    loss: f64,
+    /// The objective's figures.
+    metrics: BTreeMap<String, f64>,
+    /// Scoring weight, as [`MicroBatch::weight`].
+    weight: f64,
+    /// Tokens run through the model.
+    tokens: usize,
+}
+
+/// The objective with its examples, checked to fit each other once, when a run or an
+/// evaluation starts: past that point no objective can meet the wrong kind of data.
+enum Task<'d> {
+    /// SFT on completions.
+    Sft(&'d [data::Completion]),
+    /// Causal LM on raw-text chunks.
+    Domain(&'d [data::Text]),
+    /// DPO on preference pairs.
+    Dpo { beta: f64, pairs: &'d [data::Pair] },
+    /// SALT on edit pairs.
+    Salt {
+        weights: SaltWeights,
+        pairs: &'d [data::Pair],
+    },
+    /// Classification of labelled documents.
+    Classify {
+        class_weights: Option<Vec<f32>>,
+        examples: &'d [data::Labelled],
+    },
+}
+
+impl<'d> Task<'d> {
+    /// `objective` over `data`, or an error when the data is for another objective.
+    fn new(objective: &Objective, data: &'d Dataset) -> Result<Task<'d>, Error> {
+        Ok(match (objective, data) {
+            (Objective::Sft, Dataset::Sft(ex)) => Task::Sft(ex),
+            (Objective::Domain, Dataset::Text(ex)) => Task::Domain(ex),
+            (Objective::Dpo { beta }, Dataset::Pairs(pairs)) => Task::Dpo { beta: *beta, pairs },
+            (Objective::Salt(weights), Dataset::Pairs(pairs)) => Task::Salt {
+                weights: *weights,
+                pairs,
+            },
+            (Objective::Classify { class_weights }, Dataset::Classify { examples, .. }) => {
+                Task::Classify {
+                    class_weights: class_weights.clone(),
+                    examples,
+                }
+            }
+            (o, _) => {
+                return Err(Error::Train {
+                    message: format!("the data does not fit the {} objective", o.name()),
+                });
+            }
+        })
+    }
+
+    /// Whether the loss is normalised by the step's scored tokens (TRL's
+    /// `num_items_in_batch`) rather than averaged over micro-batches.
+    fn token_weighted(&self) -> bool {
+        matches!(self, Task::Sft(_) | Task::Domain(_) | Task::Salt { .. })
+    }
+}
+
 /// Per-example, per-label probabilities.
 pub type Scores = Vec<Vec<f64>>;
 /// Per-example, per-label 0/1 targets.
@@ -262,7 +345,8 @@ impl<'a> Trainer<'a> {
         adapter.check_fits(model.config())?;
         if config.batch_size == 0 || config.grad_accum == 0 {
             return Err(Error::Train {
-                message: "--batch-size and --grad-accum must be at least 1".to_owned(),
+                message: "the batch size and the gradient accumulation must be at least 1"
+                    .to_owned(),
             });
         }
         if matches!(config.objective, Objective::Classify { .. }) && adapter.score().is_none() {
@@ -349,177 +433,43 @@ impl<'a> Trainer<'a> {
         self.base.iter().chain([&self.adapter]).collect()
     }
 
-    /// Loss (as a tensor to differentiate), the figures to log, the scoring weight of this
-    /// micro-batch (token count for SFT-like losses, example count otherwise) and tokens run.
+    /// One micro-batch of `task`: its loss (a tensor to differentiate), figures, scoring
+    /// weight and tokens. With `train`, dropout is on and the graph is kept.
     fn micro_batch(
         &mut self,
-        data: &Dataset,
+        task: &Task,
         indices: &[usize],
         train: bool,
-    ) -> Result<(Tensor, BTreeMap<String, f64>, f64, usize), Error> {
+    ) -> Result<MicroBatch, Error> {
         let adapters = self.run_with_adapter();
         let run = Run {
             adapters: &adapters,
             dropout: if train { Some(&self.dropout) } else { None },
             no_grad: !train,
         };
-        let mut metrics = BTreeMap::new();
-        match (&self.config.objective, data) {
-            (Objective::Sft, Dataset::Sft(ex)) => {
-                let seqs: Vec<Seq> = indices
-                    .iter()
-                    .map(|&i| Seq {
-                        ids: [ex[i].prompt.as_slice(), &ex[i].completion].concat(),
-                        start: ex[i].prompt.len(),
-                    })
-                    .collect();
-                let t = token_logps(self.model, &run, &seqs)?;
-                let n = t.at.len() as f64;
-                let loss = (t.logps.sum_all()?.neg()? / n)?;
-                Ok((loss, metrics, n, t.tokens))
+        match task {
+            Task::Sft(ex) => sft::micro_batch(self.model, &run, ex, indices),
+            Task::Domain(ex) => domain::micro_batch(self.model, &run, ex, indices),
+            Task::Salt { weights, pairs } => {
+                salt::micro_batch(self.model, &run, pairs, indices, *weights)
             }
-            (Objective::Domain, Dataset::Text(ex)) => {
-                let seqs: Vec<Seq> = indices
-                    .iter()
-                    .map(|&i| Seq {
-                        ids: ex[i].ids.clone(),
-                        start: 1,
-                    })
-                    .collect();
-                let t = token_logps(self.model, &run, &seqs)?;
-                let n = t.at.len() as f64;
-                let loss = (t.logps.sum_all()?.neg()? / n)?;
-                Ok((loss, metrics, n, t.tokens))
-            }
-            (Objective::Dpo { beta }, Dataset::Pairs(ex)) => {
-                let beta = *beta;
-                let b = indices.len();
-                let seqs = pair_seqs(ex, indices);
-                let policy = token_logps(self.model, &run, &seqs)?;
-                let sums = policy.sums(None)?;
-                let (pc, pr) = (sums.narrow(0, 0, b)?, sums.narrow(0, b, b)?);
-                let refs = self.reference_logps(ex, indices)?;
-                let dev = self.model.device();
-                let rc = Tensor::from_vec(refs.iter().map(|r| r.0 as f32).collect(), b, dev)?;
-                let rr = Tensor::from_vec(refs.iter().map(|r| r.1 as f32).collect(), b, dev)?;
-                let chosen_rewards = ((&pc - &rc)? * beta)?;
-                let rejected_rewards = ((&pr - &rr)? * beta)?;
-                let logits = (&chosen_rewards - &rejected_rewards)?;
-                let loss = log_sigmoid(&logits)?.neg()?.mean_all()?;
-                let cr = chosen_rewards.detach().to_vec1::<f32>()?;
-                let rj = rejected_rewards.detach().to_vec1::<f32>()?;
-                let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
-                let acc = cr.iter().zip(&rj).filter(|(c, r)| c > r).count() as f64 / b as f64;
-                let margins: Vec<f32> = cr.iter().zip(&rj).map(|(c, r)| c - r).collect();
-                metrics.insert("rewards/chosen".into(), mean(&cr));
-                metrics.insert("rewards/rejected".into(), mean(&rj));
-                metrics.insert("rewards/accuracies".into(), acc);
-                metrics.insert("rewards/margins".into(), mean(&margins));
-                metrics.insert("logps/chosen".into(), mean(&pc.detach().to_vec1::<f32>()?));
-                metrics.insert(
-                    "logps/rejected".into(),
-                    mean(&pr.detach().to_vec1::<f32>()?),
-                );
-                Ok((loss, metrics, b as f64, policy.tokens))
-            }
-            (Objective::Salt(w), Dataset::Pairs(ex)) => {
-                let w = *w;
-                let b = indices.len();
-                let seqs = pair_seqs(ex, indices);
-                let t = token_logps(self.model, &run, &seqs)?;
-                // Per scored token: its weight and whether it is a likelihood term.
-                let mut weights = Vec::with_capacity(t.at.len());
-                let mut likelihood = Vec::with_capacity(t.at.len());
-                let marks: Vec<Vec<Mark>> = indices
-                    .iter()
-                    .map(|&i| salt_marks(&ex[i].chosen, &ex[i].rejected))
-                    .collect();
-                for &(s, j) in &t.at {
-                    let (row, is_chosen) = if s < b { (s, true) } else { (s - b, false) };
-                    let k = j - seqs[s].start;
-                    let mark = if is_chosen {
-                        marks[row].iter().filter(|m| m.chosen).nth(k)
-                    } else {
-                        marks[row].iter().filter(|m| !m.chosen).nth(k)
-                    };
-                    let (wt, like) = match mark.map(|m| m.kind) {
-                        Some(MarkKind::Kept) if is_chosen => (w.kept, true),
-                        Some(MarkKind::Added) => (w.added, true),
-                        Some(MarkKind::Removed) => (w.removed, false),
-                        _ => (0.0, true), // rejected tokens kept in the edit: not scored
-                    };
-                    weights.push(wt);
-                    likelihood.push(if like { 1f32 } else { 0.0 });
-                }
-                let dev = self.model.device();
-                let n_scored = weights.iter().filter(|&&x| x > 0.0).count().max(1) as f64;
-                let wt = Tensor::from_vec(weights, t.at.len(), dev)?;
-                let like = Tensor::from_vec(likelihood, t.at.len(), dev)?;
-                let unlike = (like.neg()? + 1.0)?;
-                // −log p for likelihood tokens, −log(1 − p) for unlikelihood tokens.
-                let nll = t.logps.neg()?;
-                let p = t.logps.exp()?.clamp(0.0, 1.0 - 1e-6)?;
-                let unl = (p.neg()? + 1.0)?.log()?.neg()?;
-                let per_token = ((nll * like)? + (unl * unlike)?)?;
-                let loss = ((per_token * wt)?.sum_all()? / n_scored)?;
-                metrics.insert("salt/scored_tokens".into(), n_scored);
-                Ok((loss, metrics, n_scored, t.tokens))
-            }
-            (Objective::Classify { class_weights }, Dataset::Classify { examples, .. }) => {
-                let dev = self.model.device().clone();
-                let views: Vec<&[u32]> = indices
-                    .iter()
-                    .map(|&i| examples[i].ids.as_slice())
-                    .collect();
-                let (logits, tokens) = classify_logits(self.model, &run, &self.adapter, &views)?;
-                let labels = logits.dim(1)?;
-                let targets: Vec<f32> = indices
-                    .iter()
-                    .flat_map(|&i| examples[i].targets.iter().copied())
-                    .collect();
-                let targets = Tensor::from_vec(targets, (indices.len(), labels), &dev)?;
-                let pw = class_weights
-                    .as_ref()
-                    .map(|w| Tensor::from_vec(w.clone(), labels, &dev))
-                    .transpose()?;
-                let loss = bce_with_logits(&logits, &targets, pw.as_ref())?;
-                Ok((loss, metrics, indices.len() as f64, tokens))
-            }
-            (o, _) => Err(Error::Train {
-                message: format!("the data does not fit the {} objective", o.name()),
-            }),
-        }
-    }
-
-    /// Reference log-probs `(chosen, rejected)` per pair, computed once and cached.
-    fn reference_logps(
-        &mut self,
-        ex: &[data::Pair],
-        indices: &[usize],
-    ) -> Result<Vec<(f64, f64)>, Error> {
-        let missing: Vec<usize> = indices
-            .iter()
-            .copied()
-            .filter(|i| !self.ref_cache.contains_key(i))
-            .collect();
-        if !missing.is_empty() {
-            let adapters: Vec<&Lora> = self.base.iter().chain(self.reference.as_ref()).collect();
-            let run = Run {
-                adapters: &adapters,
-                ..Run::default()
-            };
-            let ref_seqs = pair_seqs(ex, &missing);
-            let sums = token_logps(self.model, &run, &ref_seqs)?
-                .sums(None)?
-                .detach()
-                .to_vec1::<f32>()?;
-            let m = missing.len();
-            for (k, &i) in missing.iter().enumerate() {
-                self.ref_cache
-                    .insert(i, (sums[k] as f64, sums[m + k] as f64));
+            Task::Classify {
+                class_weights,
+                examples,
+            } => classify::micro_batch(
+                self.model,
+                &run,
+                &self.adapter,
+                examples,
+                indices,
+                class_weights.as_deref(),
+            ),
+            Task::Dpo { beta, pairs } => {
+                let policy = dpo::policy(self.model, &run, pairs, indices)?;
+                let refs = self.reference_logps(pairs, indices)?;
+                dpo::micro_batch(&policy, &refs, *beta)
             }
         }
-        Ok(indices.iter().map(|i| self.ref_cache[i]).collect())
     }
 
     /// Adds the gradient of `part` to `grads` and frees its graph.
@@ -536,132 +486,55 @@ impl<'a> Trainer<'a> {
         Ok(())
     }
 
-    /// DPO's gradient for one micro-batch with one half of the batch in memory at a time:
-    /// the rejected log-probs first without a graph, then the chosen half with its graph and
-    /// backward (the loss's derivative per pair is known once both sums are), then the rejected
-    /// half again with the same dropout masks. Peak memory is that of an SFT batch of the same
-    /// size, for one more forward pass. Returns the loss value, figures and tokens.
-    fn dpo_backward(
-        &mut self,
-        ex: &[data::Pair],
-        indices: &[usize],
-        beta: f64,
-        grads: &mut [Option<Tensor>],
-    ) -> Result<(f64, BTreeMap<String, f64>, usize), Error> {
-        let b = indices.len();
-        let seqs = pair_seqs(ex, indices);
-        let (chosen, rejected) = seqs.split_at(b);
-        let refs = self.reference_logps(ex, indices)?;
-        let s0 = self.dropout.state();
-        let adapters = self.run_with_adapter();
-        let pr: Vec<f64> = {
-            let run = Run {
-                adapters: &adapters,
-                dropout: Some(&self.dropout),
-                no_grad: true,
-            };
-            let t = token_logps(self.model, &run, rejected)?;
-            t.sums(None)?
-                .to_vec1::<f32>()?
-                .iter()
-                .map(|&x| x as f64)
-                .collect()
-        };
-        let s1 = self.dropout.state();
-        let run = Run {
-            adapters: &adapters,
-            dropout: Some(&self.dropout),
-            no_grad: false,
-        };
-        let tc = token_logps(self.model, &run, chosen)?;
-        let mut tokens = tc.tokens;
-        let pc_t = tc.sums(None)?;
-        let pc: Vec<f64> = pc_t.to_vec1::<f32>()?.iter().map(|&x| x as f64).collect();
-        let chosen_rewards: Vec<f64> = (0..b).map(|i| beta * (pc[i] - refs[i].0)).collect();
-        let rejected_rewards: Vec<f64> = (0..b).map(|i| beta * (pr[i] - refs[i].1)).collect();
-        let mut loss = 0.0;
-        // dL/dπ_c = −β σ(−z)/b and dL/dπ_r = +β σ(−z)/b, z = chosen − rejected reward.
-        let mut coef = Vec::with_capacity(b);
-        for i in 0..b {
-            let z = chosen_rewards[i] - rejected_rewards[i];
-            loss += (1.0 + (-z).exp()).ln() / b as f64;
-            coef.push((beta / (1.0 + z.exp()) / b as f64) as f32);
-        }
-        let dev = self.model.device().clone();
-        let c = Tensor::from_vec(coef.iter().map(|x| -x).collect::<Vec<f32>>(), b, &dev)?;
-        self.accumulate(grads, &(pc_t * c)?.sum_all()?)?;
-        drop(tc);
-        let s2 = self.dropout.state();
-        self.dropout.set_state(s0);
-        let tr = token_logps(self.model, &run, rejected)?;
-        debug_assert_eq!(self.dropout.state(), s1);
-        self.dropout.set_state(s2);
-        tokens += tr.tokens;
-        let c = Tensor::from_vec(coef, b, &dev)?;
-        self.accumulate(grads, &(tr.sums(None)? * c)?.sum_all()?)?;
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        let mut metrics = BTreeMap::new();
-        let acc = (0..b)
-            .filter(|&i| chosen_rewards[i] > rejected_rewards[i])
-            .count() as f64
-            / b as f64;
-        let margins: Vec<f64> = (0..b)
-            .map(|i| chosen_rewards[i] - rejected_rewards[i])
-            .collect();
-        metrics.insert("rewards/chosen".into(), mean(&chosen_rewards));
-        metrics.insert("rewards/rejected".into(), mean(&rejected_rewards));
-        metrics.insert("rewards/accuracies".into(), acc);
-        metrics.insert("rewards/margins".into(), mean(&margins));
-        metrics.insert("logps/chosen".into(), mean(&pc));
-        metrics.insert("logps/rejected".into(), mean(&pr));
-        Ok((loss, metrics, tokens))
-    }
-
     /// One optimizer step over `grad_accum` micro-batches starting at micro-batch `first`. Each
     /// micro-batch's graph is freed after its backward pass.
-    fn step(&mut self, data: &Dataset, first: usize, lr: f64) -> Result<(StepLog, usize), Error> {
+    fn step(
+        &mut self,
+        task: &Task,
+        examples: usize,
+        first: usize,
+        lr: f64,
+    ) -> Result<(StepLog, usize), Error> {
         let accum = self.config.grad_accum;
         let params: Vec<_> = self.optimizer.params().to_vec();
         let mut grads: Vec<Option<Tensor>> = vec![None; params.len()];
         // SFT-like losses are normalised by the step's token count (TRL's num_items_in_batch):
         // each micro-batch's summed loss is back-propagated and the total divided at the end.
         // The others are averaged over micro-batches.
-        let token_weighted = matches!(
-            self.config.objective,
-            Objective::Sft | Objective::Domain | Objective::Salt(_)
-        );
+        let token_weighted = task.token_weighted();
         let mut tokens = 0;
         let mut total_weight = 0.0;
         let mut loss_sum = 0.0;
         let mut metric_sums: BTreeMap<String, f64> = BTreeMap::new();
         for k in 0..accum {
-            let idx = self.batch_indices(first + k, data.len());
-            let (value, metrics, weight, t) = match (&self.config.objective, data) {
-                (Objective::Dpo { beta }, Dataset::Pairs(ex)) => {
-                    let beta = *beta;
-                    let (v, m, t) = self.dpo_backward(ex, &idx, beta, &mut grads)?;
-                    (v, m, idx.len() as f64, t)
-                }
+            let idx = self.batch_indices(first + k, examples);
+            let done = match task {
+                Task::Dpo { beta, pairs } => self.dpo_backward(pairs, &idx, *beta, &mut grads)?,
                 _ => {
-                    let (loss, metrics, weight, t) = self.micro_batch(data, &idx, true)?;
-                    let v = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+                    let batch = self.micro_batch(task, &idx, true)?;
+                    let loss = batch.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
                     let part = if token_weighted {
-                        (loss * weight)?
+                        (batch.loss * batch.weight)?
                     } else {
-                        loss
+                        batch.loss
                     };
                     self.accumulate(&mut grads, &part)?;
-                    (v, metrics, weight, t)
+                    Accumulated {
+                        loss,
+                        metrics: batch.metrics,
+                        weight: batch.weight,
+                        tokens: batch.tokens,
+                    }
                 }
             };
-            tokens += t;
-            total_weight += weight;
+            tokens += done.tokens;
+            total_weight += done.weight;
             loss_sum += if token_weighted {
-                value * weight
+                done.loss * done.weight
             } else {
-                value
+                done.loss
             };
-            for (key, v) in metrics {
+            for (key, v) in done.metrics {
                 *metric_sums.entry(key).or_default() += v / accum as f64;
             }
         }
@@ -701,14 +574,19 @@ impl<'a> Trainer<'a> {
         let mut batches = 0.0;
         let all: Vec<usize> = (0..eval.len()).collect();
         // Reference log-probs are cached by index: keep the evaluation's apart.
+        let task = Task::new(&self.config.objective, eval)?;
         let saved = std::mem::take(&mut self.ref_cache);
         for idx in all.chunks(bs) {
-            let (loss, metrics, w, _) = self.micro_batch(eval, idx, false)?;
-            let loss = loss.detach().to_dtype(DType::F64)?.to_scalar::<f64>()?;
-            loss_sum += loss * w;
-            weight_sum += w;
+            let batch = self.micro_batch(&task, idx, false)?;
+            let loss = batch
+                .loss
+                .detach()
+                .to_dtype(DType::F64)?
+                .to_scalar::<f64>()?;
+            loss_sum += loss * batch.weight;
+            weight_sum += batch.weight;
             batches += 1.0;
-            for (k, v) in metrics {
+            for (k, v) in batch.metrics {
                 *metric_sums.entry(k).or_default() += v;
             }
         }
@@ -770,6 +648,7 @@ impl<'a> Trainer<'a> {
                 message: "no training examples".to_owned(),
             });
         }
+        let task = Task::new(&self.config.objective, train)?;
         let total = self.total_steps(train);
         self.state.max_steps = total;
         let started = Instant::now();
@@ -786,7 +665,8 @@ impl<'a> Trainer<'a> {
                     .scheduler
                     .lr(self.config.lr, step0, total, self.config.warmup_steps);
             let t0 = Instant::now();
-            let (log, tokens) = self.step(train, step0 * self.config.grad_accum, lr)?;
+            let (log, tokens) =
+                self.step(&task, train.len(), step0 * self.config.grad_accum, lr)?;
             let dt = t0.elapsed().as_secs_f64();
             self.state.global_step = log.step;
             self.state
@@ -910,7 +790,7 @@ impl<'a> Trainer<'a> {
         if !dir.is_dir() {
             return Err(Error::Train {
                 message: format!(
-                    "nothing to resume: {} has no checkpoint (start without --resume)",
+                    "nothing to resume: {} has no checkpoint (start a new run instead)",
                     out.display()
                 ),
             });
@@ -942,7 +822,7 @@ impl<'a> Trainer<'a> {
             if t.dims() != var.dims() {
                 return Err(Error::Tensor {
                     name,
-                    message: "the checkpoint's adapter has another shape (different --rank?)"
+                    message: "the checkpoint's adapter has another shape (a different rank?)"
                         .to_owned(),
                 });
             }
@@ -976,119 +856,6 @@ fn adapter_is_identity(lora: &Lora) -> Result<bool, Error> {
         }
     }
     Ok(true)
-}
-
-/// Chosen sequences of the pairs, then rejected ones (TRL's concatenated batch).
-fn pair_seqs(ex: &[data::Pair], indices: &[usize]) -> Vec<Seq> {
-    let chosen = indices.iter().map(|&i| Seq {
-        ids: [ex[i].prompt.as_slice(), &ex[i].chosen].concat(),
-        start: ex[i].prompt.len(),
-    });
-    let rejected = indices.iter().map(|&i| Seq {
-        ids: [ex[i].prompt.as_slice(), &ex[i].rejected].concat(),
-        start: ex[i].prompt.len(),
-    });
-    chosen.chain(rejected).collect()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum MarkKind {
-    Kept,
-    Added,
-    Removed,
-}
-
-/// A token of the chosen or the rejected completion and what the edit did to it.
-#[derive(Debug, Clone, Copy)]
-struct Mark {
-    chosen: bool,
-    kind: MarkKind,
-}
-
-/// Aligns rejected → chosen with a Myers diff on token ids: every chosen token is kept or
-/// added, every rejected token kept or removed (kept rejected tokens are marked `Kept` too).
-fn salt_marks(chosen: &[u32], rejected: &[u32]) -> Vec<Mark> {
-    use similar::{Algorithm, DiffOp, capture_diff_slices};
-    let mut marks = Vec::new();
-    for op in capture_diff_slices(Algorithm::Myers, rejected, chosen) {
-        match op {
-            DiffOp::Equal { len, .. } => {
-                for _ in 0..len {
-                    marks.push(Mark {
-                        chosen: true,
-                        kind: MarkKind::Kept,
-                    });
-                    marks.push(Mark {
-                        chosen: false,
-                        kind: MarkKind::Kept,
-                    });
-                }
-            }
-            DiffOp::Delete { old_len, .. } => {
-                for _ in 0..old_len {
-                    marks.push(Mark {
-                        chosen: false,
-                        kind: MarkKind::Removed,
-                    });
-                }
-            }
-            DiffOp::Insert { new_len, .. } => {
-                for _ in 0..new_len {
-                    marks.push(Mark {
-                        chosen: true,
-                        kind: MarkKind::Added,
-                    });
-                }
-            }
-            DiffOp::Replace {
-                old_len, new_len, ..
-            } => {
-                for _ in 0..old_len {
-                    marks.push(Mark {
-                        chosen: false,
-                        kind: MarkKind::Removed,
-                    });
-                }
-                for _ in 0..new_len {
-                    marks.push(Mark {
-                        chosen: true,
-                        kind: MarkKind::Added,
-                    });
-                }
-            }
-        }
-    }
-    marks
-}
-
-/// Classification logits `(b, labels)`: the score head over the final hidden state of each
-/// sequence's last token (right padding), as `LlamaForSequenceClassification` pools.
-pub fn classify_logits(
-    model: &Llama,
-    run: &Run,
-    head: &Lora,
-    seqs: &[&[u32]],
-) -> Result<(Tensor, usize), Error> {
-    let score = head.score().ok_or_else(|| Error::Train {
-        message: "the adapter has no classification head (score)".to_owned(),
-    })?;
-    let device = model.device().clone();
-    let (ids, t) = loss::pad(seqs, &device)?;
-    let hidden = model.hidden(&ids, &mut Cache::new(), run)?;
-    let h = hidden.dim(D::Minus1)?;
-    let rows: Vec<u32> = seqs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (i * t + s.len().max(1) - 1) as u32)
-        .collect();
-    let pooled = hidden
-        .reshape((seqs.len() * t, h))?
-        .index_select(&Tensor::from_vec(rows, seqs.len(), &device)?, 0)?;
-    let logits = pooled.matmul(&score.t()?.to_dtype(pooled.dtype())?)?;
-    Ok((
-        logits.to_dtype(DType::F32)?,
-        seqs.iter().map(|s| s.len()).sum(),
-    ))
 }
 
 /// Where `clinitune train` writes: the adapter files, `trainer_state.json`, `checkpoint/`.

@@ -1,0 +1,30 @@
+//! Training jobs: a [`TrainRequest`](api::TrainRequest) resolved into settings
+//! ([`plan::resolve`]), the run's examples built in memory ([`data`]), the run itself with
+//! progress, cancellation and resumable checkpoints ([`train`]), and saved adapters described
+//! and merged ([`adapters`]). `demo` makes training sets from the demo corpus.
+
+mod adapters;
+mod data;
+mod demo;
+pub mod plan;
+mod run;
+
+pub use adapters::{adapter_info, load_with_adapters, merge};
+pub use data::PROJECT_RECORD;
+pub use demo::{DemoData, demo_data, write_demo_data, write_jsonl};
+pub use run::{PLAN_FILE, train};
+
+// What the engine tests beside this module use from `tune` and `models`.
+#[cfg(test)]
+use crate::models::{self, LoadedModel};
+#[cfg(test)]
+use tune::llama::Target;
+#[cfg(test)]
+use tune::lora::{Lora, LoraConfig};
+#[cfg(test)]
+use tune::train::data::Dataset;
+#[cfg(test)]
+use tune::train::{Objective, Scheduler, TrainConfig, Trainer};
+
+#[cfg(test)]
+mod tests;
