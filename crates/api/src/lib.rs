@@ -20,6 +20,7 @@ mod error;
 mod labels;
 #[macro_use]
 mod notes;
+mod pairs;
 mod review;
 mod training;
 
@@ -38,10 +39,14 @@ pub use notes::{
     NoteStatus, NoteSummary, Rejection, SearchOrder, SearchQuery, Span, SpanId, SpanRecord,
     SpanRequest, Stats,
 };
+pub use pairs::{
+    DatasetDetail, DatasetFilter, DatasetItem, DatasetKind, DatasetListing, DatasetRow, SplitCounts,
+};
 pub use review::{
     ChatMessage, DatasetExportRequest, DatasetExportSummary, DatasetFormat, DatasetImportSummary,
-    DiffStats, EditId, ModelOutput, OutputId, OutputQuery, PairId, PairOrigin, PreferencePair,
-    PromptTask, RankingId, ReviewOutcome, RunRequest, RunSummary, SamplingParams, SftExample,
-    SftId, SftOrigin, Split, SplitRequest, SplitSummary, TaskId, TaskKind,
+    DiffStats, EditId, ModelChoice, ModelOutput, OutputId, OutputQuery, PairId, PairOrigin,
+    PreferencePair, PromptTask, RankingId, ReviewMark, ReviewOutcome, ReviewRunRequest,
+    ReviewedOutput, RunEvent, RunRequest, RunSummary, SamplingParams, SftExample, SftId, SftOrigin,
+    Split, SplitRequest, SplitSummary, TaskId, TaskKind,
 };
 pub use training::{AdapterInfo, TrainData, TrainPlan, TrainRequest, TrainStep, TrainSummary};
