@@ -6,6 +6,7 @@ mod crash;
 mod desktop;
 mod model;
 mod review;
+mod review_app;
 mod shadr;
 mod train;
 
