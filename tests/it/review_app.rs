@@ -210,6 +210,8 @@ async fn review_page_streams_an_output_saves_an_edit_as_a_pair_and_prefers_one_o
     // Alt+R, b (two outputs side by side), r, then 1: A is preferred over B.
     app.keys("#pairs-list", &format!("{}r", Key::Alt)).await;
     app.wait_until("#review-title", |t| t == "Review").await;
+    app.wait_until("#mark-0", |t| t == "✓ Saved: your edit")
+        .await;
     app.keys("#review-note-text", "b").await;
     app.keys("#review-note-text", "r").await;
     app.wait_until("#mark-1", |t| t == "Not reviewed yet").await;
