@@ -51,6 +51,25 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         choose_file,
         update_label,
         review_suggestion,
+        crate::review::task_list,
+        crate::review::task_add_built_in,
+        crate::review::model_list,
+        crate::review::review_run,
+        crate::review::cancel_job,
+        crate::review::review_outputs,
+        crate::review::review_edit,
+        crate::review::review_accept,
+        crate::review::review_reject,
+        crate::review::review_rank,
+        crate::review::pairs_list,
+        crate::review::pairs_show,
+        crate::review::pairs_move,
+        crate::review::pairs_delete,
+        crate::review::pairs_undo_delete,
+        crate::review::pairs_export,
+        crate::review::pairs_import,
+        crate::review::choose_adapter,
+        crate::review::start_page,
     ]
 }
 
@@ -273,7 +292,8 @@ pub fn adjudicate(state: State<'_, AppState>, note: NoteId, span: SpanId) -> Rep
 }
 
 /// Asks the user for a file with the system dialog: a project to open (`"open_project"`), a
-/// new project (`"new_project"`) or a schema (`"schema"`). `None` when they cancel.
+/// new project (`"new_project"`), a schema (`"schema"`) or a model (`"model"`). `None` when
+/// they cancel.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn choose_file(app: AppHandle, purpose: String) -> Reply<Option<String>> {
     let dialog = app.dialog().file();
@@ -287,6 +307,9 @@ pub fn choose_file(app: AppHandle, purpose: String) -> Reply<Option<String>> {
             .blocking_save_file(),
         "schema" => dialog
             .add_filter("Label schema", &["toml"])
+            .blocking_pick_file(),
+        "model" => dialog
+            .add_filter("Language model", &["gguf"])
             .blocking_pick_file(),
         other => {
             return Err(ApiError::new(

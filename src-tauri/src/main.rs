@@ -9,6 +9,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod review;
 mod state;
 
 use std::path::PathBuf;
@@ -24,10 +25,17 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let startup = startup_project();
+    let page = match start_page() {
+        Ok(page) => page,
+        Err(message) => {
+            eprintln!("clinitune-studio: {message}");
+            std::process::exit(2);
+        }
+    };
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
-            let state = state::AppState::new(app.handle());
+            let state = state::AppState::new(app.handle(), page);
             if let Some(path) = startup {
                 // A bad startup path is shown on the projects page, not a crash.
                 if let Err(e) = state.open_or_create(&path) {
@@ -58,4 +66,45 @@ fn startup_project() -> Option<PathBuf> {
     std::env::var_os("CLINITUNE_PROJECT")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
+}
+
+/// The pages `--page` can open.
+const PAGES: [&str; 9] = [
+    "projects",
+    "notes",
+    "annotate",
+    "review",
+    "pairs",
+    "train",
+    "evaluate",
+    "schema",
+    "agreement",
+];
+
+/// The page to open at start: `--page NAME`, else `$CLINITUNE_PAGE`; an unknown name is an
+/// error that lists the pages.
+fn start_page() -> Result<Option<String>, String> {
+    // args_os: a path argument that is not UTF-8 must not stop the app.
+    let mut args = std::env::args_os().skip(1);
+    let mut page = None;
+    while let Some(arg) = args.next() {
+        if arg == "--page" {
+            page = args.next().map(|p| p.to_string_lossy().into_owned());
+        } else if let Some(name) = arg.to_str().and_then(|a| a.strip_prefix("--page=")) {
+            page = Some(name.to_owned());
+        }
+    }
+    let page = page.or_else(|| {
+        std::env::var("CLINITUNE_PAGE")
+            .ok()
+            .filter(|p| !p.is_empty())
+    });
+    match page {
+        Some(p) if PAGES.contains(&p.to_lowercase().as_str()) => Ok(Some(p.to_lowercase())),
+        Some(p) => Err(format!(
+            "there is no page {p:?}; the pages are {}",
+            PAGES.join(", ")
+        )),
+        None => Ok(None),
+    }
 }

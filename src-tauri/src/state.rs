@@ -1,7 +1,11 @@
-//! What the app holds between commands: the open project, who is annotating, recent projects.
+//! What the app holds between commands: the open project, who is annotating, recent projects,
+//! the running jobs (so that `cancel_job` can reach them), the loaded model and the rows the
+//! Pairs page deleted (for undo).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use api::{ApiError, ProjectInfo, RecentProject};
 use studio::Project;
@@ -18,11 +22,64 @@ pub struct AppState {
     pub annotator: String,
     recent_file: Option<PathBuf>,
     data_dir: Option<PathBuf>,
+    /// Running jobs by id.
+    pub jobs: Jobs,
+    /// The model the last run used, kept loaded for the next (loading takes seconds).
+    pub model: Arc<Mutex<Option<LoadedModel>>>,
+    /// Rows the Pairs page deleted, newest last, for undo.
+    pub deleted: Mutex<Vec<studio::pairs::Deleted>>,
+    /// The page to open on (`--page`, `$CLINITUNE_PAGE`).
+    pub start_page: Option<String>,
+}
+
+/// A model in memory and what it was loaded from.
+pub struct LoadedModel {
+    /// Model path and adapter folder.
+    pub key: (String, Option<String>),
+    /// The model.
+    pub model: Arc<studio::models::LoadedModel>,
+}
+
+/// Cancel tokens of running jobs, by id.
+#[derive(Default, Clone)]
+pub struct Jobs {
+    next: Arc<AtomicU64>,
+    running: Arc<Mutex<HashMap<u64, studio::CancelToken>>>,
+}
+
+impl Jobs {
+    /// Registers a new job; returns its id and the token it must poll.
+    pub fn start(&self) -> (u64, studio::CancelToken) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let token = studio::CancelToken::new();
+        self.lock().insert(id, token.clone());
+        (id, token)
+    }
+
+    /// Forgets a finished job.
+    pub fn finish(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Asks a job to stop; `false` when it is not running.
+    pub fn cancel(&self, id: u64) -> bool {
+        match self.lock().get(&id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, studio::CancelToken>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl AppState {
     /// State with no project open.
-    pub fn new(app: &AppHandle) -> AppState {
+    pub fn new(app: &AppHandle, start_page: Option<String>) -> AppState {
         let annotator = ["CLINITUNE_ANNOTATOR", "USER", "USERNAME"]
             .iter()
             .filter_map(|k| std::env::var(k).ok())
@@ -38,7 +95,73 @@ impl AppState {
                 .ok()
                 .map(|d| d.join("recent.json")),
             data_dir: app.path().app_data_dir().ok(),
+            jobs: Jobs::default(),
+            model: Arc::new(Mutex::new(None)),
+            deleted: Mutex::new(Vec::new()),
+            start_page,
         }
+    }
+
+    /// The open project's file.
+    pub fn project_path(&self) -> Result<PathBuf, ApiError> {
+        let guard = self.project();
+        let project = guard.as_ref().ok_or_else(no_project)?;
+        Ok(project.path().to_owned())
+    }
+
+    /// Models the app can run: `$CLINITUNE_MODEL`, then the `.gguf` files and model folders
+    /// of the models folders (`$CLINITUNE_MODELS_DIR`, `models/` here and beside the app, the
+    /// app's data folder), each once.
+    pub fn models(&self) -> Vec<api::ModelChoice> {
+        let mut found: Vec<PathBuf> = std::env::var_os("CLINITUNE_MODEL")
+            .filter(|m| !m.is_empty())
+            .map(PathBuf::from)
+            .into_iter()
+            .collect();
+        let mut dirs: Vec<PathBuf> = std::env::var_os("CLINITUNE_MODELS_DIR")
+            .filter(|m| !m.is_empty())
+            .map(PathBuf::from)
+            .into_iter()
+            .collect();
+        dirs.push(PathBuf::from("models"));
+        if let Some(dir) = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|d| d.join("models")))
+        {
+            dirs.push(dir);
+        }
+        if let Some(dir) = &self.data_dir {
+            dirs.push(dir.join("models"));
+        }
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut here: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|x| x.eq_ignore_ascii_case("gguf"))
+                        || p.join("config.json").is_file()
+                })
+                .collect();
+            here.sort();
+            found.extend(here);
+        }
+        let mut seen = std::collections::HashSet::new();
+        found
+            .into_iter()
+            .filter(|p| p.exists())
+            .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+            .filter(|p| seen.insert(p.clone()))
+            .map(|p| api::ModelChoice {
+                name: p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                path: p.display().to_string(),
+            })
+            .collect()
     }
 
     /// The open project, locked for one command.

@@ -104,6 +104,11 @@ impl Desktop {
 
     /// Starts the app (with `args`) and a WebDriver session on it.
     pub async fn launch(&self, args: &[&str]) -> App {
+        self.launch_with(args, &[]).await
+    }
+
+    /// [`Desktop::launch`] with extra environment variables for the app (e.g. the model).
+    pub async fn launch_with(&self, args: &[&str], envs: &[(&str, &str)]) -> App {
         let port = free_port();
         let native = free_port();
         let driver = Command::new("tauri-driver")
@@ -118,6 +123,9 @@ impl Desktop {
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
             .env("CLINITUNE_ANNOTATOR", "tester")
             .env_remove("CLINITUNE_PROJECT")
+            .env_remove("CLINITUNE_PAGE")
+            .env_remove("CLINITUNE_MODEL")
+            .envs(envs.iter().copied())
             .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -8,6 +8,7 @@ mod eval;
 mod hostile;
 mod model;
 mod review;
+mod review_app;
 mod shadr;
 mod train;
 

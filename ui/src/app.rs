@@ -6,7 +6,10 @@ use leptos::task::spawn_local;
 
 use crate::client;
 use crate::components::{ErrorBanner, ProgressBar};
-use crate::pages::{AgreementPage, AnnotatePage, NotesPage, ProjectsPage, SchemaPage};
+use crate::pages::{
+    AgreementPage, AnnotatePage, ComingPage, NotesPage, PairsPage, ProjectsPage, ReviewPage,
+    SchemaPage,
+};
 
 /// The pages of the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +20,14 @@ pub enum Page {
     Notes,
     /// Annotate one note.
     Annotate,
+    /// Run a prompt task on notes and review its outputs.
+    Review,
+    /// The preference pairs and SFT examples reviews made.
+    Pairs,
+    /// Train an adapter (coming).
+    Train,
+    /// Compare runs (coming).
+    Evaluate,
     /// The label schemas.
     Schema,
     /// Inter-annotator agreement and adjudication.
@@ -24,10 +35,14 @@ pub enum Page {
 }
 
 impl Page {
-    const ALL: [Page; 5] = [
+    const ALL: [Page; 9] = [
         Page::Projects,
         Page::Notes,
         Page::Annotate,
+        Page::Review,
+        Page::Pairs,
+        Page::Train,
+        Page::Evaluate,
         Page::Schema,
         Page::Agreement,
     ];
@@ -37,8 +52,48 @@ impl Page {
             Page::Projects => "Projects",
             Page::Notes => "Notes",
             Page::Annotate => "Annotate",
+            Page::Review => "Review",
+            Page::Pairs => "Pairs",
+            Page::Train => "Train",
+            Page::Evaluate => "Evaluate",
             Page::Schema => "Schema",
             Page::Agreement => "Agreement",
+        }
+    }
+
+    /// The page's name in routes (`#/review`) and `--page`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Page::Projects => "projects",
+            Page::Notes => "notes",
+            Page::Annotate => "annotate",
+            Page::Review => "review",
+            Page::Pairs => "pairs",
+            Page::Train => "train",
+            Page::Evaluate => "evaluate",
+            Page::Schema => "schema",
+            Page::Agreement => "agreement",
+        }
+    }
+
+    /// The page a route or `--page` names.
+    pub fn from_name(name: &str) -> Option<Page> {
+        let name = name.trim_start_matches('#').trim_start_matches('/');
+        Page::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The Alt+letter that opens the page from anywhere.
+    fn shortcut(self) -> Option<char> {
+        match self {
+            Page::Projects => Some('o'),
+            Page::Notes => Some('n'),
+            Page::Annotate => Some('a'),
+            Page::Review => Some('r'),
+            Page::Pairs => Some('p'),
+            Page::Train => Some('t'),
+            Page::Evaluate => Some('e'),
+            Page::Schema => Some('s'),
+            Page::Agreement => Some('g'),
         }
     }
 }
@@ -80,7 +135,10 @@ impl AppCtx {
                 Err(e) => ctx.fail(e),
             }
         });
-        ctx.page.set(Page::Notes);
+        // A page asked for at start (`--page`, a route) stays; the projects page moves on.
+        if ctx.page.get_untracked() == Page::Projects {
+            ctx.page.set(Page::Notes);
+        }
     }
 
     /// Opens a note on the annotate page.
@@ -103,14 +161,58 @@ pub fn App() -> impl IntoView {
         progress: RwSignal::new(None),
     };
     provide_context(ctx);
+    // The route (`#/review`) wins over `--page`; the page shown is always in the route.
+    let routed = route();
+    if let Some(page) = routed {
+        ctx.page.set(page);
+    }
     spawn_local(async move {
         client::listen_progress(move |p| ctx.progress.set(Some(p))).await;
+        if routed.is_none() {
+            if let Ok(Some(page)) = client::start_page().await {
+                if let Some(page) = Page::from_name(&page) {
+                    ctx.page.set(page);
+                }
+            }
+        }
         match client::project_current().await {
             Ok(Some(info)) => ctx.opened(info),
             Ok(None) => {}
             Err(e) => ctx.fail(e),
         }
     });
+    Effect::new(move |_| {
+        let name = format!("#/{}", ctx.page.get().name());
+        let location = window().location();
+        if location.hash().ok().as_deref() != Some(name.as_str()) {
+            let _ = location.set_hash(&name);
+        }
+    });
+    let routes = window_event_listener(leptos::ev::hashchange, move |_| {
+        if let Some(page) = route() {
+            if page != ctx.page.get_untracked() {
+                ctx.page.set(page);
+            }
+        }
+    });
+    on_cleanup(move || routes.remove());
+    // Alt+letter opens a page from anywhere, even from a text field.
+    let shortcuts = window_event_listener(leptos::ev::keydown, move |ev| {
+        if !ev.alt_key() || ev.ctrl_key() || ev.meta_key() {
+            return;
+        }
+        let key = ev.key().to_lowercase();
+        let target = Page::ALL
+            .into_iter()
+            .find(|p| p.shortcut().is_some_and(|c| key == c.to_string()));
+        if let Some(page) = target {
+            if page == Page::Projects || ctx.project.with_untracked(Option::is_some) {
+                ev.prevent_default();
+                ctx.page.set(page);
+            }
+        }
+    });
+    on_cleanup(move || shortcuts.remove());
     let dark = RwSignal::new(prefers_dark());
     Effect::new(move |_| {
         let theme = if dark.get() { "dark" } else { "light" };
@@ -130,7 +232,8 @@ pub fn App() -> impl IntoView {
                         view! {
                             <button
                                 class="nav"
-                                id=format!("nav-{}", page.title().to_lowercase())
+                                id=format!("nav-{}", page.name())
+                                title=page.shortcut().map(|c| format!("{} (Alt+{})", page.title(), c.to_ascii_uppercase()))
                                 aria-current=move || (ctx.page.get() == page).then_some("page")
                                 disabled=move || needs_project && ctx.project.with(Option::is_none)
                                 on:click=move |_| ctx.page.set(page)
@@ -160,16 +263,29 @@ pub fn App() -> impl IntoView {
         </header>
         <ErrorBanner />
         <ProgressBar />
-        <main id="page" data-page=move || ctx.page.get().title().to_lowercase()>
+        <main id="page" data-page=move || ctx.page.get().name()>
             {move || match ctx.page.get() {
                 Page::Projects => view! { <ProjectsPage /> }.into_any(),
                 Page::Notes => view! { <NotesPage /> }.into_any(),
                 Page::Annotate => view! { <AnnotatePage /> }.into_any(),
+                Page::Review => view! { <ReviewPage /> }.into_any(),
+                Page::Pairs => view! { <PairsPage /> }.into_any(),
+                Page::Train => view! { <ComingPage name="Train" /> }.into_any(),
+                Page::Evaluate => view! { <ComingPage name="Evaluate" /> }.into_any(),
                 Page::Schema => view! { <SchemaPage /> }.into_any(),
                 Page::Agreement => view! { <AgreementPage /> }.into_any(),
             }}
         </main>
     }
+}
+
+/// The page the location's hash names (`#/review`).
+fn route() -> Option<Page> {
+    window()
+        .location()
+        .hash()
+        .ok()
+        .and_then(|h| Page::from_name(&h))
 }
 
 fn prefers_dark() -> bool {

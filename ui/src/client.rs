@@ -5,9 +5,12 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AgreementReport, AgreementRequest, ApiError, DocLabel, ErrorKind, JobProgress, Label,
-    LabelLook, NoteComparison, NoteDetail, NoteId, NoteStatus, NoteSummary, ProjectInfo,
-    RecentProject, SchemaSummary, SearchQuery, Span, SpanId, SpanRequest,
+    AgreementReport, AgreementRequest, ApiError, DatasetDetail, DatasetExportSummary,
+    DatasetFilter, DatasetFormat, DatasetImportSummary, DatasetItem, DatasetListing, DocLabel,
+    ErrorKind, JobProgress, Label, LabelLook, ModelChoice, NoteComparison, NoteDetail, NoteId,
+    NoteStatus, NoteSummary, OutputId, ProjectInfo, PromptTask, RecentProject, ReviewOutcome,
+    ReviewRunRequest, ReviewedOutput, RunEvent, RunSummary, SchemaSummary, SearchQuery, Span,
+    SpanId, SpanRequest, Split,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -31,9 +34,19 @@ extern "C" {
 /// Replies cross as one JSON string (`JSON.stringify`, then serde_json in wasm): walking a
 /// large JS object field by field from wasm is many times slower for a long note's spans.
 async fn call<T: DeserializeOwned>(cmd: &str, args: impl Serialize) -> Result<T, ApiError> {
+    call_with(cmd, args, |_| true).await
+}
+
+/// [`call`], letting `extend` add JS values (a channel) to the arguments first.
+async fn call_with<T: DeserializeOwned>(
+    cmd: &str,
+    args: impl Serialize,
+    extend: impl FnOnce(&JsValue) -> bool,
+) -> Result<T, ApiError> {
     let args = serde_json::to_string(&args)
         .ok()
         .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .filter(|args| extend(args))
         .ok_or_else(|| ApiError::internal(format!("cannot encode the {cmd} request")))?;
     let as_text = |value: &JsValue| -> Option<String> {
         if value.is_undefined() {
@@ -214,4 +227,161 @@ pub async fn adjudicate(note: NoteId, span: SpanId) -> Result<Span, ApiError> {
 /// Asks for a file with the system dialog (`open_project`, `new_project`, `schema`).
 pub async fn choose_file(purpose: &str) -> Result<Option<String>, ApiError> {
     call("choose_file", json!({ "purpose": purpose })).await
+}
+
+/// The project's prompt tasks.
+pub async fn task_list() -> Result<Vec<PromptTask>, ApiError> {
+    call("task_list", json!({})).await
+}
+
+/// Adds the prompt tasks Clinitune ships; the tasks as they are now.
+pub async fn task_add_built_in() -> Result<Vec<PromptTask>, ApiError> {
+    call("task_add_built_in", json!({})).await
+}
+
+/// The models the app found (the first is the default).
+pub async fn model_list() -> Result<Vec<ModelChoice>, ApiError> {
+    call("model_list", json!({})).await
+}
+
+/// Runs a task on one note; `on_event` gets the job id, then each piece of text as it is
+/// generated. Resolves when the outputs are saved (or the run was cancelled).
+pub async fn review_run(
+    request: &ReviewRunRequest,
+    on_event: impl FnMut(RunEvent) + 'static,
+) -> Result<RunSummary, ApiError> {
+    let channel = Channel::new(on_event)?;
+    let reply = call_with("review_run", json!({ "request": request }), |args| {
+        js_sys::Reflect::set(args, &JsValue::from_str("on_event"), &channel.js).is_ok()
+    })
+    .await;
+    channel.close();
+    reply
+}
+
+/// Asks a running job to stop; `false` when it had finished.
+pub async fn cancel_job(job: u64) -> Result<bool, ApiError> {
+    call("cancel_job", json!({ "job": job })).await
+}
+
+/// A note's outputs with what was done with each.
+pub async fn review_outputs(note: NoteId) -> Result<Vec<ReviewedOutput>, ApiError> {
+    call("review_outputs", json!({ "note": note })).await
+}
+
+/// Saves an edit of an output (a pair and an SFT example).
+pub async fn review_edit(output: OutputId, text: &str) -> Result<ReviewOutcome, ApiError> {
+    call("review_edit", json!({ "output": output, "text": text })).await
+}
+
+/// Accepts an output unchanged.
+pub async fn review_accept(output: OutputId) -> Result<ReviewOutcome, ApiError> {
+    call("review_accept", json!({ "output": output })).await
+}
+
+/// Rejects an output (no training data).
+pub async fn review_reject(output: OutputId) -> Result<(), ApiError> {
+    call("review_reject", json!({ "output": output })).await
+}
+
+/// Prefers one output over another of the same note.
+pub async fn review_rank(preferred: OutputId, other: OutputId) -> Result<ReviewOutcome, ApiError> {
+    call(
+        "review_rank",
+        json!({ "preferred": preferred, "other": other }),
+    )
+    .await
+}
+
+/// Pairs and SFT examples matching a filter, with counts per split.
+pub async fn pairs_list(filter: &DatasetFilter) -> Result<DatasetListing, ApiError> {
+    call("pairs_list", json!({ "filter": filter })).await
+}
+
+/// One pair or SFT example in full.
+pub async fn pairs_show(item: DatasetItem) -> Result<DatasetDetail, ApiError> {
+    call("pairs_show", json!({ "item": item })).await
+}
+
+/// Moves a row (and its note's other rows) to a split; how many moved.
+pub async fn pairs_move(item: DatasetItem, split: Split) -> Result<u64, ApiError> {
+    call("pairs_move", json!({ "item": item, "split": split })).await
+}
+
+/// Deletes a row (undo with [`pairs_undo_delete`]).
+pub async fn pairs_delete(item: DatasetItem) -> Result<(), ApiError> {
+    call("pairs_delete", json!({ "item": item })).await
+}
+
+/// Brings back the last deleted row.
+pub async fn pairs_undo_delete() -> Result<Option<DatasetItem>, ApiError> {
+    call("pairs_undo_delete", json!({})).await
+}
+
+/// Exports TRL JSONL to a file chosen in the save dialog; `None` if cancelled.
+pub async fn pairs_export(
+    format: DatasetFormat,
+    split: Option<Split>,
+) -> Result<Option<DatasetExportSummary>, ApiError> {
+    call("pairs_export", json!({ "format": format, "split": split })).await
+}
+
+/// Imports TRL JSONL chosen in the open dialog; `None` if cancelled.
+pub async fn pairs_import() -> Result<Option<DatasetImportSummary>, ApiError> {
+    call("pairs_import", json!({})).await
+}
+
+/// Asks for an adapter folder.
+pub async fn choose_adapter() -> Result<Option<String>, ApiError> {
+    call("choose_adapter", json!({})).await
+}
+
+/// The page the app was started on, if one was asked for.
+pub async fn start_page() -> Result<Option<String>, ApiError> {
+    call("start_page", json!({})).await
+}
+
+/// A Tauri IPC channel (`window.__TAURI__.core.Channel`) whose messages go to a Rust closure
+/// until [`Channel::close`].
+struct Channel {
+    js: JsValue,
+    open: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl Channel {
+    fn new(mut on_message: impl FnMut(RunEvent) + 'static) -> Result<Channel, ApiError> {
+        let unavailable = || ApiError::internal("the app's message channel is not available");
+        let get = |obj: &JsValue, key: &str| js_sys::Reflect::get(obj, &JsValue::from_str(key));
+        let ctor = get(&window_js(), "__TAURI__")
+            .and_then(|t| get(&t, "core"))
+            .and_then(|c| get(&c, "Channel"))
+            .map_err(|_| unavailable())?;
+        let ctor: js_sys::Function = ctor.dyn_into().map_err(|_| unavailable())?;
+        let js =
+            js_sys::Reflect::construct(&ctor, &js_sys::Array::new()).map_err(|_| unavailable())?;
+        let open = std::rc::Rc::new(std::cell::Cell::new(true));
+        let still_open = std::rc::Rc::clone(&open);
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |message: JsValue| {
+            if !still_open.get() {
+                return;
+            }
+            if let Ok(event) = serde_wasm_bindgen::from_value::<RunEvent>(message) {
+                on_message(event);
+            }
+        });
+        js_sys::Reflect::set(&js, &JsValue::from_str("onmessage"), handler.as_ref())
+            .map_err(|_| unavailable())?;
+        // Late messages may still arrive after the reply; the closure outlives the call and
+        // ignores them once closed.
+        handler.forget();
+        Ok(Channel { js, open })
+    }
+
+    fn close(&self) {
+        self.open.set(false);
+    }
+}
+
+fn window_js() -> JsValue {
+    js_sys::global().into()
 }

@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 
 use crate::app::AppCtx;
+use crate::diff::Piece;
+use crate::text::escape_html;
 
 /// The last error, with its hint, until dismissed (Escape or the button).
 #[component]
@@ -46,4 +48,40 @@ pub fn ProgressBar() -> impl IntoView {
             }}
         </Show>
     }
+}
+
+/// A word diff drawn inline: removed words struck through, added words marked. Drawn as one
+/// HTML string, so a keystroke costs one DOM update however long the text.
+#[component]
+pub fn WordDiff(
+    /// The diff, recomputed as the text changes.
+    #[prop(into)]
+    pieces: Signal<Vec<Piece>>,
+    /// The element's id.
+    id: String,
+) -> impl IntoView {
+    let html = move || {
+        pieces.with(|pieces| {
+            let mut html = String::new();
+            for p in pieces {
+                match p {
+                    Piece::Kept(t) => html.push_str(&escape_html(t)),
+                    Piece::Removed(t) => {
+                        html.push_str("<del>");
+                        html.push_str(&escape_html(t.trim_end()));
+                        html.push_str("</del> ");
+                    }
+                    Piece::Added(t) => {
+                        let word = t.trim_end();
+                        html.push_str("<ins>");
+                        html.push_str(&escape_html(word));
+                        html.push_str("</ins>");
+                        html.push_str(&escape_html(t.get(word.len()..).unwrap_or_default()));
+                    }
+                }
+            }
+            html
+        })
+    };
+    view! { <div class="diff" id=id aria-label="Changes: struck words removed, marked words added" inner_html=html></div> }
 }

@@ -8,6 +8,7 @@
 mod app;
 mod client;
 mod components;
+mod diff;
 mod pages;
 mod text;
 

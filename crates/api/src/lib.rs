@@ -21,6 +21,7 @@ mod evaluation;
 mod labels;
 #[macro_use]
 mod notes;
+mod pairs;
 mod review;
 mod training;
 
@@ -43,11 +44,15 @@ pub use notes::{
     NoteNotExported, NoteStatus, NoteSummary, Rejection, SearchOrder, SearchQuery, Span, SpanId,
     SpanRecord, SpanRequest, Stats,
 };
+pub use pairs::{
+    DatasetDetail, DatasetFilter, DatasetItem, DatasetKind, DatasetListing, DatasetRow, SplitCounts,
+};
 pub use review::{
     ChatMessage, DatasetExportRequest, DatasetExportSummary, DatasetFormat, DatasetImportSummary,
-    DiffStats, EditId, ModelOutput, OutputId, OutputQuery, PairId, PairOrigin, PreferencePair,
-    PromptTask, RankingId, ReviewOutcome, RunRequest, RunSummary, SamplingParams, SftExample,
-    SftId, SftOrigin, Split, SplitRequest, SplitSummary, TaskId, TaskKind,
+    DiffStats, EditId, ModelChoice, ModelOutput, OutputId, OutputQuery, PairId, PairOrigin,
+    PreferencePair, PromptTask, RankingId, ReviewMark, ReviewOutcome, ReviewRunRequest,
+    ReviewedOutput, RunEvent, RunRequest, RunSummary, SamplingParams, SftExample, SftId, SftOrigin,
+    Split, SplitRequest, SplitSummary, TaskId, TaskKind,
 };
 pub use training::{
     AdapterInfo, Device, LoraSettings, LoraTarget, Objective, Scheduler, TrainData, TrainFinish,

@@ -482,3 +482,80 @@ pub struct SplitSummary {
     /// Notes (or, for imported data, distinct prompts) per split.
     pub groups: [u64; 3],
 }
+
+/// What a clinician has done with a model output, as the Review page shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewMark {
+    /// Nothing yet.
+    Pending,
+    /// Accepted unchanged (an SFT example).
+    Accepted,
+    /// Edited and saved (a preference pair and an SFT example).
+    Edited,
+    /// Preferred over another output (a preference pair).
+    Preferred,
+    /// Another output was preferred over it.
+    NotPreferred,
+    /// Rejected: recorded, no training data.
+    Rejected,
+}
+
+/// A model output with what the clinician did with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewedOutput {
+    /// The output and what made it.
+    pub output: ModelOutput,
+    /// The latest review of it.
+    pub mark: ReviewMark,
+    /// The text of its latest saved edit.
+    pub edited: Option<String>,
+}
+
+/// A model the app can run, found in the models folders or named by `$CLINITUNE_MODEL`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelChoice {
+    /// Path of the model file or folder.
+    pub path: String,
+    /// Its file or folder name, for the picker.
+    pub name: String,
+}
+
+/// What the Review page asks for when it runs a task on one note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewRunRequest {
+    /// Task name, optionally `name@version`.
+    pub task: String,
+    /// The note.
+    pub note: NoteId,
+    /// Model path (default: the first model the app finds).
+    pub model: Option<String>,
+    /// LoRA adapter folder applied over the model.
+    pub adapter: Option<String>,
+    /// Outputs side by side (2 for A/B); more than one samples with a temperature.
+    pub samples: u32,
+    /// Seed of the first sample.
+    pub seed: u64,
+    /// At most this many new tokens per output.
+    pub max_tokens: usize,
+}
+
+/// What a run streams to the page while it generates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// The run started; `job` is what cancelling it needs.
+    Started {
+        /// The job's id.
+        job: u64,
+    },
+    /// The model is loading (the first run, or another model).
+    Loading,
+    /// New text of one sample's output.
+    Text {
+        /// Which sample (from 0).
+        sample: i64,
+        /// The text generated since the last event.
+        text: String,
+    },
+}

@@ -72,6 +72,43 @@ pub enum DatasetTable {
     Sft,
 }
 
+impl DatasetTable {
+    fn name(self) -> &'static str {
+        match self {
+            DatasetTable::Pairs => "preference_pairs",
+            DatasetTable::Sft => "sft_examples",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            DatasetTable::Pairs => "preference pair",
+            DatasetTable::Sft => "SFT example",
+        }
+    }
+}
+
+/// A deleted pair or SFT example, every column as stored, kept for undo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeletedRow {
+    table: DatasetTable,
+    id: i64,
+    columns: Vec<String>,
+    values: Vec<rusqlite::types::Value>,
+}
+
+impl DeletedRow {
+    /// Which table it was in.
+    pub fn table(&self) -> DatasetTable {
+        self.table
+    }
+
+    /// Its id.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+}
+
 /// A row's id, note and prompt, for assigning splits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SplitRow {
@@ -188,6 +225,65 @@ impl Tx<'_> {
             .and_then(|mut s| s.execute(params![id, split.as_str()]))
             .map_err(Error::sql("assigning a split"))?;
         Ok(())
+    }
+
+    /// Deletes a pair or SFT example and returns the row as it was, so that
+    /// [`Tx::restore_dataset_row`] can put it back (same id, same links); `None` if absent.
+    pub fn delete_dataset_row(&self, table: DatasetTable, id: i64) -> Result<Option<DeletedRow>> {
+        let name = table.name();
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!("SELECT * FROM {name} WHERE id = ?1"))
+            .map_err(Error::sql("reading a row to delete"))?;
+        let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        let values = stmt
+            .query_row([id], |r| {
+                (0..columns.len())
+                    .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .optional()
+            .map_err(Error::sql("reading a row to delete"))?;
+        let Some(values) = values else {
+            return Ok(None);
+        };
+        self.conn()
+            .prepare_cached(&format!("DELETE FROM {name} WHERE id = ?1"))
+            .and_then(|mut s| s.execute([id]))
+            .map_err(Error::sql("deleting a row"))?;
+        Ok(Some(DeletedRow {
+            table,
+            id,
+            columns,
+            values,
+        }))
+    }
+
+    /// Puts a deleted pair or SFT example back as it was; a conflict if the same texts were
+    /// stored again since.
+    pub fn restore_dataset_row(&self, row: &DeletedRow) -> Result<()> {
+        let names = row.columns.join(", ");
+        let marks = vec!["?"; row.columns.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO {} ({names}) VALUES ({marks})",
+            row.table.name()
+        );
+        let inserted = self
+            .conn()
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.execute(rusqlite::params_from_iter(row.values.iter())));
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(Error::Conflict(format!(
+                "{} {} cannot come back: the same texts were saved again since",
+                row.table.noun(),
+                row.id
+            ))),
+            Err(source) => Err(Error::Sqlite {
+                context: "restoring a row",
+                source,
+            }),
+        }
     }
 
     /// Sets a project setting.

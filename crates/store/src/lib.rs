@@ -28,10 +28,10 @@ mod outputs;
 mod tasks;
 
 pub use annotations::{NewDocLabel, NewSpan};
-pub use datasets::{DatasetTable, NewPair, NewSft, SplitRow};
+pub use datasets::{DatasetTable, DeletedRow, NewPair, NewSft, SplitRow};
 pub use db::{Db, Store, Tx};
 pub use error::Error;
 pub use history::{Change, HistoryEntry};
 pub use notes::NewNote;
-pub use outputs::{NewOutput, OutputRecord};
+pub use outputs::{NewOutput, OutputRecord, OutputReview};
 pub use tasks::NewTask;

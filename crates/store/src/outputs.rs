@@ -68,6 +68,23 @@ pub struct OutputRecord {
     pub prompt_messages: Vec<ChatMessage>,
 }
 
+/// What clinicians did with one output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputReview {
+    /// The output.
+    pub output: OutputId,
+    /// The text of its latest edit.
+    pub edited: Option<String>,
+    /// Accepted unchanged.
+    pub accepted: bool,
+    /// Preferred in an A/B ranking.
+    pub preferred: bool,
+    /// Another output was preferred over it.
+    pub not_preferred: bool,
+    /// Rejected.
+    pub rejected: bool,
+}
+
 const OUTPUT_COLUMNS: &str = "o.id, o.note_id, t.name, t.version, t.kind, o.batch, o.sample,
     o.text, o.model, o.model_name, o.model_sha256, o.adapter, o.params, o.seed, o.stop,
     o.prompt_tokens, o.completion_tokens, o.truncated, o.parsed, o.parse_error, o.created_at,
@@ -259,6 +276,41 @@ impl Db<'_> {
             .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
             .map(|n| u64::try_from(n).unwrap_or(0))
             .map_err(Error::sql("counting model outputs"))
+    }
+
+    /// What clinicians did with each of a note's outputs, oldest output first: its latest edit's
+    /// text, and whether it was accepted, preferred, not preferred or rejected (from the audit
+    /// log and the rankings).
+    pub fn output_reviews(&self, note: NoteId) -> Result<Vec<OutputReview>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT o.id,
+                    (SELECT e.edited_text FROM edits e WHERE e.output_id = o.id
+                     ORDER BY e.id DESC LIMIT 1),
+                    EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'accept_output'
+                            AND a.entity = 'model_output' AND a.entity_id = o.id),
+                    EXISTS (SELECT 1 FROM rankings r WHERE r.preferred_output = o.id),
+                    EXISTS (SELECT 1 FROM rankings r WHERE r.other_output = o.id),
+                    EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'reject_output'
+                            AND a.entity = 'model_output' AND a.entity_id = o.id)
+                 FROM model_outputs o WHERE o.note_id = ?1 ORDER BY o.id",
+            )
+            .map_err(Error::sql("reading reviews"))?;
+        let rows = stmt
+            .query_map([note.0], |r| {
+                Ok(OutputReview {
+                    output: OutputId(r.get(0)?),
+                    edited: r.get(1)?,
+                    accepted: r.get(2)?,
+                    preferred: r.get(3)?,
+                    not_preferred: r.get(4)?,
+                    rejected: r.get(5)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(Error::sql("reading reviews"))?;
+        Ok(rows)
     }
 
     /// The (note, sample) pairs a run has already made, so a rerun can skip them.

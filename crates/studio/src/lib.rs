@@ -9,8 +9,9 @@
 //! [`evaluation`] (scoring predictions: F1, AUROC, ROUGE with bootstrap intervals). The review
 //! loop: [`tasks`] (versioned prompt templates), [`runs`] (generation over notes, resumable,
 //! with provenance), [`extraction`] (reading messy model JSON, evidence → suggested spans),
-//! [`review`] (accept, edit, rank → preference pairs and SFT examples) and [`datasets`]
-//! (splits, TRL JSONL export and import). Errors convert into [`api::ApiError`] here,
+//! [`review`] (accept, edit, rank, reject → preference pairs and SFT examples), [`datasets`]
+//! (splits, TRL JSONL export and import) and [`pairs`] (one row at a time: filter, move, delete
+//! with undo). Errors convert into [`api::ApiError`] here,
 //! because this is the layer that knows what a clinician can do about them.
 //!
 //! Invariants: no SQL and no tensors here (`store` and, later, `tune` own those); this crate is
@@ -28,6 +29,7 @@ pub mod extraction;
 pub mod jobs;
 pub mod models;
 pub mod notes;
+pub mod pairs;
 pub mod review;
 pub mod runs;
 pub mod schemas;

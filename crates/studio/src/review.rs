@@ -5,14 +5,15 @@
 //!   (prompt, completion = edit). An edit that changes nothing is an acceptance.
 //! - [`accept`] makes an SFT example only.
 //! - [`rank`] of two outputs of the same prompt makes a pair (chosen = the preferred one).
+//! - [`reject`] records that an output is wrong, and makes no training data.
 //!
 //! Each runs in one transaction with an audit entry (ids and counts, never text). Pairs and
 //! examples are de-duplicated by their texts and land in their note's split (see
 //! [`crate::datasets`]).
 
 use api::{
-    ChatMessage, DiffStats, EditId, NoteId, OutputId, PairOrigin, ReviewOutcome, SftOrigin, Split,
-    TaskId,
+    ChatMessage, DiffStats, EditId, NoteId, OutputId, PairOrigin, ReviewMark, ReviewOutcome,
+    ReviewedOutput, SftOrigin, Split, TaskId,
 };
 use serde_json::json;
 use similar::DiffTag;
@@ -318,6 +319,53 @@ pub fn rank(
             diff: None,
         })
     })
+}
+
+/// Rejects an output: recorded (audit log) and shown as rejected, but no training data.
+pub fn reject(project: &mut Project, output: OutputId, annotator: &str) -> Result<(), Error> {
+    project.store.write(|tx| {
+        let record = tx.output(output)?;
+        tx.ensure_annotator(annotator, "human")?;
+        tx.audit(
+            annotator,
+            "reject_output",
+            "model_output",
+            Some(output.0),
+            Some(record.output.note_id),
+            &json!({}),
+        )?;
+        Ok(())
+    })
+}
+
+/// A note's outputs, oldest first, each with what was done with it (the latest of edited,
+/// accepted, preferred or not, rejected — in that order of precedence).
+pub fn reviewed_outputs(project: &Project, note: NoteId) -> Result<Vec<ReviewedOutput>, Error> {
+    let db = project.store.db();
+    let outputs = db.outputs(&api::OutputQuery {
+        note: Some(note),
+        ..api::OutputQuery::default()
+    })?;
+    let reviews = db.output_reviews(note)?;
+    Ok(outputs
+        .into_iter()
+        .map(|output| {
+            let review = reviews.iter().find(|r| r.output == output.id);
+            let mark = match review {
+                Some(r) if r.edited.is_some() => ReviewMark::Edited,
+                Some(r) if r.accepted => ReviewMark::Accepted,
+                Some(r) if r.preferred => ReviewMark::Preferred,
+                Some(r) if r.not_preferred => ReviewMark::NotPreferred,
+                Some(r) if r.rejected => ReviewMark::Rejected,
+                _ => ReviewMark::Pending,
+            };
+            ReviewedOutput {
+                edited: review.and_then(|r| r.edited.clone()),
+                output,
+                mark,
+            }
+        })
+        .collect())
 }
 
 fn messages(record: &OutputRecord) -> Option<&[ChatMessage]> {

@@ -137,6 +137,19 @@ pub fn run(
     progress: &mut dyn FnMut(JobProgress),
     cancel: &CancelToken,
 ) -> Result<RunSummary, Error> {
+    run_streaming(project, model, request, progress, &mut |_, _, _| {}, cancel)
+}
+
+/// [`run`], also calling `on_text(note, sample, piece)` with each piece of text as it is
+/// generated (the Review page shows it as it comes).
+pub fn run_streaming(
+    project: &mut Project,
+    model: &LoadedModel,
+    request: &RunRequest,
+    progress: &mut dyn FnMut(JobProgress),
+    on_text: &mut dyn FnMut(NoteId, i64, &str),
+    cancel: &CancelToken,
+) -> Result<RunSummary, Error> {
     check_request(request)?;
     let (task, def) = tasks::get(project, &request.task)?;
     let notes = notes_of(project, request)?;
@@ -239,7 +252,12 @@ pub fn run(
             seed,
             stop: Vec::new(),
         };
-        let result = crate::models::generate(model, &generate, &mut |_| {}, cancel)?;
+        let result = crate::models::generate(
+            model,
+            &generate,
+            &mut |piece| on_text(note, sample, piece),
+            cancel,
+        )?;
         if result.stop == "cancelled" {
             summary.cancelled = true;
             break;

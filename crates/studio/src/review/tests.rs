@@ -241,3 +241,38 @@ fn word_diff_counts_words_and_maps_ranges_to_both_texts() {
         "the diff holds offsets, not text"
     );
 }
+
+#[test]
+fn a_rejected_output_is_marked_rejected_and_makes_no_training_data() {
+    let (_dir, mut p) = project_with_notes(1);
+    let out = output(&mut p, 1, "Lives with a dog.");
+    reject(&mut p, out, "dr-lee").unwrap();
+    assert!(datasets::pairs(&p, None).unwrap().is_empty());
+    assert!(datasets::sft_examples(&p, None).unwrap().is_empty());
+    let reviewed = reviewed_outputs(&p, NoteId(1)).unwrap();
+    assert_eq!(reviewed.len(), 1);
+    assert_eq!(reviewed[0].mark, api::ReviewMark::Rejected);
+}
+
+#[test]
+fn reviewed_outputs_show_the_saved_edit_and_which_output_was_preferred() {
+    let (_dir, mut p) = project_with_notes(1);
+    let a = output(&mut p, 1, "Lives alone.");
+    let b = output(&mut p, 1, "Lives with family.");
+    let c = output(&mut p, 1, "Has a car.");
+    rank(&mut p, b, a, "dr-lee").unwrap();
+    edit(&mut p, c, "Has no car.", "dr-lee").unwrap();
+    let marks: Vec<(OutputId, api::ReviewMark, Option<String>)> = reviewed_outputs(&p, NoteId(1))
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.output.id, r.mark, r.edited))
+        .collect();
+    assert_eq!(
+        marks,
+        vec![
+            (a, api::ReviewMark::NotPreferred, None),
+            (b, api::ReviewMark::Preferred, None),
+            (c, api::ReviewMark::Edited, Some("Has no car.".to_owned())),
+        ]
+    );
+}
