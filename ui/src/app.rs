@@ -168,12 +168,11 @@ pub fn App() -> impl IntoView {
     }
     spawn_local(async move {
         client::listen_progress(move |p| ctx.progress.set(Some(p))).await;
-        if routed.is_none() {
-            if let Ok(Some(page)) = client::start_page().await {
-                if let Some(page) = Page::from_name(&page) {
-                    ctx.page.set(page);
-                }
-            }
+        if routed.is_none()
+            && let Ok(Some(page)) = client::start_page().await
+            && let Some(page) = Page::from_name(&page)
+        {
+            ctx.page.set(page);
         }
         match client::project_current().await {
             Ok(Some(info)) => ctx.opened(info),
@@ -189,10 +188,10 @@ pub fn App() -> impl IntoView {
         }
     });
     let routes = window_event_listener(leptos::ev::hashchange, move |_| {
-        if let Some(page) = route() {
-            if page != ctx.page.get_untracked() {
-                ctx.page.set(page);
-            }
+        if let Some(page) = route()
+            && page != ctx.page.get_untracked()
+        {
+            ctx.page.set(page);
         }
     });
     on_cleanup(move || routes.remove());
@@ -205,11 +204,11 @@ pub fn App() -> impl IntoView {
         let target = Page::ALL
             .into_iter()
             .find(|p| p.shortcut().is_some_and(|c| key == c.to_string()));
-        if let Some(page) = target {
-            if page == Page::Projects || ctx.project.with_untracked(Option::is_some) {
-                ev.prevent_default();
-                ctx.page.set(page);
-            }
+        if let Some(page) = target
+            && (page == Page::Projects || ctx.project.with_untracked(Option::is_some))
+        {
+            ev.prevent_default();
+            ctx.page.set(page);
         }
     });
     on_cleanup(move || shortcuts.remove());

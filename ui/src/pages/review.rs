@@ -79,7 +79,12 @@ impl Review {
         let run = self.shown_run.get();
         let mut cards: Vec<ReviewedOutput> = self.outputs.with(|all| {
             let of_task = all.iter().filter(|o| o.output.task == task);
-            let run = run.or_else(|| of_task.clone().last().and_then(|o| o.output.run.clone()));
+            let run = run.or_else(|| {
+                of_task
+                    .clone()
+                    .next_back()
+                    .and_then(|o| o.output.run.clone())
+            });
             of_task.filter(|o| o.output.run == run).cloned().collect()
         });
         cards.sort_by_key(|o| o.output.sample);
