@@ -235,7 +235,7 @@ impl Tx<'_> {
             .conn()
             .prepare_cached(&format!("SELECT * FROM {name} WHERE id = ?1"))
             .map_err(Error::sql("reading a row to delete"))?;
-        let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
         let values = stmt
             .query_row([id], |r| {
                 (0..columns.len())
