@@ -8,7 +8,9 @@ mod eval;
 mod hostile;
 mod model;
 mod review;
-mod review_app;
+// `review_app` (the Review and Pairs pages over WebDriver) is written but has never run: register it
+// here once it has passed against the release app (issue 13).
+// mod review_app;
 mod shadr;
 mod train;
 
