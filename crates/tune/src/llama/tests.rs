@@ -126,7 +126,7 @@ fn write_tensors(path: &std::path::Path, tensors: &[(&str, &[f32])]) {
     let map: HashMap<String, Tensor> = tensors
         .iter()
         .map(|(name, values)| {
-            let t = Tensor::from_slice(*values, values.len(), &candle_core::Device::Cpu).unwrap();
+            let t = Tensor::from_slice(values, values.len(), &candle_core::Device::Cpu).unwrap();
             ((*name).to_owned(), t)
         })
         .collect();
