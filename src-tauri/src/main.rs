@@ -17,11 +17,16 @@ use std::path::PathBuf;
 use tauri::Manager;
 
 fn main() {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("CLINITUNE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Whatever the user asks for, no dependency logs note text.
+    for directive in studio::LOG_DIRECTIVES {
+        if let Ok(d) = directive.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CLINITUNE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     let startup = startup_project();
