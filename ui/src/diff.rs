@@ -78,12 +78,13 @@ pub fn word_diff(original: &str, edited: &str) -> Vec<Piece> {
                 out.push(Piece::Kept(n[j].to_owned()));
                 i += 1;
                 j += 1;
-            } else if j < n.len() && (i == o.len() || lcs[i * w + j + 1] >= lcs[(i + 1) * w + j]) {
-                out.push(Piece::Added(n[j].to_owned()));
-                j += 1;
-            } else {
+            } else if i < o.len() && (j == n.len() || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
+                // Removed words come before their replacement, as a reader expects.
                 out.push(Piece::Removed(o[i].to_owned()));
                 i += 1;
+            } else {
+                out.push(Piece::Added(n[j].to_owned()));
+                j += 1;
             }
         }
     }
