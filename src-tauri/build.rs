@@ -60,6 +60,14 @@ const COMMANDS: &[&str] = &[
     "pairs_import",
     "choose_adapter",
     "start_page",
+    "train_options",
+    "train_estimate",
+    "train_start",
+    "train_resume",
+    "train_watch",
+    "train_cancel",
+    "train_runs",
+    "open_run_folder",
 ];
 
 /// Tauri embeds `ui/dist` at compile time; before `cargo xtask studio` has built the UI, a

@@ -70,6 +70,14 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         crate::review::pairs_import,
         crate::review::choose_adapter,
         crate::review::start_page,
+        crate::train::train_options,
+        crate::train::train_estimate,
+        crate::train::train_start,
+        crate::train::train_resume,
+        crate::train::train_watch,
+        crate::train::train_cancel,
+        crate::train::train_runs,
+        crate::train::open_run_folder,
     ]
 }
 

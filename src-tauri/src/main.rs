@@ -9,8 +9,10 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod demo;
 mod review;
 mod state;
+mod train;
 
 use std::path::PathBuf;
 
@@ -43,14 +45,30 @@ fn main() {
             let state = state::AppState::new(app.handle(), page);
             if let Some(path) = startup {
                 // A bad startup path is shown on the projects page, not a crash.
-                if let Err(e) = state.open_or_create(&path) {
-                    tracing::warn!(kind = ?e.kind, "cannot open the startup project");
-                    state.set_startup_error(e);
+                match state.open_or_create(&path) {
+                    Err(e) => {
+                        tracing::warn!(kind = ?e.kind, "cannot open the startup project");
+                        state.set_startup_error(e);
+                    }
+                    // `cargo xtask studio` asks for the demo ready for the loop.
+                    Ok(_)
+                        if demo::is_demo(&path)
+                            && std::env::var_os("CLINITUNE_DEMO").is_some_and(|v| v == "1") =>
+                    {
+                        let model = state.models().into_iter().next().map(|m| m.path);
+                        demo::prepare(app.handle().clone(), path.clone(), model);
+                    }
+                    Ok(_) => {}
                 }
             }
             state.update_title(app.handle());
             app.manage(state);
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                train::on_close(window, api);
+            }
         })
         .invoke_handler(commands::handler())
         .run(tauri::generate_context!("../tauri.conf.json"));

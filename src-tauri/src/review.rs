@@ -28,7 +28,7 @@ const MAX_SAMPLES: u32 = 4;
 
 /// An error as the app shows it: the services' hints may name command-line options or
 /// developer commands, which mean nothing in the app, so those are replaced.
-fn for_app(e: impl Into<ApiError>) -> ApiError {
+pub(crate) fn for_app(e: impl Into<ApiError>) -> ApiError {
     let mut e = e.into();
     let developer = |t: &str| t.contains('`') || t.contains("--") || t.contains("xtask");
     if e.hint.as_deref().is_some_and(developer) {

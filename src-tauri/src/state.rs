@@ -30,6 +30,8 @@ pub struct AppState {
     pub deleted: Mutex<Vec<studio::pairs::Deleted>>,
     /// The page to open on (`--page`, `$CLINITUNE_PAGE`).
     pub start_page: Option<String>,
+    /// The training job (one at a time) and its events so far.
+    pub training: crate::train::TrainingJob,
 }
 
 /// A model in memory and what it was loaded from.
@@ -99,6 +101,7 @@ impl AppState {
             model: Arc::new(Mutex::new(None)),
             deleted: Mutex::new(Vec::new()),
             start_page,
+            training: crate::train::TrainingJob::default(),
         }
     }
 

@@ -90,6 +90,48 @@ if (!check()) {
 }
 "#;
 
+/// Presses `r` on the Review page and resolves with the ms until the first piece of the
+/// model's text is in the page.
+const FIRST_TOKEN_JS: &str = r#"
+const [done] = arguments;
+const pieces = () => Number(document.querySelector('#outputs')?.dataset.pieces || 0);
+const t0 = performance.now();
+window.dispatchEvent(new KeyboardEvent('keydown', { key: 'r', bubbles: true }));
+const check = () => {
+  if (pieces() > 0) { done(performance.now() - t0); return true; }
+  return false;
+};
+if (!check()) {
+  const obs = new MutationObserver(() => { if (check()) obs.disconnect(); });
+  obs.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+}
+"#;
+
+/// Types one character at the end of the first output's editor and resolves with the ms
+/// until the word diff under it has changed.
+const EDIT_JS: &str = r#"
+const [ch, done] = arguments;
+const editor = document.querySelector('#editor-0');
+const diff = document.querySelector('#diff-0');
+const before = diff.innerHTML;
+const t0 = performance.now();
+editor.value = editor.value + ch;
+editor.dispatchEvent(new InputEvent('input', { bubbles: true, data: ch, inputType: 'insertText' }));
+const check = () => {
+  if (diff.innerHTML !== before) { done(performance.now() - t0); return true; }
+  return false;
+};
+if (!check()) {
+  const obs = new MutationObserver(() => { if (check()) obs.disconnect(); });
+  obs.observe(diff, { subtree: true, childList: true, characterData: true });
+}
+"#;
+
+/// Steps whose event-to-chart time is sampled while training.
+const TRAIN_STEPS: usize = 8;
+/// Keystrokes timed in the Review editor while training.
+const EDITS: usize = 20;
+
 fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
@@ -101,8 +143,8 @@ async fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let [project, word] = args.as_slice() else {
-        panic!("usage: app PROJECT LONG_NOTE_WORD");
+    let [project, word, model] = args.as_slice() else {
+        panic!("usage: app PROJECT LONG_NOTE_WORD MODEL");
     };
     let desktop = desktop::Desktop::new();
     let launch_args = ["--project", project.as_str()];
@@ -114,7 +156,9 @@ async fn main() {
             desktop::App::close(previous).await;
         }
         let started = Instant::now();
-        let a = desktop.launch(&launch_args).await;
+        let a = desktop
+            .launch_with(&launch_args, &[("CLINITUNE_MODEL", model.as_str())])
+            .await;
         a.wait_css("#note-row-0 .note-id").await;
         cold.push(started.elapsed().as_secs_f64() * 1e3);
         app = Some(a);
@@ -186,6 +230,7 @@ async fn main() {
             .expect("keystroke timed");
         keystroke.push(ms.as_f64().expect("ms"));
     }
+    let loop_figures = review_and_train(&app).await;
     app.close().await;
 
     // The spans are in the file, not only on screen.
@@ -220,5 +265,122 @@ async fn main() {
         "list_jump_samples_ms": scroll,
         "notes_listed": notes_listed,
     });
+    let mut figures = figures;
+    if let (Some(all), Some(more)) = (figures.as_object_mut(), loop_figures.as_object()) {
+        all.extend(more.clone());
+    }
     println!("{figures}");
+}
+
+/// Attribute `name` of `css` as a number (0 when absent).
+async fn number(app: &desktop::App, css: &str, name: &str) -> f64 {
+    app.attr(css, name)
+        .await
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// The review loop under load: the first streamed token after `r` (cold: the model loads;
+/// warm: it is loaded), then a DPO run on the project's pairs with the Train page's
+/// event-to-chart time per step, and keystrokes in the Review editor while it trains.
+async fn review_and_train(app: &desktop::App) -> serde_json::Value {
+    let wait_ms = |ms| tokio::time::sleep(std::time::Duration::from_millis(ms));
+    app.keys("#note-text", &format!("{}r", Key::Alt)).await;
+    app.wait_until("#review-title", |t| t == "Review").await;
+    app.wait_until("#review-task", |_| true).await;
+    let mut first = Vec::new();
+    for _ in 0..3 {
+        let ms = app
+            .client
+            .execute_async(FIRST_TOKEN_JS, vec![])
+            .await
+            .expect("first token timed");
+        first.push(ms.as_f64().expect("ms"));
+        // The run ends when its output is saved and shown for review.
+        let deadline = Instant::now() + std::time::Duration::from_secs(300);
+        while app.attr("#outputs", "data-running").await.as_deref() != Some("false") {
+            assert!(Instant::now() < deadline, "the run did not finish");
+            wait_ms(200).await;
+        }
+        app.wait_css("#editor-0").await;
+    }
+    let cold = first[0];
+    let mut warm = first[1..].to_vec();
+
+    // A long DPO run (stopped at the end), small enough per step to sample several steps.
+    app.keys("#review-note-text", &format!("{}t", Key::Alt))
+        .await;
+    app.wait_until("#train-title", |t| t == "Train").await;
+    app.wait_until("#train-data", |t| t.contains("preference pairs"))
+        .await;
+    for (id, value) in [
+        ("train-steps", "500"),
+        ("train-batch", "1"),
+        ("train-max-length", "256"),
+    ] {
+        let el = app.wait_css(&format!("#{id}")).await;
+        el.send_keys(&format!(
+            "{}a{}{value}{}",
+            Key::Control,
+            Key::Backspace,
+            Key::Tab
+        ))
+        .await
+        .expect("typed");
+    }
+    app.keys("#train-steps", &format!("{}{}", Key::Control, Key::Enter))
+        .await;
+    let mut chart = Vec::new();
+    let mut seen = 0.0;
+    let deadline = Instant::now() + std::time::Duration::from_secs(900);
+    while chart.len() < TRAIN_STEPS {
+        assert!(Instant::now() < deadline, "training did not advance");
+        let step = number(app, "#train-live", "data-step").await;
+        let latency = app.attr("#train-live", "data-latency-ms").await;
+        if step > seen
+            && let Some(l) = latency.and_then(|l| l.parse::<f64>().ok())
+        {
+            seen = step;
+            chart.push(l);
+        }
+        wait_ms(20).await;
+    }
+
+    // Keystrokes in the Review editor while the run goes on.
+    app.keys("#train", &format!("{}r", Key::Alt)).await;
+    app.wait_until("#review-title", |t| t == "Review").await;
+    app.wait_css("#editor-0").await;
+    let mut edits = Vec::new();
+    for i in 0..EDITS {
+        let ch = if i % 5 == 4 { " " } else { "x" };
+        let ms = app
+            .client
+            .execute_async(EDIT_JS, vec![json!(ch)])
+            .await
+            .expect("edit timed");
+        edits.push(ms.as_f64().expect("ms"));
+    }
+    let still_training = app
+        .client
+        .find(fantoccini::Locator::Css("#review-title"))
+        .await
+        .is_ok();
+    app.keys("#review-note-text", &format!("{}t", Key::Alt))
+        .await;
+    app.wait_until("#train-title", |t| t == "Train").await;
+    app.keys("#train", &Key::Escape.to_string()).await;
+    app.wait_until("#train-status", |t| {
+        t.starts_with("Cancelled") || t.starts_with("Completed")
+    })
+    .await;
+    json!({
+        "first_token_ms": median(&mut warm),
+        "first_token_cold_ms": cold,
+        "first_token_samples_ms": first,
+        "train_event_to_chart_ms": median(&mut chart.clone()),
+        "train_event_to_chart_samples_ms": chart,
+        "input_latency_during_training_ms": median(&mut edits.clone()),
+        "input_latency_during_training_samples_ms": edits,
+        "edits_during_training": still_training,
+    })
 }

@@ -7,8 +7,8 @@ use leptos::task::spawn_local;
 use crate::client;
 use crate::components::{ErrorBanner, ProgressBar};
 use crate::pages::{
-    AgreementPage, AnnotatePage, ComingPage, NotesPage, PairsPage, ProjectsPage, ReviewPage,
-    SchemaPage,
+    AgreementPage, AnnotatePage, EvaluatePage, NotesPage, PairsPage, ProjectsPage, ReviewPage,
+    SchemaPage, TrainPage,
 };
 
 /// The pages of the app.
@@ -24,9 +24,9 @@ pub enum Page {
     Review,
     /// The preference pairs and SFT examples reviews made.
     Pairs,
-    /// Train an adapter (coming).
+    /// Train an adapter and watch it learn.
     Train,
-    /// Compare runs (coming).
+    /// Compare runs.
     Evaluate,
     /// The label schemas.
     Schema,
@@ -167,7 +167,23 @@ pub fn App() -> impl IntoView {
         ctx.page.set(page);
     }
     spawn_local(async move {
-        client::listen_progress(move |p| ctx.progress.set(Some(p))).await;
+        client::listen_progress(move |p| {
+            // A finished job's bar goes away after a moment.
+            if p.total.is_some_and(|t| p.done >= t) {
+                set_timeout(
+                    move || {
+                        if ctx.progress.with_untracked(|now| {
+                            now.as_ref().is_some_and(|n| n.total.is_some_and(|t| n.done >= t))
+                        }) {
+                            ctx.progress.set(None);
+                        }
+                    },
+                    std::time::Duration::from_millis(1500),
+                );
+            }
+            ctx.progress.set(Some(p));
+        })
+        .await;
         if routed.is_none()
             && let Ok(Some(page)) = client::start_page().await
             && let Some(page) = Page::from_name(&page)
@@ -212,12 +228,36 @@ pub fn App() -> impl IntoView {
         }
     });
     on_cleanup(move || shortcuts.remove());
-    let dark = RwSignal::new(prefers_dark());
+    // The theme chosen last time, else the system's.
+    let storage = window().local_storage().ok().flatten();
+    let saved = storage
+        .as_ref()
+        .and_then(|s| s.get_item(THEME_KEY).ok().flatten());
+    let dark = RwSignal::new(match saved.as_deref() {
+        Some("dark") => true,
+        Some("light") => false,
+        _ => prefers_dark(),
+    });
     Effect::new(move |_| {
         let theme = if dark.get() { "dark" } else { "light" };
         if let Some(root) = document().document_element() {
             let _ = root.set_attribute("data-theme", theme);
         }
+    });
+    let chose = move || {
+        dark.update(|d| *d = !*d);
+        let theme = if dark.get_untracked() { "dark" } else { "light" };
+        if let Some(s) = window().local_storage().ok().flatten() {
+            let _ = s.set_item(THEME_KEY, theme);
+        }
+    };
+    // An error belongs to the page it happened on.
+    Effect::new(move |previous: Option<Page>| {
+        let page = ctx.page.get();
+        if previous.is_some_and(|p| p != page) {
+            ctx.error.set(None);
+        }
+        page
     });
 
     view! {
@@ -255,7 +295,7 @@ pub fn App() -> impl IntoView {
                 class="theme"
                 title="Switch light or dark theme"
                 aria-label="Switch light or dark theme"
-                on:click=move |_| dark.update(|d| *d = !*d)
+                on:click=move |_| chose()
             >
                 {move || if dark.get() { "☀" } else { "☾" }}
             </button>
@@ -269,14 +309,17 @@ pub fn App() -> impl IntoView {
                 Page::Annotate => view! { <AnnotatePage /> }.into_any(),
                 Page::Review => view! { <ReviewPage /> }.into_any(),
                 Page::Pairs => view! { <PairsPage /> }.into_any(),
-                Page::Train => view! { <ComingPage name="Train" /> }.into_any(),
-                Page::Evaluate => view! { <ComingPage name="Evaluate" /> }.into_any(),
+                Page::Train => view! { <TrainPage /> }.into_any(),
+                Page::Evaluate => view! { <EvaluatePage /> }.into_any(),
                 Page::Schema => view! { <SchemaPage /> }.into_any(),
                 Page::Agreement => view! { <AgreementPage /> }.into_any(),
             }}
         </main>
     }
 }
+
+/// Where the chosen theme is kept (the page's local storage, inside the app's data folder).
+const THEME_KEY: &str = "clinitune-theme";
 
 /// The page the location's hash names (`#/review`).
 fn route() -> Option<Page> {

@@ -10,7 +10,7 @@ use api::{
     ErrorKind, JobProgress, Label, LabelLook, ModelChoice, NoteComparison, NoteDetail, NoteId,
     NoteStatus, NoteSummary, OutputId, ProjectInfo, PromptTask, RecentProject, ReviewOutcome,
     ReviewRunRequest, ReviewedOutput, RunEvent, RunSummary, SchemaSummary, SearchQuery, Span,
-    SpanId, SpanRequest, Split,
+    SpanId, SpanRequest, Split, TrainEstimate, TrainEvent, TrainOptions, TrainRequest, TrainRun,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -341,6 +341,58 @@ pub async fn start_page() -> Result<Option<String>, ApiError> {
     call("start_page", json!({})).await
 }
 
+/// What the Train page offers for the open project.
+pub async fn train_options() -> Result<TrainOptions, ApiError> {
+    call("train_options", json!({})).await
+}
+
+/// A forecast of a run's memory and time per step on `examples` examples.
+pub async fn train_estimate(
+    request: &TrainRequest,
+    examples: usize,
+) -> Result<TrainEstimate, ApiError> {
+    call(
+        "train_estimate",
+        json!({ "request": request, "examples": examples }),
+    )
+    .await
+}
+
+/// Starts a run on the project's data; follow it with [`train_watch`].
+pub async fn train_start(request: &TrainRequest) -> Result<TrainRun, ApiError> {
+    call("train_start", json!({ "request": request })).await
+}
+
+/// Continues a cancelled or interrupted run from its last checkpoint.
+pub async fn train_resume(run: &str) -> Result<TrainRun, ApiError> {
+    call("train_resume", json!({ "run": run })).await
+}
+
+/// Replays the current run's events to `on_event`, then follows it live (until the page calls
+/// again). Answers whether a run is training now.
+pub async fn train_watch(on_event: impl FnMut(TrainEvent) + 'static) -> Result<bool, ApiError> {
+    let channel = Channel::new(on_event)?;
+    call_with("train_watch", json!({}), |args| {
+        js_sys::Reflect::set(args, &JsValue::from_str("on_event"), &channel.js).is_ok()
+    })
+    .await
+}
+
+/// Stops the running job after its current step, with a checkpoint.
+pub async fn train_cancel() -> Result<bool, ApiError> {
+    call("train_cancel", json!({})).await
+}
+
+/// The project's runs, newest first.
+pub async fn train_runs() -> Result<Vec<TrainRun>, ApiError> {
+    call("train_runs", json!({})).await
+}
+
+/// Shows a run's folder in the file manager.
+pub async fn open_run_folder(run: &str) -> Result<(), ApiError> {
+    call("open_run_folder", json!({ "run": run })).await
+}
+
 /// A Tauri IPC channel (`window.__TAURI__.core.Channel`) whose messages go to a Rust closure
 /// until [`Channel::close`].
 struct Channel {
@@ -349,7 +401,9 @@ struct Channel {
 }
 
 impl Channel {
-    fn new(mut on_message: impl FnMut(RunEvent) + 'static) -> Result<Channel, ApiError> {
+    fn new<T: DeserializeOwned>(
+        mut on_message: impl FnMut(T) + 'static,
+    ) -> Result<Channel, ApiError> {
         let unavailable = || ApiError::internal("the app's message channel is not available");
         let get = |obj: &JsValue, key: &str| js_sys::Reflect::get(obj, &JsValue::from_str(key));
         let ctor = get(&window_js(), "__TAURI__")
@@ -365,7 +419,7 @@ impl Channel {
             if !still_open.get() {
                 return;
             }
-            if let Ok(event) = serde_wasm_bindgen::from_value::<RunEvent>(message) {
+            if let Ok(event) = serde_wasm_bindgen::from_value::<T>(message) {
                 on_message(event);
             }
         });

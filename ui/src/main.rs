@@ -6,6 +6,7 @@
 //! what is valid, this only shows what they say); everything works from the keyboard.
 
 mod app;
+mod chart;
 mod client;
 mod components;
 mod diff;

@@ -2,18 +2,20 @@
 
 mod agreement;
 mod annotate;
-mod coming;
+mod evaluate;
 mod notes;
 mod pairs;
 mod projects;
 mod review;
 mod schema;
+mod train;
 
 pub use agreement::AgreementPage;
 pub use annotate::AnnotatePage;
-pub use coming::ComingPage;
+pub use evaluate::EvaluatePage;
 pub use notes::NotesPage;
 pub use pairs::PairsPage;
 pub use projects::ProjectsPage;
 pub use review::ReviewPage;
 pub use schema::SchemaPage;
+pub use train::TrainPage;

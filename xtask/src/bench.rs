@@ -210,8 +210,10 @@ fn review(args: &[String]) -> anyhow::Result<()> {
 const LONG_NOTE_WORD: &str = "zebrafinch";
 
 /// `cargo xtask bench app`: the release app over WebDriver (tests/benches/app.rs) on 100,000
-/// demo notes plus two 20,000-character notes with 200 spans each. Prints `cold_start_ms`,
-/// `switch_note_ms`, `keystroke_to_saved_ms` and `list_jump_ms` (medians) and the machine.
+/// demo notes plus two 20,000-character notes with 200 spans each and the demo's preference
+/// pairs, on the default model. Prints `cold_start_ms`, `switch_note_ms`,
+/// `keystroke_to_saved_ms`, `list_jump_ms`, `first_token_ms`, `train_event_to_chart_ms` and
+/// `input_latency_during_training_ms` (medians) and the machine.
 fn app() -> anyhow::Result<()> {
     let app_bin = crate::studio::build()?;
     let bin = crate::build_cli()?;
@@ -222,6 +224,26 @@ fn app() -> anyhow::Result<()> {
     let long = work.path().join("long.jsonl");
     std::fs::write(&long, long_notes_jsonl(2, 20_000, 200)?)?;
     init_project(&bin, &project)?;
+    // Preference pairs for the Train page's run, and the default model to run and train.
+    let model = crate::model::fetch_default()?;
+    let pairs_dir = work.path().join("pairs");
+    let mut demo_pairs = Command::new(&bin);
+    demo_pairs.args([
+        "demo-training-data",
+        &pairs_dir.to_string_lossy(),
+        "--notes",
+        "30",
+    ]);
+    crate::run(demo_pairs)?;
+    let mut import_pairs = Command::new(&bin);
+    import_pairs
+        .args([
+            "pairs",
+            "import",
+            &pairs_dir.join("pairs.jsonl").to_string_lossy(),
+        ])
+        .env("CLINITUNE_PROJECT", &project);
+    crate::run(import_pairs)?;
     for file in [&corpus, &long] {
         let mut import = Command::new(&bin);
         import
@@ -240,6 +262,7 @@ fn app() -> anyhow::Result<()> {
     ]);
     out.arg(&project)
         .arg(LONG_NOTE_WORD)
+        .arg(&model)
         .env("CLINITUNE_STUDIO_BIN", &app_bin);
     let mut figures = json_output(out, "the app benchmark (tests/benches/app.rs)")?;
     if let Some(obj) = figures.as_object_mut() {

@@ -39,6 +39,8 @@ pub fn studio(args: &[String]) -> anyhow::Result<()> {
     let project = crate::demo_project()?;
     let mut cmd = Command::new(&bin);
     cmd.env("CLINITUNE_PROJECT", &project);
+    // The first start drafts outputs for the first notes, so the review loop can be shown at once.
+    cmd.env("CLINITUNE_DEMO", "1");
     let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));

@@ -55,6 +55,7 @@ pub use review::{
     Split, SplitRequest, SplitSummary, TaskId, TaskKind,
 };
 pub use training::{
-    AdapterInfo, Device, LoraSettings, LoraTarget, Objective, Scheduler, TrainData, TrainFinish,
-    TrainLength, TrainPlan, TrainRequest, TrainSettings, TrainStep, TrainSummary,
+    AdapterInfo, Device, DeviceOption, LoraSettings, LoraTarget, Objective, RunStatus, Scheduler,
+    TrainData, TrainDataSize, TrainEstimate, TrainEvent, TrainFinish, TrainLength, TrainOptions,
+    TrainPlan, TrainRequest, TrainRun, TrainSettings, TrainStep, TrainSummary,
 };

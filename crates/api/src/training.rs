@@ -352,6 +352,50 @@ pub struct TrainSettings {
     pub labels: Option<Vec<String>>,
 }
 
+impl TrainSettings {
+    /// The request that resolves to these settings again (to resume a run, or to start the
+    /// app's form from an objective's defaults).
+    pub fn to_request(&self) -> TrainRequest {
+        let s = self;
+        let (steps, epochs) = match s.length {
+            TrainLength::Steps(n) => (Some(n), None),
+            TrainLength::Epochs(e) => (None, Some(e)),
+        };
+        TrainRequest {
+            objective: s.objective,
+            model: s.model.clone(),
+            data: Some(s.data.clone()),
+            eval_data: s.eval_data.clone(),
+            eval_fraction: Some(s.eval_fraction),
+            eval_steps: s.eval_steps,
+            early_stopping_patience: s.early_stopping_patience,
+            out: s.out.clone(),
+            init_adapter: s.init_adapter.clone(),
+            base_adapter: s.base_adapter.clone(),
+            steps,
+            epochs,
+            lr: Some(s.lr),
+            batch_size: Some(s.batch_size),
+            grad_accum: Some(s.grad_accum),
+            weight_decay: Some(s.weight_decay),
+            max_grad_norm: s.max_grad_norm,
+            scheduler: Some(s.scheduler),
+            warmup_steps: Some(s.warmup_steps),
+            rank: Some(s.lora.rank),
+            alpha: Some(s.lora.alpha),
+            dropout: Some(s.lora.dropout),
+            targets: Some(s.lora.targets.clone()),
+            beta: s.beta,
+            max_length: Some(s.max_length),
+            seed: Some(s.seed),
+            save_steps: Some(s.save_steps),
+            resume: s.resume,
+            device: Some(s.device),
+            labels: s.labels.clone(),
+        }
+    }
+}
+
 /// What a run will do, reported once at its start: the settings and what they came to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainPlan {
@@ -446,4 +490,168 @@ pub struct AdapterInfo {
     pub labels: Option<usize>,
     /// Steps trained, when a `trainer_state.json` is beside it.
     pub global_step: Option<usize>,
+}
+
+/// Where a training run stands, read from its folder (or the app's running job).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Training now.
+    Running,
+    /// Every step done; the adapter is saved.
+    Completed,
+    /// Stopped when the held-out loss stopped improving; the adapter is saved.
+    EarlyStopped,
+    /// Cancelled with a checkpoint: it can resume.
+    Cancelled,
+    /// Stopped without finishing (the app or computer went down): it resumes from its last
+    /// checkpoint.
+    Interrupted,
+    /// Nothing trained yet (failed before the first checkpoint).
+    Empty,
+}
+
+impl RunStatus {
+    /// How the status reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::EarlyStopped => "stopped early",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Empty => "not started",
+        }
+    }
+
+    /// Whether training can continue from a checkpoint.
+    pub fn resumable(self) -> bool {
+        matches!(self, RunStatus::Cancelled | RunStatus::Interrupted)
+    }
+}
+
+/// A training run in the project's runs folder: its settings, how far it got and its log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainRun {
+    /// The folder's name (`003-dpo`).
+    pub name: String,
+    /// The run's folder: adapter, `trainer_state.json`, `train_plan.json`, checkpoint.
+    pub path: String,
+    /// Where it stands.
+    pub status: RunStatus,
+    /// The settings it was started with, when `train_plan.json` could be read.
+    pub settings: Option<TrainSettings>,
+    /// Steps done.
+    pub global_step: usize,
+    /// Steps planned (0 when unknown).
+    pub max_steps: usize,
+    /// The last step's loss.
+    pub final_loss: Option<f64>,
+    /// Best held-out loss.
+    pub best_eval_loss: Option<f64>,
+    /// When it was last written, seconds since the Unix epoch.
+    pub modified_s: u64,
+    /// One row per step (held-out figures on the steps that evaluated), from
+    /// `trainer_state.json`.
+    pub log: Vec<TrainStep>,
+}
+
+/// A device the Train page offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceOption {
+    /// The device.
+    pub device: Device,
+    /// Whether this build includes it and this computer has it.
+    pub available: bool,
+    /// Why not, when it is not available.
+    pub reason: Option<String>,
+}
+
+/// What the Train page offers for a project: models, devices, the defaults of each objective
+/// and how many examples each would train on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Models found (the first is the default).
+    pub models: Vec<crate::ModelChoice>,
+    /// CPU always; CUDA and Metal when built in (available when present).
+    pub devices: Vec<DeviceOption>,
+    /// The settings a run of each objective gets when nothing is changed.
+    pub defaults: Vec<TrainSettings>,
+    /// The project's examples for each objective.
+    pub data: Vec<TrainDataSize>,
+    /// The folder runs are written to.
+    pub runs_folder: String,
+}
+
+/// How many examples an objective would train on in this project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainDataSize {
+    /// The objective.
+    pub objective: Objective,
+    /// Examples it would use.
+    pub examples: usize,
+    /// What they are ("preference pairs of the train split", …).
+    pub what: String,
+}
+
+/// A rough forecast of a run's cost on a device, shown before it starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainEstimate {
+    /// The model's parameters.
+    pub parameters: u64,
+    /// Peak memory: weights, adapter and optimizer state, activations of one micro-batch.
+    pub peak_memory_bytes: u64,
+    /// Memory free on this computer now, when it can be read.
+    pub available_memory_bytes: Option<u64>,
+    /// Whether the peak fits in what is free (true when unknown).
+    pub fits: bool,
+    /// Seconds per optimizer step, from the step's arithmetic and this computer's cores.
+    pub seconds_per_step: f64,
+    /// Steps the run would take.
+    pub steps: usize,
+}
+
+/// What the app's training job reports to the Train page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum TrainEvent {
+    /// The job started; `run` is its folder.
+    Started {
+        /// The job id (for cancel).
+        job: u64,
+        /// The run's folder.
+        run: String,
+    },
+    /// Loading the model and the examples.
+    Loading,
+    /// Steps the run did before (a resumed run), for the charts.
+    Earlier {
+        /// The earlier steps.
+        steps: Vec<TrainStep>,
+    },
+    /// The resolved plan.
+    Plan {
+        /// The plan.
+        plan: Box<TrainPlan>,
+    },
+    /// One optimizer step done.
+    Step {
+        /// Its figures.
+        step: TrainStep,
+        /// Resident memory of the app now, when it can be read.
+        memory_bytes: Option<u64>,
+        /// When it was sent, milliseconds since the Unix epoch (the page measures how long it
+        /// takes to reach the chart).
+        at_ms: f64,
+    },
+    /// The run ended (completed, stopped early or cancelled with a checkpoint).
+    Finished {
+        /// How.
+        summary: TrainSummary,
+    },
+    /// The run failed.
+    Failed {
+        /// Why.
+        error: crate::ApiError,
+    },
 }

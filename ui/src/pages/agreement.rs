@@ -84,7 +84,7 @@ pub fn AgreementPage() -> impl IntoView {
                 <button class="primary" on:click=move |_| compute()>"Compute"</button>
             </div>
             {move || report.get().map(|r| view! {
-                <p>{format!("{} notes annotated by both {} and {}.", r.notes_compared, r.annotator_a, r.annotator_b)}</p>
+                <p>{format!("{} annotated by both {} and {}.", if r.notes_compared == 1 { "1 note".to_owned() } else { format!("{} notes", r.notes_compared) }, r.annotator_a, r.annotator_b)}</p>
                 <table>
                     <caption>"Document labels — Cohen's κ"</caption>
                     <thead><tr><th>"Label"</th><th>"Both"</th><th>"Only A"</th><th>"Only B"</th><th>"Neither"</th><th>"κ"</th></tr></thead>

@@ -258,6 +258,7 @@ pub fn NotesPage() -> impl IntoView {
                 </select>
                 <span class="count" id="note-count" aria-live="polite">
                     {move || match total.get() {
+                        Some(1) => "1 note".to_owned(),
                         Some(n) => format!("{n} notes"),
                         None => "counting…".to_owned(),
                     }}

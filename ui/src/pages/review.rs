@@ -618,7 +618,7 @@ fn body(rv: Review) -> AnyView {
     view! {
         <div class="review-grid">
             <NotePane rv=rv />
-            <div class="outputs" id="outputs" data-pieces=move || rv.pieces.get().to_string()>
+            <div class="outputs" id="outputs" data-pieces=move || rv.pieces.get().to_string() data-running=move || (rv.running.get() != Running::Idle).to_string()>
                 {move || outputs_view(rv)}
             </div>
         </div>

@@ -6,6 +6,7 @@
 mod adapters;
 mod data;
 mod demo;
+pub mod history;
 pub mod plan;
 mod run;
 

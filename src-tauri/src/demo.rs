@@ -1,0 +1,96 @@
+//! The conference demo, ready for the loop: the first time a demo project opens, the built-in
+//! prompt tasks are added and the default model drafts a summary of the first few notes in the
+//! background (progress in the app's bar), so the Review page has outputs to correct at once.
+
+use std::path::{Path, PathBuf};
+
+use api::{JobProgress, NoteId, RunRequest, SamplingParams, SearchQuery};
+use tauri::{AppHandle, Emitter};
+
+use crate::commands::PROGRESS_EVENT;
+
+/// Notes the model drafts before the presenter starts.
+const QUEUE: usize = 3;
+/// The task drafted (a built-in one).
+const TASK: &str = "social-history-summary";
+
+/// Whether `path` is a demo project (the app's own or `cargo xtask demo`'s).
+pub fn is_demo(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "demo.clinitune")
+}
+
+/// Prepares a demo project that has no prompt tasks yet, on its own thread.
+pub fn prepare(app: AppHandle, project: PathBuf, model: Option<String>) {
+    let spawned = std::thread::Builder::new()
+        .name("demo".to_owned())
+        .spawn(move || {
+            if let Err(e) = run(&app, &project, model) {
+                tracing::warn!(cause = ?e.cause(), "the demo's drafts were not made");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot prepare the demo: {e}");
+    }
+}
+
+fn run(app: &AppHandle, project: &Path, model: Option<String>) -> Result<(), studio::Error> {
+    let mut p = studio::Project::open(project)?;
+    if !studio::tasks::list(&p, false)?.is_empty() {
+        return Ok(());
+    }
+    studio::tasks::add_built_in(&mut p)?;
+    let Some(model) = model else {
+        return Ok(());
+    };
+    let stage = "Preparing the demo: the model drafts summaries";
+    let say = |done: u64| {
+        let _ = app.emit(
+            PROGRESS_EVENT,
+            JobProgress {
+                stage: stage.to_owned(),
+                done,
+                total: Some(QUEUE as u64),
+                unit: "notes".to_owned(),
+            },
+        );
+    };
+    say(0);
+    let notes: Vec<NoteId> = studio::notes::search(&p, &SearchQuery::default())?
+        .into_iter()
+        .take(QUEUE)
+        .map(|n| n.id)
+        .collect();
+    let loaded = studio::runs::load_model(
+        Path::new(&model),
+        &[],
+        false,
+        studio::models::DeviceChoice::Cpu,
+    )?;
+    let request = RunRequest {
+        task: TASK.to_owned(),
+        adapters: vec![],
+        query: SearchQuery::default(),
+        samples: 1,
+        sampling: SamplingParams {
+            temperature: 0.0,
+            top_p: 1.0,
+            top_k: 0,
+            repetition_penalty: 1.1,
+            max_tokens: 200,
+        },
+        seed: 0,
+        few_shot: None,
+        max_note_tokens: None,
+        notes,
+    };
+    studio::runs::run_streaming(
+        &mut p,
+        &loaded,
+        &request,
+        &mut |progress| say(progress.done),
+        &mut |_, _, _| {},
+        &studio::CancelToken::new(),
+    )?;
+    say(QUEUE as u64);
+    Ok(())
+}
