@@ -40,7 +40,8 @@ pub enum Command {
         #[arg(long = "schema", value_name = "FILE")]
         schemas: Vec<String>,
     },
-    /// Import notes from CSV, JSONL, a folder of .txt files, or a brat corpus.
+    /// Import notes from CSV, JSONL, a folder of .txt files, a brat corpus, a Label Studio JSON
+    /// export or Prodigy JSONL.
     Import(ImportArgs),
     /// List, search and show notes.
     #[command(subcommand)]
@@ -184,7 +185,7 @@ pub struct ImportArgs {
     /// File or folder to import.
     pub path: PathBuf,
     /// Format; guessed from the path when left out.
-    #[arg(long, value_parser = ["csv", "jsonl", "txt", "brat"])]
+    #[arg(long, value_parser = ["csv", "jsonl", "txt", "brat", "label-studio", "prodigy"])]
     pub format: Option<String>,
     /// Column (CSV) or key (JSONL) holding the note text.
     #[arg(long)]

@@ -30,7 +30,9 @@ pub fn import_notes(
     }
     let format = match &request.format {
         Some(f) => Format::parse(f).ok_or_else(|| {
-            Error::Invalid(format!("unknown format {f:?}; use csv, jsonl, txt or brat"))
+            Error::Invalid(format!(
+                "unknown format {f:?}; use csv, jsonl, txt, brat, label-studio or prodigy"
+            ))
         })?,
         None => Format::guess(path).ok_or_else(|| {
             Error::Invalid(format!(
