@@ -52,12 +52,12 @@ pub enum Command {
     /// Add or remove annotations from the command line (offsets in characters, end-exclusive).
     #[command(subcommand)]
     Annotate(AnnotateCommand),
-    /// Export notes and annotations as brat or JSONL.
+    /// Export notes and annotations as brat, JSONL, Label Studio JSON or Prodigy JSONL.
     Export {
         /// Output format.
         #[arg(long, value_enum)]
         format: ExportFormat,
-        /// Output folder (brat) or file (JSONL).
+        /// Output folder (brat) or file (JSONL, Label Studio, Prodigy).
         out: PathBuf,
         /// Only this annotator's annotations.
         #[arg(long)]
@@ -150,8 +150,8 @@ pub enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
-        format: ExportFormat,
+        #[arg(long, value_enum, default_value_t = CorpusFormat::Jsonl)]
+        format: CorpusFormat,
         /// Leave out the gold labels and spans (notes only, to annotate from scratch).
         #[arg(long)]
         without_labels: bool,
@@ -173,6 +173,19 @@ pub enum Command {
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
+    /// brat standoff: one .txt and one .ann per note.
+    Brat,
+    /// JSON Lines: one note per line with its labels and spans.
+    Jsonl,
+    /// Label Studio JSON: an array of tasks, one annotation per annotator (UTF-16 offsets).
+    LabelStudio,
+    /// Prodigy JSONL: one task per note, annotator and answer (accept, reject, ignore).
+    Prodigy,
+}
+
+/// Formats the demo corpus is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CorpusFormat {
     /// brat standoff: one .txt and one .ann per note.
     Brat,
     /// JSON Lines: one note per line with its labels and spans.

@@ -87,6 +87,10 @@ pub enum Export {
     Jsonl,
     /// JSON Lines, notes only.
     NotesJsonl,
+    /// A Label Studio JSON export (tasks with annotations and predictions).
+    LabelStudio,
+    /// Prodigy JSONL (one task per note, annotator and answer).
+    Prodigy,
 }
 
 /// Writes the project's notes (and annotations) to `out`.
@@ -101,6 +105,8 @@ pub fn export(
         format: match what {
             Export::Brat => ExportFormat::Brat,
             Export::Jsonl | Export::NotesJsonl => ExportFormat::Jsonl,
+            Export::LabelStudio => ExportFormat::LabelStudio,
+            Export::Prodigy => ExportFormat::Prodigy,
         },
         annotator: annotator.map(str::to_owned),
         annotations: what != Export::NotesJsonl,

@@ -8,7 +8,7 @@
 mod brat_dir;
 mod csv_file;
 mod jsonl;
-mod label_studio;
+pub(crate) mod label_studio;
 mod prodigy;
 mod text_dir;
 
