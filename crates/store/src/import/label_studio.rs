@@ -675,3 +675,6 @@ fn result_id(r: &Value) -> String {
         .map(|id| format!(" (id {id})"))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;

@@ -164,3 +164,6 @@ fn parse_span(text: &str, item: &Value) -> Result<(String, Vec<api::Fragment>), 
     }
     Ok((label, fragments))
 }
+
+#[cfg(test)]
+mod tests;
