@@ -12,12 +12,15 @@ use std::collections::BTreeMap;
 use api::{AnnotationStatus, ExportSummary, NoteDetail, NoteStatus};
 use serde_json::{Value, json};
 
+/// One annotator's spans (as Prodigy JSON) and document labels with one status.
+type Group<'n> = (Vec<Value>, Vec<&'n str>);
+
 /// The lines for one note; counts what they hold.
 pub(super) fn lines(note: &NoteDetail, summary: &mut ExportSummary) -> Vec<Value> {
     let text = &note.text;
     let cp = |byte| api::offsets::byte_to_char(text, byte).unwrap_or(0);
     // (status order, annotator) → (spans, labels)
-    let mut groups: BTreeMap<(u8, &str), (Vec<Value>, Vec<&str>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(u8, &str), Group<'_>> = BTreeMap::new();
     let skipped = note.status == NoteStatus::Skipped;
     let order = |s: AnnotationStatus| match (s, skipped) {
         (AnnotationStatus::Suggested, true) => 0,

@@ -278,8 +278,8 @@ impl<R: BufRead> Tasks<R> {
                 }
                 // A bare scalar (refused later as "not an object") runs to `,`, `]` or a space.
                 match self.byte()? {
-                    Some(next) if next == b',' => return Ok(Some(task)),
-                    Some(next) if next == b']' => {
+                    Some(b',') => return Ok(Some(task)),
+                    Some(b']') => {
                         self.close()?;
                         return Ok(Some(task));
                     }
