@@ -6,6 +6,7 @@ mod crash;
 mod desktop;
 mod eval;
 mod hostile;
+mod interop;
 mod model;
 mod review;
 // `review_app` (the Review and Pairs pages over WebDriver) is written but has never run: register it

@@ -301,6 +301,10 @@ pub struct ImportSummary {
     pub labels_created: Vec<String>,
     /// brat relations, events, normalisations and other lines kept verbatim.
     pub kept_standoff_lines: u64,
+    /// Label Studio results with no Clinitune counterpart (note-level text areas, relations,
+    /// ratings) kept verbatim in the note's metadata, so an export writes them back.
+    #[serde(default)]
+    pub kept_results: u64,
     /// The import was cancelled; everything counted here was committed.
     pub cancelled: bool,
 }
@@ -329,6 +333,9 @@ pub struct ExportSummary {
     pub doc_labels: u64,
     /// Document labels a brat export could not write (use JSONL to keep them).
     pub doc_labels_not_exported: u64,
+    /// Spans the format has no place for (Label Studio: rejected ones), so not written.
+    #[serde(default)]
+    pub spans_not_exported: u64,
     /// Files written.
     pub files: u64,
     /// Notes a brat export could not write, each with why; every other note was written.
@@ -372,7 +379,8 @@ pub struct SpanRequest {
 /// How to read a file of notes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportRequest {
-    /// `csv`, `jsonl`, `txt` or `brat`; guessed from the path when `None`.
+    /// `csv`, `jsonl`, `txt`, `brat`, `label-studio` or `prodigy`; guessed from the path when
+    /// `None` (Label Studio and Prodigy files are never guessed: they are JSON and JSONL).
     pub format: Option<String>,
     /// Column (CSV) or key (JSONL) of the text; recognised by name when `None`.
     pub text_col: Option<String>,

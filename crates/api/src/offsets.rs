@@ -79,5 +79,38 @@ pub fn chars_to_bytes(text: &str, sorted: &[usize]) -> Vec<Option<usize>> {
     out
 }
 
+/// Converts many UTF-16 offsets at once in one pass (Label Studio import of whole notes).
+///
+/// `sorted` must be ascending; the result has one entry per input, `None` where past the end or
+/// between the two halves of a surrogate pair.
+pub fn utf16s_to_bytes(text: &str, sorted: &[usize]) -> Vec<Option<usize>> {
+    let mut out = Vec::with_capacity(sorted.len());
+    let mut iter = text.char_indices().peekable();
+    let mut units = 0; // UTF-16 offset of the char `iter` is at
+    for &want in sorted {
+        loop {
+            match iter.peek() {
+                Some(&(byte, _)) if units == want => {
+                    out.push(Some(byte));
+                    break;
+                }
+                Some(&(_, c)) if units < want => {
+                    units += c.len_utf16();
+                    iter.next();
+                }
+                Some(_) => {
+                    out.push(None);
+                    break;
+                }
+                None => {
+                    out.push((units == want).then_some(text.len()));
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;

@@ -40,7 +40,8 @@ pub enum Command {
         #[arg(long = "schema", value_name = "FILE")]
         schemas: Vec<String>,
     },
-    /// Import notes from CSV, JSONL, a folder of .txt files, or a brat corpus.
+    /// Import notes from CSV, JSONL, a folder of .txt files, a brat corpus, a Label Studio JSON
+    /// export or Prodigy JSONL.
     Import(ImportArgs),
     /// List, search and show notes.
     #[command(subcommand)]
@@ -51,12 +52,12 @@ pub enum Command {
     /// Add or remove annotations from the command line (offsets in characters, end-exclusive).
     #[command(subcommand)]
     Annotate(AnnotateCommand),
-    /// Export notes and annotations as brat or JSONL.
+    /// Export notes and annotations as brat, JSONL, Label Studio JSON or Prodigy JSONL.
     Export {
         /// Output format.
         #[arg(long, value_enum)]
         format: ExportFormat,
-        /// Output folder (brat) or file (JSONL).
+        /// Output folder (brat) or file (JSONL, Label Studio, Prodigy).
         out: PathBuf,
         /// Only this annotator's annotations.
         #[arg(long)]
@@ -149,8 +150,8 @@ pub enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
-        format: ExportFormat,
+        #[arg(long, value_enum, default_value_t = CorpusFormat::Jsonl)]
+        format: CorpusFormat,
         /// Leave out the gold labels and spans (notes only, to annotate from scratch).
         #[arg(long)]
         without_labels: bool,
@@ -176,6 +177,19 @@ pub enum ExportFormat {
     Brat,
     /// JSON Lines: one note per line with its labels and spans.
     Jsonl,
+    /// Label Studio JSON: an array of tasks, one annotation per annotator (UTF-16 offsets).
+    LabelStudio,
+    /// Prodigy JSONL: one task per note, annotator and answer (accept, reject, ignore).
+    Prodigy,
+}
+
+/// Formats the demo corpus is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CorpusFormat {
+    /// brat standoff: one .txt and one .ann per note.
+    Brat,
+    /// JSON Lines: one note per line with its labels and spans.
+    Jsonl,
 }
 
 /// Arguments of `import`.
@@ -184,7 +198,7 @@ pub struct ImportArgs {
     /// File or folder to import.
     pub path: PathBuf,
     /// Format; guessed from the path when left out.
-    #[arg(long, value_parser = ["csv", "jsonl", "txt", "brat"])]
+    #[arg(long, value_parser = ["csv", "jsonl", "txt", "brat", "label-studio", "prodigy"])]
     pub format: Option<String>,
     /// Column (CSV) or key (JSONL) holding the note text.
     #[arg(long)]

@@ -20,8 +20,8 @@ use clap::Parser;
 use studio::{CancelToken, Project};
 
 use crate::args::{
-    AnnotateCommand, Cli, Command, DocArgs, ExportFormat, NotesCommand, RemoveCommand,
-    SchemaCommand, SpanArgs,
+    AnnotateCommand, Cli, Command, CorpusFormat, DocArgs, ExportFormat, NotesCommand,
+    RemoveCommand, SchemaCommand, SpanArgs,
 };
 use crate::progress::Bar;
 
@@ -235,6 +235,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (ExportFormat::Brat, true) => bail!("--notes-only needs --format jsonl"),
                 (ExportFormat::Jsonl, false) => studio::transfer::Export::Jsonl,
                 (ExportFormat::Jsonl, true) => studio::transfer::Export::NotesJsonl,
+                (ExportFormat::LabelStudio, false) => studio::transfer::Export::LabelStudio,
+                (ExportFormat::Prodigy, false) => studio::transfer::Export::Prodigy,
+                (ExportFormat::LabelStudio | ExportFormat::Prodigy, true) => {
+                    bail!("--notes-only needs --format jsonl")
+                }
             };
             let mut bar = Bar::new();
             let summary =
@@ -254,11 +259,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     summary.doc_labels,
                     path.display()
                 )?;
-                if summary.doc_labels_not_exported > 0 {
+                if summary.doc_labels_not_exported + summary.spans_not_exported > 0 {
+                    let place = match format {
+                        ExportFormat::LabelStudio => "Label Studio (rejected annotations)",
+                        _ => "brat",
+                    };
                     writeln!(
                         out,
-                        "{} document labels have no place in brat; export JSONL to keep them.",
-                        summary.doc_labels_not_exported
+                        "{} spans and {} document labels have no place in {place}; export JSONL to keep them.",
+                        summary.spans_not_exported, summary.doc_labels_not_exported
                     )?;
                 }
             }
@@ -470,8 +479,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             without_labels,
         } => {
             let format = match format {
-                ExportFormat::Brat => studio::corpus::CorpusFormat::Brat,
-                ExportFormat::Jsonl => studio::corpus::CorpusFormat::Jsonl,
+                CorpusFormat::Brat => studio::corpus::CorpusFormat::Brat,
+                CorpusFormat::Jsonl => studio::corpus::CorpusFormat::Jsonl,
             };
             let mut bar = Bar::new();
             let written = studio::corpus::write_corpus(

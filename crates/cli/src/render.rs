@@ -53,6 +53,14 @@ pub fn import_summary(out: &mut impl Write, s: &ImportSummary) -> anyhow::Result
             s.kept_standoff_lines
         )?;
     }
+    if s.kept_results > 0 {
+        writeln!(
+            out,
+            "Kept {} Label Studio results with no Clinitune counterpart (text areas, relations) \
+             in the notes' metadata for export.",
+            s.kept_results
+        )?;
+    }
     if s.cancelled {
         writeln!(
             out,

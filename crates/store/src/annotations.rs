@@ -227,6 +227,42 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Whether the annotator already has this document label on the note, in any status
+    /// (an import adding to a note it already holds skips it).
+    pub(crate) fn has_doc_label(&self, note: NoteId, label: i64, annotator: i64) -> Result<bool> {
+        self.conn()
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM doc_annotations
+                                WHERE note_id = ?1 AND label_id = ?2 AND annotator_id = ?3)",
+            )
+            .and_then(|mut s| s.query_row(params![note.0, label, annotator], |r| r.get(0)))
+            .map_err(Error::sql("reading document labels"))
+    }
+
+    /// Whether the annotator already has a span with this label and these fragments on the
+    /// note, in any status (an import adding to a note it already holds skips it).
+    pub(crate) fn has_span(
+        &self,
+        note: NoteId,
+        label: i64,
+        annotator: i64,
+        fragments: &[Fragment],
+    ) -> Result<bool> {
+        self.conn()
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM span_annotations
+                                WHERE note_id = ?1 AND label_id = ?2 AND annotator_id = ?3
+                                  AND fragments = ?4)",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![note.0, label, annotator, fragments_json(fragments)],
+                    |r| r.get(0),
+                )
+            })
+            .map_err(Error::sql("reading spans"))
+    }
+
     /// Keeps a brat line that has no Clinitune counterpart (relation, event, normalisation).
     pub fn insert_standoff_extra(&self, note: NoteId, kind: &str, line: &str) -> Result<()> {
         self.conn()

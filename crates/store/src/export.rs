@@ -1,6 +1,8 @@
-//! Export of notes and annotations to brat standoff and to JSON Lines.
+//! Export of notes and annotations to brat standoff, JSON Lines, Label Studio JSON and Prodigy
+//! JSONL.
 //!
-//! Offsets in both are Unicode code points, end-exclusive. brat files are named by the note's
+//! Offsets are Unicode code points, end-exclusive, except in Label Studio's JSON, which counts
+//! UTF-16 units as JavaScript does (`label_studio` and `prodigy` say what each format keeps). brat files are named by the note's
 //! external id when it has one (`note-<id>` otherwise) with `.txt`/`.ann` appended, so brat
 //! import reads the same ids back; ids unsafe as paths are cleaned and given a hash (see
 //! `Names`). A note whose files cannot be written is reported in the summary, not counted as
@@ -28,6 +30,10 @@ pub enum ExportFormat {
     Brat,
     /// One JSON object per note.
     Jsonl,
+    /// A Label Studio JSON export: one array of tasks, one annotation per annotator.
+    LabelStudio,
+    /// Prodigy JSONL: a task per note, annotator and answer.
+    Prodigy,
 }
 
 /// What to export.
@@ -59,8 +65,8 @@ pub fn export(
             source,
         }
     };
-    let mut jsonl = match options.format {
-        ExportFormat::Jsonl => {
+    let mut file = match options.format {
+        ExportFormat::Jsonl | ExportFormat::LabelStudio | ExportFormat::Prodigy => {
             if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(io("create folder", dir))?;
             }
@@ -88,14 +94,25 @@ pub fn export(
         }
         let mut note = db.note(*id)?;
         keep_annotations(&mut note, options);
-        match &mut jsonl {
-            Some(w) => {
+        match (&mut file, options.format) {
+            (Some(w), ExportFormat::LabelStudio) => {
+                // One task a line, inside one array, so an import can say which line is bad.
+                let task = label_studio::task(&note, &db.span_source_refs(note.id)?, &mut summary);
+                let sep = if i == 0 { "[" } else { "," };
+                writeln!(w, "{sep}{task}").map_err(io("write", out))?;
+            }
+            (Some(w), ExportFormat::Prodigy) => {
+                for line in prodigy::lines(&note, &mut summary) {
+                    writeln!(w, "{line}").map_err(io("write", out))?;
+                }
+            }
+            (Some(w), _) => {
                 let line = note_json(&note, options.annotations);
                 writeln!(w, "{line}").map_err(io("write", out))?;
                 summary.spans += note.spans.len() as u64;
                 summary.doc_labels += note.doc_labels.len() as u64;
             }
-            None => {
+            (None, _) => {
                 let base = out.join(names.assign(&note));
                 let standoff = to_standoff(
                     &note,
@@ -118,7 +135,11 @@ pub fn export(
         summary.notes += 1;
     }
     report(ids.len());
-    if let Some(mut w) = jsonl {
+    if let (Some(w), ExportFormat::LabelStudio) = (&mut file, options.format) {
+        let end = if ids.is_empty() { "[]" } else { "]" };
+        writeln!(w, "{end}").map_err(io("write", out))?;
+    }
+    if let Some(mut w) = file {
         w.flush().map_err(io("write", out))?;
     }
     Ok(summary)
@@ -431,6 +452,9 @@ fn note_json(note: &NoteDetail, annotations: bool) -> Value {
     }
     obj
 }
+
+mod label_studio;
+mod prodigy;
 
 #[cfg(test)]
 mod tests;

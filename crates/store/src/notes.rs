@@ -114,6 +114,17 @@ impl Tx<'_> {
         Ok((changed == 1).then(|| NoteId(self.conn().last_insert_rowid())))
     }
 
+    /// The note with this content hash (external id and text), if the project has it.
+    pub(crate) fn note_by_hash(&self, hash: &[u8; 32]) -> Result<Option<NoteId>> {
+        self.conn()
+            .prepare_cached("SELECT id FROM notes WHERE content_hash = ?1")
+            .and_then(|mut s| {
+                s.query_row([&hash[..]], |r| r.get(0).map(NoteId))
+                    .optional()
+            })
+            .map_err(Error::sql("looking up a note"))
+    }
+
     /// Sets a note's workflow status; returns the previous one.
     pub fn set_note_status(&self, note: NoteId, status: NoteStatus) -> Result<NoteStatus> {
         let before = self.note_status(note)?;

@@ -30,7 +30,9 @@ pub fn import_notes(
     }
     let format = match &request.format {
         Some(f) => Format::parse(f).ok_or_else(|| {
-            Error::Invalid(format!("unknown format {f:?}; use csv, jsonl, txt or brat"))
+            Error::Invalid(format!(
+                "unknown format {f:?}; use csv, jsonl, txt, brat, label-studio or prodigy"
+            ))
         })?,
         None => Format::guess(path).ok_or_else(|| {
             Error::Invalid(format!(
@@ -85,6 +87,10 @@ pub enum Export {
     Jsonl,
     /// JSON Lines, notes only.
     NotesJsonl,
+    /// A Label Studio JSON export (tasks with annotations and predictions).
+    LabelStudio,
+    /// Prodigy JSONL (one task per note, annotator and answer).
+    Prodigy,
 }
 
 /// Writes the project's notes (and annotations) to `out`.
@@ -99,6 +105,8 @@ pub fn export(
         format: match what {
             Export::Brat => ExportFormat::Brat,
             Export::Jsonl | Export::NotesJsonl => ExportFormat::Jsonl,
+            Export::LabelStudio => ExportFormat::LabelStudio,
+            Export::Prodigy => ExportFormat::Prodigy,
         },
         annotator: annotator.map(str::to_owned),
         annotations: what != Export::NotesJsonl,

@@ -43,3 +43,11 @@ fn batch_conversion_matches_single_conversion() {
         assert_eq!(g, char_to_byte(TEXT, *w), "offset {w}");
     }
 }
+
+#[test]
+fn batch_utf16_conversion_matches_single_conversion() {
+    let total: usize = TEXT.chars().map(char::len_utf16).sum();
+    let wanted: Vec<usize> = (0..=total + 2).collect();
+    let single: Vec<Option<usize>> = wanted.iter().map(|&u| utf16_to_byte(TEXT, u)).collect();
+    assert_eq!(utf16s_to_bytes(TEXT, &wanted), single);
+}

@@ -83,6 +83,9 @@ pub(super) fn read(path: &Path, options: &ImportOptions, sink: &mut Sink<'_, '_>
             spans,
             extras,
             prepared: None,
+            status: None,
+            add_to_existing: false,
+            kept_results: 0,
         })?;
     }
     Ok(())
@@ -149,6 +152,7 @@ fn convert(
             attributes: BTreeMap::new(),
             comment: None,
             source_ref: Some(t.id.clone()),
+            annotator: None,
         });
     }
     let mut extras = Vec::new();

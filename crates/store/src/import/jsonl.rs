@@ -21,6 +21,20 @@ use crate::error::{Error, Result};
 use crate::notes::NewNote;
 
 pub(super) fn read(path: &Path, options: &ImportOptions, sink: &mut Sink<'_, '_>) -> Result<()> {
+    read_lines(path, options, sink, parse_line)
+}
+
+/// A line's record and the annotations refused on it; `Err` refuses the whole line.
+pub(super) type ParsedLine = Result<(Record, Vec<String>), String>;
+
+/// Reads a JSON Lines file, one record per line through `parse`; refused lines are reported
+/// with their line number (Prodigy's reader shares this).
+pub(super) fn read_lines(
+    path: &Path,
+    options: &ImportOptions,
+    sink: &mut Sink<'_, '_>,
+    parse: fn(&str, &ImportOptions, Option<String>) -> ParsedLine,
+) -> Result<()> {
     regular_file(path)?;
     check_utf8(path, options.lossy)?;
     let io = |source| Error::Io {
@@ -59,7 +73,7 @@ pub(super) fn read(path: &Path, options: &ImportOptions, sink: &mut Sink<'_, '_>
             continue;
         }
         sink.advance_to(read_bytes);
-        match parse_line(line, options, source.clone()) {
+        match parse(line, options, source.clone()) {
             Ok((record, problems)) => {
                 for p in problems {
                     sink.reject(path, line_no, p);
@@ -102,11 +116,7 @@ fn status(v: Option<&Value>) -> AnnotationStatus {
 }
 
 /// One line into a record; `Err` refuses the line, the `Vec` lists annotations refused.
-fn parse_line(
-    line: &str,
-    options: &ImportOptions,
-    source: Option<String>,
-) -> Result<(Record, Vec<String>), String> {
+fn parse_line(line: &str, options: &ImportOptions, source: Option<String>) -> ParsedLine {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
     let Value::Object(mut obj) = value else {
         return Err("expected a JSON object".to_owned());
@@ -150,12 +160,14 @@ fn parse_line(
                             label: name.trim().to_owned(),
                             status: AnnotationStatus::Gold,
                             attributes: BTreeMap::new(),
+                            annotator: None,
                         }),
                         Value::Object(o) => match o.get("label").and_then(Value::as_str) {
                             Some(name) => labels.push(RecordLabel {
                                 label: name.trim().to_owned(),
                                 status: status(o.get("status")),
                                 attributes: attributes(o.get("attributes")),
+                                annotator: None,
                             }),
                             None => {
                                 problems.push(format!("label without a \"label\" name: {item}"))
@@ -207,6 +219,9 @@ fn parse_line(
             spans,
             extras: Vec::new(),
             prepared: None,
+            status: None,
+            add_to_existing: false,
+            kept_results: 0,
         },
         problems,
     ))
@@ -251,5 +266,6 @@ fn parse_span(text: &str, item: &Value) -> Result<RecordSpan, String> {
         attributes: attributes(o.get("attributes")),
         comment: o.get("comment").and_then(Value::as_str).map(str::to_owned),
         source_ref: o.get("ref").and_then(Value::as_str).map(str::to_owned),
+        annotator: None,
     })
 }

@@ -8,13 +8,15 @@
 mod brat_dir;
 mod csv_file;
 mod jsonl;
+pub(crate) mod label_studio;
+mod prodigy;
 mod text_dir;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use api::{AnnotationStatus, Fragment, ImportSummary, JobProgress, Rejection};
+use api::{AnnotationStatus, Fragment, ImportSummary, JobProgress, NoteId, NoteStatus, Rejection};
 
 use crate::annotations::SpanRow;
 use crate::db::{Store, Tx};
@@ -32,6 +34,10 @@ pub enum Format {
     Txt,
     /// A folder of brat `.txt` + `.ann` pairs.
     Brat,
+    /// A Label Studio JSON export: an array of text tasks with annotators' results.
+    LabelStudio,
+    /// Prodigy JSONL (`db-out`): one task per line with spans, choices and an answer.
+    Prodigy,
 }
 
 impl Format {
@@ -42,6 +48,8 @@ impl Format {
             "jsonl" | "ndjson" => Some(Format::Jsonl),
             "txt" | "text" => Some(Format::Txt),
             "brat" | "ann" => Some(Format::Brat),
+            "label-studio" | "labelstudio" | "label_studio" => Some(Format::LabelStudio),
+            "prodigy" => Some(Format::Prodigy),
             _ => None,
         }
     }
@@ -133,6 +141,8 @@ pub(crate) struct RecordLabel {
     pub label: String,
     pub status: AnnotationStatus,
     pub attributes: BTreeMap<String, String>,
+    /// Who made it in the source (Label Studio, Prodigy); `None`: the import's annotator.
+    pub annotator: Option<String>,
 }
 
 /// A span found in a source, already in UTF-8 bytes.
@@ -144,6 +154,8 @@ pub(crate) struct RecordSpan {
     pub attributes: BTreeMap<String, String>,
     pub comment: Option<String>,
     pub source_ref: Option<String>,
+    /// Who made it in the source (Label Studio, Prodigy); `None`: the import's annotator.
+    pub annotator: Option<String>,
 }
 
 /// One note read from a source, with whatever annotations came with it.
@@ -154,6 +166,14 @@ pub(crate) struct Record {
     pub spans: Vec<RecordSpan>,
     /// brat lines kept verbatim: (kind, line).
     pub extras: Vec<(String, String)>,
+    /// Workflow status a new note starts with (Prodigy's `ignore` is `Skipped`); `None`: todo.
+    pub status: Option<NoteStatus>,
+    /// When the note is already in the project, still add the annotations it does not have
+    /// (same label, annotator and offsets): a Prodigy file holds one line per annotator and
+    /// answer for the same text, and importing the same file again still adds nothing.
+    pub add_to_existing: bool,
+    /// Source results kept verbatim in the note's metadata (counted when the note is added).
+    pub kept_results: u64,
     /// Content hash and metadata JSON, computed when the record is queued.
     pub prepared: Option<([u8; 32], String)>,
 }
@@ -189,6 +209,8 @@ pub fn import(
             Format::Jsonl => jsonl::read(path, options, &mut sink),
             Format::Txt => text_dir::read(path, options, &mut sink),
             Format::Brat => brat_dir::read(path, options, &mut sink),
+            Format::LabelStudio => label_studio::read(path, options, &mut sink),
+            Format::Prodigy => prodigy::read(path, options, &mut sink),
         }
         .and_then(|()| sink.flush());
         let (mut summary, control) = sink.finish(); // closes the channel
@@ -215,6 +237,7 @@ fn add_counts(total: &mut ImportSummary, batch: ImportSummary) {
     total.spans += batch.spans;
     total.doc_labels += batch.doc_labels;
     total.kept_standoff_lines += batch.kept_standoff_lines;
+    total.kept_results += batch.kept_results;
     total.labels_created.extend(batch.labels_created);
 }
 
@@ -235,10 +258,13 @@ impl Writer<'_> {
         let mut counts = ImportSummary::default();
         let source = batch.first().and_then(|r| r.note.source.clone());
         store.write(|tx| {
-            let annotator_id = tx.ensure_annotator(annotator, "import")?;
+            let mut annotators = Annotators {
+                default: tx.ensure_annotator(annotator, "import")?,
+                by_name: HashMap::new(),
+            };
             let before = tx.max_note_id()?;
             for record in &batch {
-                write_record(tx, record, annotator_id, label_ids, &mut counts)?;
+                write_record(tx, record, &mut annotators, label_ids, &mut counts)?;
             }
             tx.index_notes_after(before)?;
             if counts.imported > 0 {
@@ -382,22 +408,67 @@ impl<'s, 'c> Sink<'s, 'c> {
     }
 }
 
+/// Annotator ids of one batch's transaction: the import's own and those named by the source.
+struct Annotators {
+    default: i64,
+    by_name: HashMap<String, i64>,
+}
+
+impl Annotators {
+    fn id(&mut self, tx: &Tx<'_>, name: Option<&str>) -> Result<i64> {
+        let Some(name) = name else {
+            return Ok(self.default);
+        };
+        if let Some(id) = self.by_name.get(name) {
+            return Ok(*id);
+        }
+        let id = tx.ensure_annotator(name, "import")?;
+        self.by_name.insert(name.to_owned(), id);
+        Ok(id)
+    }
+}
+
 fn write_record(
     tx: &Tx<'_>,
     record: &Record,
-    annotator: i64,
+    annotators: &mut Annotators,
     label_ids: &mut HashMap<String, i64>,
     counts: &mut ImportSummary,
 ) -> Result<()> {
-    let inserted = match &record.prepared {
-        Some((hash, metadata)) => tx.insert_note_prepared(&record.note, hash, metadata)?,
-        None => tx.insert_note(&record.note)?,
+    let (hash, inserted) = match &record.prepared {
+        Some((hash, metadata)) => (
+            *hash,
+            tx.insert_note_prepared(&record.note, hash, metadata)?,
+        ),
+        None => (
+            crate::notes::content_hash(record.note.external_id.as_deref(), &record.note.text),
+            tx.insert_note(&record.note)?,
+        ),
     };
-    let Some(note) = inserted else {
-        counts.duplicates += 1;
-        return Ok(());
+    // On a note already in the project, annotations it already has are not added again.
+    let existing: bool;
+    let note: NoteId = match inserted {
+        Some(note) => {
+            existing = false;
+            counts.imported += 1;
+            counts.kept_results += record.kept_results;
+            if let Some(status) = record.status {
+                tx.set_note_status(note, status)?;
+            }
+            note
+        }
+        None => {
+            counts.duplicates += 1;
+            if !record.add_to_existing {
+                return Ok(());
+            }
+            let Some(note) = tx.note_by_hash(&hash)? else {
+                return Ok(());
+            };
+            existing = true;
+            note
+        }
     };
-    counts.imported += 1;
     let mut label_id = |name: &str, counts: &mut ImportSummary| -> Result<i64> {
         if let Some(id) = label_ids.get(name) {
             return Ok(*id);
@@ -413,12 +484,20 @@ fn write_record(
         Ok(id)
     };
     for label in &record.labels {
+        let annotator = annotators.id(tx, label.annotator.as_deref())?;
         let id = label_id(&label.label, counts)?;
+        if existing && tx.has_doc_label(note, id, annotator)? {
+            continue;
+        }
         tx.insert_doc_row(note, id, annotator, label.status, &label.attributes, None)?;
         counts.doc_labels += 1;
     }
     for span in &record.spans {
+        let annotator = annotators.id(tx, span.annotator.as_deref())?;
         let id = label_id(&span.label, counts)?;
+        if existing && tx.has_span(note, id, annotator, &span.fragments)? {
+            continue;
+        }
         let row = SpanRow {
             status: span.status,
             fragments: &span.fragments,
@@ -436,14 +515,15 @@ fn write_record(
     Ok(())
 }
 
-/// Merges labels that a row names twice: one document label each, adverse if any is adverse.
+/// Merges labels that a row names twice (per annotator): one document label each, adverse if
+/// any is adverse.
 pub(crate) fn merge_labels(labels: Vec<RecordLabel>) -> Vec<RecordLabel> {
     let mut out: Vec<RecordLabel> = Vec::new();
     for label in labels {
-        match out
-            .iter_mut()
-            .find(|l| l.label.eq_ignore_ascii_case(&label.label))
-        {
+        match out.iter_mut().find(|l| {
+            // As the project compares label names (SQLite's NOCASE folds ASCII only).
+            l.label.eq_ignore_ascii_case(&label.label) && l.annotator == label.annotator
+        }) {
             Some(existing) => {
                 for (k, v) in label.attributes {
                     let slot = existing.attributes.entry(k).or_insert_with(|| v.clone());
@@ -503,6 +583,7 @@ pub(crate) fn labels_from_cells(
             label: name.to_ascii_uppercase(),
             status: AnnotationStatus::Gold,
             attributes,
+            annotator: None,
         });
     }
     Ok(merge_labels(out))
@@ -777,22 +858,51 @@ pub(crate) fn file_external_id(root: &Path, file: &Path) -> String {
     rel.to_string_lossy().replace('\\', "/")
 }
 
+/// How a source counts offsets into the note text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    /// Unicode code points (brat, Prodigy, our JSONL).
+    Chars,
+    /// UTF-16 code units (Label Studio, which counts as JavaScript does).
+    Utf16,
+}
+
 /// Converts code-point fragments into byte fragments of `text`, or says which is out of range.
 pub(crate) fn fragments_to_bytes(
     text: &str,
     fragments: &[(usize, usize)],
 ) -> Result<Vec<Fragment>, String> {
+    fragments_to_bytes_in(text, fragments, Unit::Chars)
+}
+
+/// Converts fragments counted in `unit` into byte fragments of `text`, or says which is out of
+/// range or splits a character.
+pub(crate) fn fragments_to_bytes_in(
+    text: &str,
+    fragments: &[(usize, usize)],
+    unit: Unit,
+) -> Result<Vec<Fragment>, String> {
     let mut wanted: Vec<usize> = fragments.iter().flat_map(|&(s, e)| [s, e]).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let converted = api::offsets::chars_to_bytes(text, &wanted);
-    let lookup = |cp: usize| -> Option<usize> {
+    let (converted, length, unit_name) = match unit {
+        Unit::Chars => (
+            api::offsets::chars_to_bytes(text, &wanted),
+            text.chars().count(),
+            "characters",
+        ),
+        Unit::Utf16 => (
+            api::offsets::utf16s_to_bytes(text, &wanted),
+            text.chars().map(char::len_utf16).sum(),
+            "UTF-16 units",
+        ),
+    };
+    let lookup = |offset: usize| -> Option<usize> {
         wanted
-            .binary_search(&cp)
+            .binary_search(&offset)
             .ok()
             .and_then(|i| converted.get(i).copied().flatten())
     };
-    let chars = text.chars().count();
     let mut out = Vec::with_capacity(fragments.len());
     for &(s, e) in fragments {
         if s >= e {
@@ -800,9 +910,15 @@ pub(crate) fn fragments_to_bytes(
         }
         match (lookup(s), lookup(e)) {
             (Some(start), Some(end)) => out.push(Fragment { start, end }),
+            _ if e <= length => {
+                return Err(format!(
+                    "fragment {s}-{e} starts or ends inside a character (between the two \
+                     UTF-16 halves of an emoji or other astral character)"
+                ));
+            }
             _ => {
                 return Err(format!(
-                    "fragment {s}-{e} ends past the text ({chars} characters)"
+                    "fragment {s}-{e} ends past the text ({length} {unit_name})"
                 ));
             }
         }
