@@ -3,6 +3,7 @@ adapter Clinitune saved is one PEFT reads (run by the cached virtualenv of xtask
 
   python peft_check.py --base BASE --adapter ADAPTER_DIR --ids '[[1,2,3],[4,5]]' [--full]
   python peft_check.py --merged MERGED_DIR --ids '[[1,2,3]]' [--full]
+  python peft_check.py --base BASE --adapter CLASSIFIER_DIR --classify --ids '[[1,2,3],[4,5]]'
   python peft_check.py --selftest [--fixtures DIR]
 
 BASE is a Hugging Face folder or a GGUF file (read by transformers and dequantised); models load
@@ -14,6 +15,12 @@ adapter_model.safetensors (sorted), with their shapes and dtypes, and "config" i
 adapter_config.json PEFT read. The check fails (exit 1, reason on stderr) when PEFT did not take
 every tensor of the file as it is: a key it does not expect, a key it expected that is missing,
 or a loaded value that differs from the file (so a misnamed key cannot pass silently).
+
+With --classify the adapter is a SEQ_CLS classifier (a `score` head saved as PEFT's
+modules_to_save, as `clinitune train classify` writes it): the base loads as
+LlamaForSequenceClassification with as many labels as the head has rows, and "probabilities"
+holds, per prompt (each run alone, so the head reads its last token), the sigmoid of the logits:
+what `clinitune predict` reports.
 
 --selftest loads ../shared/fixtures/peft-lora on tiny-llama, compares the logits of its three
 prompts with reference_logits.safetensors, then merges, saves, reloads with --merged's path and
@@ -60,15 +67,35 @@ def logits_of(model, prompts, full):
     return out
 
 
-def load_adapter(base_path, adapter_dir):
+def load_classifier(path, labels):
+    """A sequence classifier in float32 from an HF folder, `labels` outputs, multi-label."""
+    from transformers import AutoModelForSequenceClassification
+
+    if not os.path.isdir(path):
+        fail(f"{path} is not a model folder (a classifier base must be a Hugging Face folder)")
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=labels, problem_type="multi_label_classification", dtype=torch.float32)
+    return model.eval()
+
+
+def load_adapter(base_path, adapter_dir, classify=False):
     """The base with the adapter applied by PEFT, and what the file held; fails when PEFT did
-    not take every tensor of the file unchanged."""
+    not take every tensor of the file unchanged. With `classify`, the base is a sequence
+    classifier sized by the adapter's score head."""
     from peft import PeftModel, get_peft_model_state_dict
 
     weights = os.path.join(adapter_dir, "adapter_model.safetensors")
     if not os.path.isfile(weights):
         fail(f"{adapter_dir} has no adapter_model.safetensors")
-    model = PeftModel.from_pretrained(load_causal_lm(base_path), adapter_dir).eval()
+    if classify:
+        score = [k for k in load_file(weights) if k.endswith("score.weight")]
+        if not score:
+            fail(f"{weights} has no score head: not a classifier adapter")
+        labels = load_file(weights)[score[0]].shape[0]
+        base = load_classifier(base_path, labels)
+    else:
+        base = load_causal_lm(base_path)
+    model = PeftModel.from_pretrained(base, adapter_dir).eval()
     file_tensors = load_file(weights)
     with safe_open(weights, "pt") as f:
         dtypes = {k: str(f.get_slice(k).get_dtype()) for k in f.keys()}
@@ -136,6 +163,8 @@ def main():
     p.add_argument("--merged", help="merged Hugging Face folder, loaded alone")
     p.add_argument("--ids", help="JSON list of token-id lists, one per prompt")
     p.add_argument("--full", action="store_true", help="all positions' logits, not only the last")
+    p.add_argument("--classify", action="store_true",
+                   help="the adapter is a classifier: print per-prompt sigmoid probabilities")
     p.add_argument("--selftest", action="store_true", help="check against the peft-lora fixture")
     p.add_argument("--fixtures", default=default_fixtures, help="the shared fixtures folder")
     args = p.parse_args()
@@ -154,6 +183,13 @@ def main():
         fail(f"--ids must be a JSON list of non-empty lists of token ids, got {args.ids[:80]!r}")
     if args.merged and not (args.base or args.adapter):
         model, summary = load_causal_lm(args.merged), {}
+    elif args.base and args.adapter and not args.merged and args.classify:
+        model, summary = load_adapter(args.base, args.adapter, classify=True)
+        with torch.no_grad():
+            probabilities = [torch.sigmoid(model(torch.tensor([ids], dtype=torch.long)).logits[0])
+                             .tolist() for ids in prompts]
+        print(json.dumps({"probabilities": probabilities, **summary}))
+        return
     elif args.base and args.adapter and not args.merged:
         model, summary = load_adapter(args.base, args.adapter)
     else:

@@ -2,7 +2,7 @@
 //!
 //! Everything here is plain serde data: ids, notes, annotations, label schemas, job progress,
 //! the review loop (prompt tasks, model outputs, preference pairs, SFT examples),
-//! inter-annotator agreement, evaluation figures and the one error type that crosses the Tauri boundary,
+//! inter-annotator agreement, evaluation figures, classifier predictions and the one error type that crosses the Tauri boundary,
 //! [`ApiError`]. This crate must never depend on rusqlite, candle, tokio or tauri, so that the
 //! UI can share it.
 //!
@@ -22,6 +22,7 @@ mod labels;
 #[macro_use]
 mod notes;
 mod pairs;
+mod prediction;
 mod review;
 mod training;
 
@@ -46,6 +47,10 @@ pub use notes::{
 };
 pub use pairs::{
     DatasetDetail, DatasetFilter, DatasetItem, DatasetKind, DatasetListing, DatasetRow, SplitCounts,
+};
+pub use prediction::{
+    ItemId, PredictRequest, PredictSource, PredictSummary, Prediction, SuggestionSummary,
+    ThresholdOrigin, ThresholdSource, TunedThresholds,
 };
 pub use review::{
     ChatMessage, DatasetExportRequest, DatasetExportSummary, DatasetFormat, DatasetImportSummary,

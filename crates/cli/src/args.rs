@@ -119,6 +119,10 @@ pub enum Command {
     /// Train a LoRA adapter: sft, dpo, salt, classify or domain (writes a PEFT adapter,
     /// trainer_state.json and a resumable checkpoint to --out).
     Train(Box<TrainArgs>),
+    /// Classify texts or the project's notes with a trained classifier adapter: per-label
+    /// probabilities and the labels over threshold, one JSON line per item; optionally tune
+    /// per-label thresholds, score against gold, or write the labels as suggestions.
+    Predict(Box<crate::predict::PredictArgs>),
     /// Describe or merge saved adapters.
     #[command(subcommand)]
     Adapter(AdapterCommand),

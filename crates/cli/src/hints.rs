@@ -37,6 +37,11 @@ pub fn hint(e: &Error) -> Option<String> {
              --data FILE."
         }
         Cause::RunExists => "Pass --resume to continue it, or choose another --out.",
+        Cause::NotAClassifier => {
+            "Give the --out folder of `clinitune train classify` (it holds the score head and \
+             labels.json) as the last --adapter; a folder without labels.json needs it written \
+             there as a JSON list of the label names in head order."
+        }
         Cause::Other => return None,
     };
     Some(hint.to_owned())

@@ -4,6 +4,7 @@
 mod args;
 mod eval;
 mod hints;
+mod predict;
 mod progress;
 mod render;
 mod review;
@@ -376,6 +377,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Train(a) => {
             return train::run(*a, &cli.project, cli.device.into(), json, &mut out);
+        }
+        Command::Predict(a) => {
+            return predict::run(*a, &cli.project, cli.device.into(), json, &mut out);
         }
         Command::Adapter(args::AdapterCommand::Info { dir }) => {
             let info = studio::training::adapter_info(&dir).map_err(api)?;

@@ -306,9 +306,13 @@ pub fn note(out: &mut impl Write, n: &NoteDetail, as_json: bool) -> anyhow::Resu
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        let status = match d.status {
+            api::AnnotationStatus::Gold => String::new(),
+            other => format!(" ({}, id {})", other.as_str(), d.id),
+        };
         writeln!(
             out,
-            "label {:<16} {} [{}]",
+            "label {:<16} {} [{}]{status}",
             d.label,
             attrs.join(" "),
             d.annotator

@@ -146,6 +146,18 @@ pub enum ReviewCommand {
         #[arg(long)]
         annotator: Option<String>,
     },
+    /// Accept or reject a suggested document label (a classifier's prediction written by
+    /// `predict --as-suggestions`).
+    DocSuggestion {
+        /// Document label id (`notes show --json` lists them).
+        doc: i64,
+        /// accept (it becomes your gold label) or reject (kept as rejected).
+        #[arg(value_enum)]
+        decision: Decision,
+        /// Who reviews.
+        #[arg(long)]
+        annotator: Option<String>,
+    },
     /// Accept or reject a suggested span (pre-annotation from an extract output).
     Suggestion {
         /// Span id (`notes show` lists them).
@@ -234,7 +246,8 @@ pub enum SplitArg {
 }
 
 impl SplitArg {
-    fn split(self) -> Split {
+    /// The split this names.
+    pub(crate) fn split(self) -> Split {
         match self {
             SplitArg::Train => Split::Train,
             SplitArg::Validation => Split::Validation,
@@ -526,6 +539,31 @@ pub fn review(
                 OutputId(other),
                 &annotator(&who),
             )
+        }
+        ReviewCommand::DocSuggestion {
+            doc,
+            decision,
+            annotator: who,
+        } => {
+            let doc = studio::annotation::review_doc_suggestion(
+                &mut project,
+                api::DocLabelId(doc),
+                decision == Decision::Accept,
+                &annotator(&who),
+            )
+            .map_err(api_err)?;
+            if json {
+                render::json(out, &doc)?;
+            } else {
+                writeln!(
+                    out,
+                    "Document label {} ({}) is now {}.",
+                    doc.id,
+                    doc.label,
+                    doc.status.as_str()
+                )?;
+            }
+            return Ok(());
         }
         ReviewCommand::Suggestion {
             span,

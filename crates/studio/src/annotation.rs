@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AttributeKind, DocLabel, Fragment, Label, NoteId, NoteStatus, Span, SpanId, SpanRequest,
+    AttributeKind, DocLabel, DocLabelId, Fragment, Label, NoteId, NoteStatus, Span, SpanId,
+    SpanRequest,
 };
 use store::{Change, Tx};
 
@@ -147,6 +148,100 @@ pub(crate) fn insert_suggestion(
         &Change::AddSpan { span: span.clone() },
     )?;
     Ok(Some(span))
+}
+
+/// Accepts (it becomes this annotator's gold label) or rejects (kept, as `rejected`) a
+/// suggested document label, as [`review_suggestion`] does for spans; undoable like any change.
+pub fn review_doc_suggestion(
+    project: &mut Project,
+    id: DocLabelId,
+    accept: bool,
+    annotator: &str,
+) -> Result<DocLabel, Error> {
+    project.store.write(|tx| {
+        let (note, before) = tx.doc_label(id)?;
+        if before.status != api::AnnotationStatus::Suggested {
+            return Err(Error::Invalid(format!(
+                "document label {id} is {}, not a suggestion; only suggested labels are \
+                 accepted or rejected",
+                before.status.as_str()
+            )));
+        }
+        let after = if accept {
+            let taken = tx
+                .doc_labels_of_note(note)?
+                .iter()
+                .any(|d| d.id != id && d.label == before.label && d.annotator == annotator);
+            if taken {
+                return Err(Error::Invalid(format!(
+                    "note {note} already has label {} from {annotator}; reject the suggestion \
+                     instead",
+                    before.label
+                )));
+            }
+            DocLabel {
+                status: api::AnnotationStatus::Gold,
+                annotator: annotator.to_owned(),
+                ..before.clone()
+            }
+        } else {
+            DocLabel {
+                status: api::AnnotationStatus::Rejected,
+                ..before.clone()
+            }
+        };
+        let change = Change::ReplaceDoc { before, after };
+        tx.apply_change(note, &change)?;
+        let (_, stored) = tx.doc_label(id)?;
+        record(tx, note, annotator, &change)?;
+        Ok(stored)
+    })
+}
+
+/// Stores a model's suggested document label inside the caller's transaction, audited (label
+/// and attributes only) and in no one's undo history. Returns `false`, adding nothing, when the
+/// note already has that label from anyone in any status: gold is never shadowed, and what was
+/// accepted or rejected is not suggested again.
+pub(crate) fn insert_doc_suggestion(
+    tx: &Tx<'_>,
+    note: NoteId,
+    label: &Label,
+    model: &str,
+) -> Result<bool, Error> {
+    if !label.scope.allows_docs() {
+        return Err(Error::WrongScope {
+            label: label.name.clone(),
+            use_: "documents",
+            scope: label.scope.as_str(),
+        });
+    }
+    if tx
+        .doc_labels_of_note(note)?
+        .iter()
+        .any(|d| d.label == label.name)
+    {
+        return Ok(false);
+    }
+    tx.ensure_annotator(model, "model")?;
+    let id = tx.insert_doc_label(
+        &store::NewDocLabel {
+            note,
+            label: label.name.clone(),
+            annotator: model.to_owned(),
+            status: api::AnnotationStatus::Suggested,
+            attributes: complete_attributes(label, &BTreeMap::new())?,
+        },
+        None,
+    )?;
+    let (_, doc) = tx.doc_label(id)?;
+    audit_change(
+        tx,
+        note,
+        model,
+        "suggest_doc_label",
+        &Change::AddDoc { doc },
+    )?;
+    Ok(true)
 }
 
 /// Removes a span.

@@ -96,6 +96,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// An adapter folder given as a classifier lacks what prediction needs.
+    #[error("{} is not a classifier adapter: it has no {missing}", path.display())]
+    NotAClassifier {
+        /// The file missing or lacking the part.
+        path: PathBuf,
+        /// What is missing.
+        missing: &'static str,
+    },
     /// Training failed after the model was loaded: data, a step, a checkpoint or a save.
     #[error(transparent)]
     Train(tune::Error),
@@ -152,6 +160,8 @@ pub enum Cause {
     NothingToTrain,
     /// The output folder already holds a run.
     RunExists,
+    /// An adapter given as a classifier has no score head or no `labels.json`.
+    NotAClassifier,
     /// Anything else: the message says it all.
     Other,
 }
@@ -175,6 +185,7 @@ impl Error {
             Error::NoTrainingData => Cause::NoTrainingData,
             Error::NothingToTrain { .. } => Cause::NothingToTrain,
             Error::RunExists { .. } => Cause::RunExists,
+            Error::NotAClassifier { .. } => Cause::NotAClassifier,
             _ => Cause::Other,
         }
     }
@@ -301,6 +312,12 @@ impl From<Error> for ApiError {
                 ErrorKind::InvalidInput,
                 Some(
                     "Choose a PEFT LoRA adapter folder (adapter_config.json and adapter_model.safetensors).",
+                ),
+            ),
+            Error::NotAClassifier { .. } => (
+                ErrorKind::InvalidInput,
+                Some(
+                    "Choose the folder of a classification run: it holds the adapter with its score head and labels.json.",
                 ),
             ),
             Error::Train(tune::Error::Candle(_)) => (ErrorKind::Internal, None),

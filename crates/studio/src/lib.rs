@@ -6,7 +6,9 @@
 //! schemas), [`transfer`] (import and export jobs with progress and cancellation),
 //! [`demo`] (the synthetic corpus), [`models`] (load, tokenize, generate), [`training`] (LoRA
 //! runs, adapters), [`agreement`] (inter-annotator agreement and adjudication) and
-//! [`evaluation`] (scoring predictions: F1, AUROC, ROUGE with bootstrap intervals). The review
+//! [`evaluation`] (scoring predictions: F1, AUROC, ROUGE with bootstrap intervals),
+//! [`prediction`] (a trained classifier over a JSONL file or the notes: probabilities,
+//! thresholds chosen on validation, labels written as suggestions). The review
 //! loop: [`tasks`] (versioned prompt templates), [`runs`] (generation over notes, resumable,
 //! with provenance), [`extraction`] (reading messy model JSON, evidence → suggested spans),
 //! [`review`] (accept, edit, rank, reject → preference pairs and SFT examples), [`datasets`]
@@ -30,6 +32,7 @@ pub mod jobs;
 pub mod models;
 pub mod notes;
 pub mod pairs;
+pub mod prediction;
 pub mod review;
 pub mod runs;
 pub mod schemas;

@@ -93,24 +93,9 @@ fn labelled(
     builder: &Builder,
 ) -> Result<Loaded, Error> {
     let db = project.store.db();
-    let gold = api::AnnotationStatus::Gold;
     let mut rows = Vec::new();
     for id in db.note_ids()? {
-        let mut found: BTreeSet<String> = db
-            .doc_labels_of_note(id)?
-            .into_iter()
-            .filter(|d| d.status == gold)
-            .map(|d| d.label)
-            .collect();
-        let spans = db.spans_of_note(id)?;
-        let annotated = !found.is_empty() || spans.iter().any(|s| s.status == gold);
-        found.extend(
-            spans
-                .into_iter()
-                .filter(|s| s.status == gold)
-                .map(|s| s.label),
-        );
-        if annotated || db.note_status(id)? == api::NoteStatus::Done {
+        if let Some(found) = gold_labels(&db, id)? {
             rows.push((db.note_text(id)?, found));
         }
     }
@@ -145,6 +130,31 @@ fn labelled(
         },
         skipped: vec![],
     })
+}
+
+/// A note's gold labels — its gold document labels and the labels of its gold spans — or
+/// `None` when no one has annotated it (no gold annotation, and not marked done): what
+/// classification trains on and what predictions are scored against.
+pub(crate) fn gold_labels(
+    db: &store::Db<'_>,
+    note: api::NoteId,
+) -> Result<Option<BTreeSet<String>>, Error> {
+    let gold = api::AnnotationStatus::Gold;
+    let mut found: BTreeSet<String> = db
+        .doc_labels_of_note(note)?
+        .into_iter()
+        .filter(|d| d.status == gold)
+        .map(|d| d.label)
+        .collect();
+    let spans = db.spans_of_note(note)?;
+    let annotated = !found.is_empty() || spans.iter().any(|s| s.status == gold);
+    found.extend(
+        spans
+            .into_iter()
+            .filter(|s| s.status == gold)
+            .map(|s| s.label),
+    );
+    Ok((annotated || db.note_status(note)? == api::NoteStatus::Done).then_some(found))
 }
 
 /// The review loop's preference pairs (`Kind::Pairs`) or SFT examples (`Kind::Sft`) of the

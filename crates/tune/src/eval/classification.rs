@@ -130,6 +130,49 @@ pub fn macro_auroc(per_label: &[Option<f64>]) -> Option<f64> {
     mean(per_label.iter().flatten().copied())
 }
 
+/// The threshold that maximises one label's F1 when an item is predicted positive at
+/// `score >= threshold`, and that F1: every distinct score is tried as the cut, and the
+/// threshold returned is the midpoint between the best cut and the next lower score (the cut
+/// itself when it is the lowest), so nearby scores fall the same way. Ties keep the higher cut
+/// (fewer positives). `None` when gold has no positive (every cut gives F1 0).
+pub fn best_f1_threshold(scores: &[f64], gold: &[bool]) -> Option<(f64, f64)> {
+    let positives = gold.iter().filter(|&&g| g).count() as u64;
+    if positives == 0 {
+        return None;
+    }
+    let mut order: Vec<(f64, bool)> = scores.iter().copied().zip(gold.iter().copied()).collect();
+    // Highest first: lowering the cut past a run of equal scores adds them all.
+    order.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut best: Option<(f64, f64, usize)> = None;
+    let mut counts = Counts {
+        true_positives: 0,
+        false_positives: 0,
+        false_negatives: positives,
+    };
+    let mut i = 0;
+    while i < order.len() {
+        let cut = order[i].0;
+        while i < order.len() && order[i].0 == cut {
+            if order[i].1 {
+                counts.true_positives += 1;
+                counts.false_negatives -= 1;
+            } else {
+                counts.false_positives += 1;
+            }
+            i += 1;
+        }
+        let f1 = counts.scores().f1;
+        if best.is_none_or(|(_, b, _)| f1 > b) {
+            best = Some((cut, f1, i));
+        }
+    }
+    let (cut, f1, next) = best?;
+    let threshold = order
+        .get(next)
+        .map_or(cut, |&(lower, _)| (cut + lower) / 2.0);
+    Some((threshold, f1))
+}
+
 /// Cohen's kappa of two raters' answers on the same items, over every answer either gave;
 /// `None` when the lists differ in length, are empty, or chance agreement is 1 (undefined).
 pub fn cohen_kappa<T: Ord>(a: &[T], b: &[T]) -> Option<f64> {

@@ -7,7 +7,9 @@ use serde_json::Value;
 use super::bootstrap::{
     BootstrapConfig, paired_permutation_p_values, percentile, percentile_intervals,
 };
-use super::classification::{cohen_kappa, f1_summary, label_auroc, label_counts, macro_auroc};
+use super::classification::{
+    best_f1_threshold, cohen_kappa, f1_summary, label_auroc, label_counts, macro_auroc,
+};
 use super::dpo::{PairRewards, reward_summary};
 use super::porter::stem;
 use super::rouge::{rouge, tokenize};
@@ -395,4 +397,22 @@ fn paired_permutation_test_matches_the_exact_sign_flip_distribution() {
         paired_permutation_p_values(5, &config, |_| vec![Some(0.0)]),
         [Some(1.0)]
     );
+}
+
+#[test]
+fn best_f1_threshold_cuts_between_scores_and_prefers_fewer_positives_on_ties() {
+    // Worked by hand: cuts 0.9 (F1 2/3), 0.8 (F1 1), 0.4 (F1 0.8), 0.2 (F1 4/6).
+    let scores = [0.9, 0.8, 0.4, 0.2];
+    let gold = [true, true, false, false];
+    let (t, f1) = best_f1_threshold(&scores, &gold).unwrap();
+    close(t, 0.6, "threshold between 0.8 and 0.4");
+    close(f1, 1.0, "f1");
+    // Equal scores fall together: 0.5 twice, one positive and one negative.
+    let (t, f1) = best_f1_threshold(&[0.5, 0.5, 0.1], &[true, false, false]).unwrap();
+    close(t, 0.3, "threshold below the tied pair");
+    close(f1, 2.0 / 3.0, "f1 of the tied cut");
+    // The lowest score as the best cut: the threshold is that score.
+    let (t, _) = best_f1_threshold(&[0.3, 0.2], &[true, true]).unwrap();
+    close(t, 0.2, "everything positive");
+    assert_eq!(best_f1_threshold(&[0.3, 0.2], &[false, false]), None);
 }

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use candle_core::{D, DType, Tensor};
 
-use super::MicroBatch;
 use super::data::Labelled;
 use super::loss::{bce_with_logits, pad};
+use super::{MicroBatch, Scores};
 use crate::error::Error;
 use crate::llama::{Cache, Llama, Run};
 use crate::lora::Lora;
@@ -73,4 +73,34 @@ pub fn classify_logits(
         logits.to_dtype(DType::F32)?,
         seqs.iter().map(|s| s.len()).sum(),
     ))
+}
+
+/// Sigmoid probabilities `(examples × labels)` of token sequences under `adapters` (the
+/// classifier last) with `head`'s score head, `batch_size` sequences per forward pass and no
+/// graph: what held-out evaluation scores and what `predict` reports.
+pub fn classify_probabilities(
+    model: &Llama,
+    adapters: &[&Lora],
+    head: &Lora,
+    seqs: &[&[u32]],
+    batch_size: usize,
+) -> Result<Scores, Error> {
+    let run = Run {
+        adapters,
+        no_grad: true,
+        ..Run::default()
+    };
+    let mut scores = Vec::with_capacity(seqs.len());
+    for chunk in seqs.chunks(batch_size.max(1)) {
+        let (logits, _) = classify_logits(model, &run, head, chunk)?;
+        for row in logits.detach().to_vec2::<f32>()? {
+            scores.push(row.iter().map(|&x| sigmoid(f64::from(x))).collect());
+        }
+    }
+    Ok(scores)
+}
+
+/// The logistic function, as torch's `sigmoid` on one value.
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
 }

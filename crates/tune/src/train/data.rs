@@ -410,8 +410,9 @@ fn sft_turns(r: &Value) -> Result<(Turns, Turns), String> {
     }
 }
 
-/// `labels` as a list of names or an object of name → 0/1 (or true/false).
-fn record_labels(v: &Value) -> Result<BTreeSet<String>, String> {
+/// A record's `labels`: a list of names or an object of name → 0/1 (or true/false), as
+/// `train classify --data` reads it (prediction reads gold labels the same way).
+pub fn record_labels(v: &Value) -> Result<BTreeSet<String>, String> {
     match v {
         Value::Array(items) => items
             .iter()

@@ -32,7 +32,7 @@ use crate::error::Error;
 use crate::llama::{Dropout, Llama, Run};
 use crate::lora::{Lora, write_atomic, write_safetensors};
 use crate::rng::Rng;
-pub use classify::classify_logits;
+pub use classify::{classify_logits, classify_probabilities};
 use data::Dataset;
 #[cfg(test)]
 use loss::bce_with_logits;
@@ -608,23 +608,14 @@ impl<'a> Trainer<'a> {
     /// Sigmoid scores and 0/1 targets of labelled examples under the current adapter.
     pub fn classify_scores(&self, examples: &[data::Labelled]) -> Result<(Scores, Targets), Error> {
         let adapters = self.run_with_adapter();
-        let run = Run {
-            adapters: &adapters,
-            no_grad: true,
-            ..Run::default()
-        };
-        let mut scores = Vec::with_capacity(examples.len());
-        for chunk in examples.chunks(self.config.batch_size.max(1)) {
-            let views: Vec<&[u32]> = chunk.iter().map(|e| e.ids.as_slice()).collect();
-            let (logits, _) = classify_logits(self.model, &run, &self.adapter, &views)?;
-            for row in logits.detach().to_vec2::<f32>()? {
-                scores.push(
-                    row.iter()
-                        .map(|&x| 1.0 / (1.0 + (-(x as f64)).exp()))
-                        .collect(),
-                );
-            }
-        }
+        let views: Vec<&[u32]> = examples.iter().map(|e| e.ids.as_slice()).collect();
+        let scores = classify_probabilities(
+            self.model,
+            &adapters,
+            &self.adapter,
+            &views,
+            self.config.batch_size,
+        )?;
         let targets = examples
             .iter()
             .map(|e| e.targets.iter().map(|&t| t > 0.5).collect())
