@@ -8,6 +8,7 @@ mod eval;
 mod hostile;
 mod interop;
 mod model;
+mod predict;
 mod review;
 // `review_app` (the Review and Pairs pages over WebDriver) is written but has never run: register it
 // here once it has passed against the release app (issue 13).

@@ -221,7 +221,7 @@ fn trained_adapters_load_in_generate_logits_and_merge() {
 }
 
 /// The Python interpreter of the cached PyTorch + PEFT virtualenv (`cargo xtask test` sets it).
-fn torch_python() -> std::path::PathBuf {
+pub(crate) fn torch_python() -> std::path::PathBuf {
     let python = std::env::var_os("CLINITUNE_TORCH_PYTHON")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {

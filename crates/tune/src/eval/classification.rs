@@ -132,9 +132,10 @@ pub fn macro_auroc(per_label: &[Option<f64>]) -> Option<f64> {
 
 /// The threshold that maximises one label's F1 when an item is predicted positive at
 /// `score >= threshold`, and that F1: every distinct score is tried as the cut, and the
-/// threshold returned is the midpoint between the best cut and the next lower score (the cut
-/// itself when it is the lowest), so nearby scores fall the same way. Ties keep the higher cut
-/// (fewer positives). `None` when gold has no positive (every cut gives F1 0).
+/// threshold returned is the midpoint between the best cut and the next lower score (or 0 when
+/// the cut is the lowest score), so that a score recomputed a rounding error away falls the
+/// same way. Ties keep the higher cut (fewer positives). `None` when gold has no positive
+/// (every cut gives F1 0).
 pub fn best_f1_threshold(scores: &[f64], gold: &[bool]) -> Option<(f64, f64)> {
     let positives = gold.iter().filter(|&&g| g).count() as u64;
     if positives == 0 {
@@ -167,10 +168,8 @@ pub fn best_f1_threshold(scores: &[f64], gold: &[bool]) -> Option<(f64, f64)> {
         }
     }
     let (cut, f1, next) = best?;
-    let threshold = order
-        .get(next)
-        .map_or(cut, |&(lower, _)| (cut + lower) / 2.0);
-    Some((threshold, f1))
+    let lower = order.get(next).map_or(0.0, |&(lower, _)| lower);
+    Some(((cut + lower) / 2.0, f1))
 }
 
 /// Cohen's kappa of two raters' answers on the same items, over every answer either gave;

@@ -1,0 +1,441 @@
+//! `clinitune predict` end to end (issue 16, item 1): a classifier trained on the tiny fixture
+//! model predicts what PEFT's sequence classifier computes from the same adapter; thresholds
+//! tuned once are saved and reused; bad lines are reported by line; suggestions written on a
+//! project's notes never touch gold and are not written twice.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::train::torch_python;
+use crate::{Sandbox, shared_dir};
+
+fn tiny() -> String {
+    shared_dir()
+        .join("fixtures/tiny-llama")
+        .to_string_lossy()
+        .into_owned()
+}
+
+const LABELS: [&str; 4] = ["EMPLOYMENT", "HOUSING", "OTHER", "TRANSPORTATION"];
+
+/// Sentences with social-history labels; `OTHER` is in no project schema.
+fn sentences() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("Lives alone in a walk-up.", vec!["HOUSING"]),
+        ("Lost his job in May.", vec!["EMPLOYMENT"]),
+        ("No car; takes the bus.", vec!["TRANSPORTATION"]),
+        ("Staying in a shelter.", vec!["HOUSING"]),
+        (
+            "Unemployed since spring; no car.",
+            vec!["EMPLOYMENT", "TRANSPORTATION"],
+        ),
+        ("Plays chess on Sundays.", vec!["OTHER"]),
+        ("Two children at home.", vec![]),
+    ]
+}
+
+fn write_jsonl(path: &Path, lines: &[Value]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Trains a classifier for a few steps on `sentences()`; returns its folder.
+fn train_classifier(s: &Sandbox) -> String {
+    let data = s.path("train.jsonl");
+    let lines: Vec<Value> = (0..2)
+        .flat_map(|round| {
+            sentences().into_iter().map(
+                move |(t, l)| serde_json::json!({"text": format!("{t} ({round})"), "labels": l}),
+            )
+        })
+        .collect();
+    write_jsonl(&data, &lines);
+    let out = s.path("classifier").to_string_lossy().into_owned();
+    s.json_lines(&[
+        "train",
+        "classify",
+        "--model",
+        &tiny(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        &out,
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--lr",
+        "5e-3",
+        "--rank",
+        "4",
+        "--alpha",
+        "8",
+        "--seed",
+        "3",
+    ]);
+    out
+}
+
+/// Items with ids of both kinds and gold labels.
+fn test_items() -> Vec<Value> {
+    vec![
+        serde_json::json!({"id": "a", "text": "Lives alone; lost his job.", "labels": ["HOUSING", "EMPLOYMENT"]}),
+        serde_json::json!({"id": 7, "text": "Takes the bus to work.", "labels": ["TRANSPORTATION"]}),
+        serde_json::json!({"id": "c", "text": "Shelter stay since March.", "labels": ["HOUSING"]}),
+        serde_json::json!({"id": "d", "text": "Enjoys chess.", "labels": ["OTHER"]}),
+        serde_json::json!({"id": "e", "text": "No job and no car.", "labels": ["EMPLOYMENT", "TRANSPORTATION"]}),
+    ]
+}
+
+fn probabilities(p: &Value) -> Vec<f64> {
+    LABELS
+        .iter()
+        .map(|l| p["probabilities"][l].as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn predicted_probabilities_equal_peft_sequence_classification_of_the_adapter() {
+    let s = Sandbox::new();
+    let model = tiny();
+    let adapter = train_classifier(&s);
+    let data = s.path("test.jsonl");
+    write_jsonl(&data, &test_items());
+    let predictions = s.json_lines(&[
+        "predict",
+        "--model",
+        &model,
+        "--adapter",
+        &adapter,
+        "--data",
+        data.to_str().unwrap(),
+        "--batch-size",
+        "2",
+    ]);
+    assert_eq!(predictions.len(), 5);
+    assert_eq!(predictions[0]["id"], "a");
+    assert_eq!(predictions[1]["id"], 7);
+    assert_eq!(predictions[0]["probabilities"], predictions[0]["scores"]);
+
+    let mut ids = Vec::new();
+    for item in test_items() {
+        let text = item["text"].as_str().unwrap();
+        ids.push(s.json(&["tokenize", "--model", &model, "--text", text])["ids"].clone());
+    }
+    let script = crate::manifest_dir().join("../xtask/src/peft_check.py");
+    let o = std::process::Command::new(torch_python())
+        .arg(&script)
+        .args(["--base", &model, "--adapter", &adapter, "--classify"])
+        .args(["--ids", &Value::Array(ids).to_string()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let peft: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let theirs = peft["probabilities"].as_array().unwrap();
+    let mut worst: f64 = 0.0;
+    for (ours, theirs) in predictions.iter().zip(theirs) {
+        for (a, b) in probabilities(ours).iter().zip(theirs.as_array().unwrap()) {
+            worst = worst.max((a - b.as_f64().unwrap()).abs());
+        }
+    }
+    assert!(worst <= 1e-4, "PEFT's probabilities differ by {worst}");
+}
+
+#[test]
+fn predict_reproduces_the_peft_classifier_fixture() {
+    // A SEQ_CLS adapter made by PEFT itself, with transformers' logits for three texts.
+    let s = Sandbox::new();
+    let fixture = shared_dir().join("fixtures/classify");
+    let adapter = s.path("peft-classifier");
+    std::fs::create_dir_all(&adapter).unwrap();
+    for f in ["adapter_config.json", "adapter_model.safetensors"] {
+        std::fs::copy(fixture.join(f), adapter.join(f)).unwrap();
+    }
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture.join("reference.json")).unwrap())
+            .unwrap();
+    std::fs::write(adapter.join("labels.json"), reference["labels"].to_string()).unwrap();
+    let data = s.path("texts.jsonl");
+    let lines: Vec<Value> = reference["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| serde_json::json!({ "text": t }))
+        .collect();
+    write_jsonl(&data, &lines);
+    let predictions = s.json_lines(&[
+        "predict",
+        "--model",
+        &tiny(),
+        "--adapter",
+        adapter.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(predictions.len(), lines.len());
+    let labels = reference["labels"].as_array().unwrap();
+    for (i, (p, logits)) in predictions
+        .iter()
+        .zip(reference["logits"].as_array().unwrap())
+        .enumerate()
+    {
+        assert_eq!(p["id"], i as u64 + 1, "the line number is the id");
+        for (label, logit) in labels.iter().zip(logits.as_array().unwrap()) {
+            let expected = 1.0 / (1.0 + (-logit.as_f64().unwrap()).exp());
+            let ours = p["probabilities"][label.as_str().unwrap()]
+                .as_f64()
+                .unwrap();
+            assert!(
+                (ours - expected).abs() <= 1e-4,
+                "text {i} {label}: ours {ours}, transformers {expected}"
+            );
+        }
+    }
+}
+
+#[test]
+fn tuned_thresholds_are_saved_beside_the_adapter_and_used_by_later_runs() {
+    let s = Sandbox::new();
+    let model = tiny();
+    let adapter = train_classifier(&s);
+    let data = s.path("test.jsonl");
+    write_jsonl(&data, &test_items());
+    let out = s.path("pred.jsonl");
+    let predict = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "predict",
+            "--model",
+            &model,
+            "--adapter",
+            &adapter,
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        s.json(&args)
+    };
+    let tuned = predict(&["--tune-thresholds-on", data.to_str().unwrap()]);
+    assert_eq!(tuned["threshold_origin"], "tuned");
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(&adapter).join("thresholds.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved["thresholds"], tuned["thresholds"]);
+    assert_eq!(saved["items"], 5);
+    // Tuned on the items scored: the thresholds give each label the F1 they were chosen for,
+    // at least what 0.5 gives (any threshold's predictions are those of some cut, or none).
+    let at_half = predict(&["--threshold", "0.5"]);
+    for label in LABELS {
+        let chosen = tuned["tuned"]["f1"][label].as_f64().unwrap();
+        let scored = tuned["metrics"]["per_label"][label]["f1"].as_f64().unwrap();
+        let half = at_half["metrics"]["per_label"][label]["f1"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (chosen - scored).abs() < 1e-12,
+            "{label}: {chosen} vs {scored}"
+        );
+        assert!(chosen >= half, "{label}: tuned {chosen} < {half} at 0.5");
+    }
+
+    let again = predict(&[]);
+    assert_eq!(again["threshold_origin"], "saved");
+    assert_eq!(again["thresholds"], tuned["thresholds"]);
+    assert!(again.get("tuned").is_none());
+    // The labels are those at or over their saved threshold.
+    for line in std::fs::read_to_string(&out).unwrap().lines() {
+        let p: Value = serde_json::from_str(line).unwrap();
+        for label in LABELS {
+            let over = p["probabilities"][label].as_f64().unwrap()
+                >= again["thresholds"][label].as_f64().unwrap();
+            let listed = p["labels"].as_array().unwrap().iter().any(|l| l == label);
+            assert_eq!(over, listed, "{label} in {p} with {again}");
+        }
+    }
+    // The figures are those `eval metrics` gives for the same predictions.
+    let eval = s.json(&[
+        "eval",
+        "metrics",
+        "--gold",
+        data.to_str().unwrap(),
+        "--pred",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(again["metrics"]["macro_f1"], eval["macro_f1"]);
+    assert_eq!(again["metrics"]["macro_auroc"], eval["macro_auroc"]);
+
+    let given = predict(&["--threshold", "0.3"]);
+    assert_eq!(given["threshold_origin"], "given");
+    assert_eq!(given["thresholds"]["HOUSING"], 0.3);
+    let text = s.ok(&[
+        "predict",
+        "--model",
+        &model,
+        "--adapter",
+        &adapter,
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(text.contains("from thresholds.json"), "{text}");
+}
+
+#[test]
+fn a_bad_line_is_reported_with_its_line_and_the_rest_predicted() {
+    let s = Sandbox::new();
+    let adapter = train_classifier(&s);
+    let data = s.path("mixed.jsonl");
+    std::fs::write(
+        &data,
+        "{\"text\": \"Lives alone.\"}\n{not json\n\n{\"id\": 3}\n{\"text\": \"No car.\", \"labels\": 5}\n{\"text\": \"Lost his job.\"}\n",
+    )
+    .unwrap();
+    let out = s.run(&[
+        "predict",
+        "--model",
+        &tiny(),
+        "--adapter",
+        &adapter,
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let ids: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].clone())
+        .collect();
+    assert_eq!(ids, [1, 6]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let file = data.display().to_string();
+    assert!(
+        stderr.contains(&format!("{file}:2: not valid JSON")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("{file}:4: `text`")), "{stderr}");
+    assert!(stderr.contains(&format!("{file}:5: `labels`")), "{stderr}");
+}
+
+#[test]
+fn an_adapter_without_score_head_or_labels_is_refused_naming_the_file() {
+    let s = Sandbox::new();
+    let adapter = train_classifier(&s);
+    let data = s.path("one.jsonl");
+    write_jsonl(&data, &test_items()[..1]);
+    let labels = Path::new(&adapter).join("labels.json");
+    let predict = |adapter: &str| {
+        s.fails(&[
+            "predict",
+            "--model",
+            &tiny(),
+            "--adapter",
+            adapter,
+            "--data",
+            data.to_str().unwrap(),
+        ])
+    };
+
+    std::fs::write(&labels, r#"["EMPLOYMENT", "HOUSING"]"#).unwrap();
+    let err = predict(&adapter);
+    assert!(
+        err.contains("lists 2 labels but the score head has 4 rows"),
+        "{err}"
+    );
+
+    std::fs::remove_file(&labels).unwrap();
+    let err = predict(&adapter);
+    assert!(err.contains(&labels.display().to_string()), "{err}");
+    assert!(
+        err.contains("hint:") && err.contains("train classify"),
+        "{err}"
+    );
+
+    let causal = shared_dir().join("fixtures/peft-lora");
+    let err = predict(causal.to_str().unwrap());
+    assert!(
+        err.contains("adapter_model.safetensors is not a classifier adapter"),
+        "{err}"
+    );
+    assert!(err.contains("score head"), "{err}");
+}
+
+#[test]
+fn suggestions_are_written_once_and_never_touch_gold() {
+    let s = Sandbox::new();
+    let adapter = train_classifier(&s);
+    s.ok(&["init", s.project().to_str().unwrap(), "--schema", "sdoh"]);
+    let notes = s.path("notes.jsonl");
+    let lines: Vec<Value> = test_items()
+        .iter()
+        .enumerate()
+        .map(|(i, item)| serde_json::json!({"id": format!("n{i}"), "text": item["text"]}))
+        .collect();
+    write_jsonl(&notes, &lines);
+    s.ok(&["import", notes.to_str().unwrap()]);
+    s.ok(&["annotate", "doc", "--note", "n0", "--label", "HOUSING"]);
+    let gold_before = s.json(&["notes", "show", "n0"])["doc_labels"].clone();
+
+    // Threshold 0: every label is predicted on every note.
+    let suggest = || {
+        s.json(&[
+            "predict",
+            "--model",
+            &tiny(),
+            "--adapter",
+            &adapter,
+            "--threshold",
+            "0",
+            "--as-suggestions",
+            "--out",
+            s.path("p.jsonl").to_str().unwrap(),
+        ])
+    };
+    let first = suggest();
+    let suggestions = &first["suggestions"];
+    assert_eq!(suggestions["annotator"], "model:classifier");
+    assert_eq!(suggestions["not_in_schema"], serde_json::json!(["OTHER"]));
+    // 5 notes × 3 schema labels, less the gold HOUSING on n0.
+    assert_eq!(suggestions["added"], 14);
+    assert_eq!(suggestions["already_present"], 1);
+    let n0 = s.json(&["notes", "show", "n0"]);
+    let docs = n0["doc_labels"].as_array().unwrap();
+    let gold: Vec<&Value> = docs.iter().filter(|d| d["status"] == "gold").collect();
+    assert_eq!(gold.len(), 1);
+    assert_eq!(*gold[0], gold_before[0], "the gold label is untouched");
+    assert!(
+        docs.iter()
+            .filter(|d| d["status"] == "suggested")
+            .all(|d| d["annotator"] == "model:classifier" && d["label"] != "HOUSING")
+    );
+
+    let second = suggest();
+    assert_eq!(second["suggestions"]["added"], 0);
+    assert_eq!(second["suggestions"]["already_present"], 15);
+
+    // Accepted and rejected suggestions are not suggested again either.
+    let pick = |label: &str| {
+        docs.iter().find(|d| d["label"] == label).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+            .to_string()
+    };
+    let accepted = s.json(&["review", "doc-suggestion", &pick("EMPLOYMENT"), "accept"]);
+    assert_eq!(accepted["status"], "gold");
+    assert_eq!(accepted["annotator"], "tester");
+    let rejected = s.json(&[
+        "review",
+        "doc-suggestion",
+        &pick("TRANSPORTATION"),
+        "reject",
+    ]);
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(suggest()["suggestions"]["added"], 0);
+    let err = s.fails(&["review", "doc-suggestion", &pick("EMPLOYMENT"), "accept"]);
+    assert!(err.contains("not a suggestion"), "{err}");
+}
