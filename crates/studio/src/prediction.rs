@@ -73,7 +73,10 @@ pub fn predict(
             let thresholds = tuned.thresholds.clone();
             (thresholds, ThresholdOrigin::Tuned, Some(tuned))
         }
-        None => classifier.thresholds(request.threshold)?,
+        None => {
+            let (thresholds, origin) = classifier.thresholds(request.threshold)?;
+            (thresholds, origin, None)
+        }
     };
     let (items, skipped) = match &request.source {
         PredictSource::File(path) => {
@@ -320,21 +323,14 @@ impl Classifier {
     fn thresholds(
         &self,
         given: Option<f64>,
-    ) -> Result<
-        (
-            BTreeMap<String, f64>,
-            ThresholdOrigin,
-            Option<TunedThresholds>,
-        ),
-        Error,
-    > {
+    ) -> Result<(BTreeMap<String, f64>, ThresholdOrigin), Error> {
         let uniform = |t: f64| self.labels.iter().map(|l| (l.clone(), t)).collect();
         if let Some(t) = given {
-            return Ok((uniform(t), ThresholdOrigin::Given, None));
+            return Ok((uniform(t), ThresholdOrigin::Given));
         }
         let path = self.dir.join(THRESHOLDS_FILE);
         if !path.is_file() {
-            return Ok((uniform(DEFAULT_THRESHOLD), ThresholdOrigin::Default, None));
+            return Ok((uniform(DEFAULT_THRESHOLD), ThresholdOrigin::Default));
         }
         let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
             action: "read",
@@ -357,7 +353,7 @@ impl Classifier {
             };
             thresholds.insert(label.clone(), t);
         }
-        Ok((thresholds, ThresholdOrigin::Saved, None))
+        Ok((thresholds, ThresholdOrigin::Saved))
     }
 
     /// Per-label thresholds that maximise each label's F1 on labelled `items`.
@@ -521,7 +517,9 @@ fn parse_line(line: &str, number: usize, builder: &Builder) -> Result<Item, Stri
         _ => return Err("`text` must be a non-empty string".to_owned()),
     };
     let id = match record.get("id") {
-        None | Some(serde_json::Value::Null) => ItemId::Number(number as i64),
+        None | Some(serde_json::Value::Null) => {
+            ItemId::Number(i64::try_from(number).unwrap_or(i64::MAX))
+        }
         Some(serde_json::Value::String(s)) => ItemId::Text(s.clone()),
         Some(v) => match v.as_i64() {
             Some(n) => ItemId::Number(n),
