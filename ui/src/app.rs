@@ -115,6 +115,8 @@ pub struct AppCtx {
     pub current: RwSignal<Option<(NoteId, usize)>>,
     /// Progress of a running job.
     pub progress: RwSignal<Option<JobProgress>>,
+    /// An adapter the Train page hands to the Review page to try.
+    pub try_adapter: RwSignal<Option<String>>,
 }
 
 impl AppCtx {
@@ -159,6 +161,7 @@ pub fn App() -> impl IntoView {
         query: RwSignal::new(SearchQuery::default()),
         current: RwSignal::new(None),
         progress: RwSignal::new(None),
+        try_adapter: RwSignal::new(None),
     };
     provide_context(ctx);
     // The route (`#/review`) wins over `--page`; the page shown is always in the route.

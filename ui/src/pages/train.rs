@@ -782,6 +782,15 @@ fn Live(tr: Train) -> impl IntoView {
                     <dt>"Memory"</dt><dd>{move || tr.memory.get().map(bytes).unwrap_or_else(|| "—".to_owned())}</dd>
                     <dt>"Loss"</dt><dd id="train-loss">{move || tr.loss.with(|p| p.last().map(|&(_, l)| short(l))).unwrap_or_else(|| "—".to_owned())}</dd>
                 </dl>
+                {move || match tr.phase.get() {
+                    Phase::Finished(s) if s.finish != api::TrainFinish::Cancelled => Some(view! {
+                        <button id="train-try" class="primary" on:click=move |_| {
+                            tr.ctx.try_adapter.set(Some(s.out.clone()));
+                            tr.ctx.page.set(Page::Review);
+                        }>"Try it on the Review page"</button>
+                    }),
+                    _ => None,
+                }}
                 <Show when=move || tr.running()>
                     <button id="train-cancel" on:click=move |_| tr.cancel() prop:disabled=move || tr.phase.get() == Phase::Stopping>"Cancel (Esc)"</button>
                 </Show>

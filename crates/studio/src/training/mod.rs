@@ -13,7 +13,7 @@ mod run;
 pub use adapters::{adapter_info, load_with_adapters, merge};
 pub use data::PROJECT_RECORD;
 pub use demo::{DemoData, demo_data, write_demo_data, write_jsonl};
-pub use run::{PLAN_FILE, train};
+pub use run::{PLAN_FILE, RUNNING_FILE, train};
 
 // What the engine tests beside this module use from `tune` and `models`.
 #[cfg(test)]
