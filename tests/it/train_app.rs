@@ -214,12 +214,16 @@ async fn train_page_runs_cancels_resumes_survives_a_kill_and_evaluate_shows_the_
 
     // Restarted: the run is listed as interrupted, and Resume continues from its checkpoint.
     let app = desktop.launch_with(&args, &model_env).await;
+    app.wait_until("#train-status", |t| {
+        t.starts_with("Last run 001-dpo: interrupted")
+    })
+    .await;
     app.wait_until("#runs-interrupted", |t| t.contains("interrupted"))
         .await;
     let row = "tr[data-run='001-dpo'][data-status='interrupted']";
     app.wait_css(row).await;
     app.screenshot("train-5-interrupted-light.png").await;
-    app.keys(&format!("{row} button.resume"), &Key::Enter.to_string())
+    app.keys("#train-resume-last", &Key::Enter.to_string())
         .await;
     let step_of = |t: &str| -> usize {
         t.strip_prefix("Step ")

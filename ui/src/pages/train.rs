@@ -43,6 +43,8 @@ struct Train {
     invalid: RwSignal<Vec<&'static str>>,
     estimate: RwSignal<Option<Result<TrainEstimate, String>>>,
     runs: RwSignal<Option<Vec<TrainRun>>>,
+    /// The run shown when none has trained since the app started.
+    last: RwSignal<Option<TrainRun>>,
     phase: RwSignal<Phase>,
     run: RwSignal<Option<String>>,
     plan: RwSignal<Option<TrainPlan>>,
@@ -113,10 +115,32 @@ impl Train {
     fn reload_runs(self) {
         spawn_local(async move {
             match client::train_runs().await {
-                Ok(runs) => self.runs.set(Some(runs)),
+                Ok(runs) => {
+                    // With nothing training since the app started, the last run is shown.
+                    if self.phase.get_untracked() == Phase::Idle {
+                        self.show_last(runs.first().cloned());
+                    }
+                    self.runs.set(Some(runs));
+                }
                 Err(e) => self.ctx.fail(e),
             }
         });
+    }
+
+    /// Shows a finished or stopped run's figures and charts (or nothing).
+    fn show_last(self, run: Option<TrainRun>) {
+        for s in [self.loss, self.eval_loss, self.margin, self.accuracy] {
+            s.set(Vec::new());
+        }
+        if let Some(run) = &run {
+            for s in &run.log {
+                self.push(s);
+            }
+            self.step.set(run.global_step);
+            self.total.set(run.max_steps);
+            self.run.set(Some(run.path.clone()));
+        }
+        self.last.set(run);
     }
 
     fn start(self) {
@@ -285,6 +309,7 @@ pub fn TrainPage() -> impl IntoView {
         invalid: RwSignal::new(Vec::new()),
         estimate: RwSignal::new(None),
         runs: RwSignal::new(None),
+        last: RwSignal::new(None),
         phase: RwSignal::new(Phase::Idle),
         run: RwSignal::new(None),
         plan: RwSignal::new(None),
@@ -662,6 +687,9 @@ fn duration(s: f64) -> String {
     if !s.is_finite() {
         return "—".to_owned();
     }
+    if s < 0.95 {
+        return format!("{:.1} s", s.max(0.1));
+    }
     let s = s.max(0.0).round() as u64;
     match s {
         0..60 => format!("{s} s"),
@@ -709,7 +737,24 @@ fn Live(tr: Train) -> impl IntoView {
         let step = tr.step.get();
         let total = tr.total.get();
         match tr.phase.get() {
-            Phase::Idle => String::new(),
+            Phase::Idle => tr
+                .last
+                .get()
+                .map(|r| {
+                    let hint = match r.status {
+                        RunStatus::Interrupted => " It stopped when the app or computer did: resume it to go on from its last checkpoint.",
+                        RunStatus::Cancelled => " Resume it to go on from its checkpoint.",
+                        _ => "",
+                    };
+                    format!(
+                        "Last run {}: {} at step {} of {}.{hint}",
+                        r.name,
+                        r.status.label(),
+                        r.global_step,
+                        r.max_steps
+                    )
+                })
+                .unwrap_or_default(),
             Phase::Loading => "Loading the model and the examples…".to_owned(),
             Phase::Training => format!("Step {step} of {total}"),
             Phase::Stopping => format!(
@@ -762,10 +807,11 @@ fn Live(tr: Train) -> impl IntoView {
             points: tr.accuracy,
         },
     ];
+    let (loss, rewards) = (StoredValue::new(loss), StoredValue::new(rewards));
     view! {
         <div class="live" id="train-live" data-step=move || tr.step.get() data-latency-ms=move || tr.latency.get().map(|l| format!("{l:.1}"))>
             <Show
-                when=move || tr.phase.get() != Phase::Idle
+                when=move || tr.phase.get() != Phase::Idle || tr.last.with(Option::is_some)
                 fallback=|| view! {
                     <div class="empty">
                         <p>"No run is training. Choose what to train and press Start: the loss chart appears here as the steps go by."</p>
@@ -778,7 +824,7 @@ fn Live(tr: Train) -> impl IntoView {
                 <dl class="figures">
                     <dt>"Step"</dt><dd id="train-step">{move || format!("{} / {}", tr.step.get(), tr.total.get())}</dd>
                     <dt>"Time left"</dt><dd>{move || if tr.phase.get() == Phase::Training { duration(tr.eta_s.get()) } else { "—".to_owned() }}</dd>
-                    <dt>"Tokens/s"</dt><dd>{move || format!("{:.0}", tr.tokens_per_s.get())}</dd>
+                    <dt>"Tokens/s"</dt><dd>{move || match tr.tokens_per_s.get() { t if t > 0.0 => format!("{t:.0}"), _ => "—".to_owned() }}</dd>
                     <dt>"Memory"</dt><dd>{move || tr.memory.get().map(bytes).unwrap_or_else(|| "—".to_owned())}</dd>
                     <dt>"Loss"</dt><dd id="train-loss">{move || tr.loss.with(|p| p.last().map(|&(_, l)| short(l))).unwrap_or_else(|| "—".to_owned())}</dd>
                 </dl>
@@ -791,13 +837,21 @@ fn Live(tr: Train) -> impl IntoView {
                     }),
                     _ => None,
                 }}
+                {move || {
+                    let last = tr.last.get().filter(|r| r.status.resumable() && tr.phase.get() == Phase::Idle);
+                    last.map(|r| view! {
+                        <button id="train-resume-last" class="primary" on:click=move |_| tr.resume(r.path.clone())>"Resume this run"</button>
+                    })
+                }}
                 <Show when=move || tr.running()>
                     <button id="train-cancel" on:click=move |_| tr.cancel() prop:disabled=move || tr.phase.get() == Phase::Stopping>"Cancel (Esc)"</button>
                 </Show>
             </Show>
-            <LineChart id="chart-loss" title="Loss" x_label="step" y_label="loss (nats)" x_max=x_max series=loss />
-            <Show when=dpo>
-                <LineChart id="chart-rewards" title="Rewards (DPO)" x_label="step" y_label="margin (nats) · accuracy (share)" x_max=x_max series=rewards.clone() />
+            <Show when=move || tr.phase.get() != Phase::Idle || tr.last.with(Option::is_some)>
+                <LineChart id="chart-loss" title="Loss" x_label="step" y_label="loss (nats)" x_max=x_max series=loss.get_value() />
+                <Show when=dpo>
+                    <LineChart id="chart-rewards" title="Rewards (DPO): margin and accuracy" x_label="step" y_label="nats · share" x_max=x_max series=rewards.get_value() />
+                </Show>
             </Show>
         </div>
     }
