@@ -176,7 +176,8 @@ pub fn App() -> impl IntoView {
                 set_timeout(
                     move || {
                         if ctx.progress.with_untracked(|now| {
-                            now.as_ref().is_some_and(|n| n.total.is_some_and(|t| n.done >= t))
+                            now.as_ref()
+                                .is_some_and(|n| n.total.is_some_and(|t| n.done >= t))
                         }) {
                             ctx.progress.set(None);
                         }
@@ -249,7 +250,11 @@ pub fn App() -> impl IntoView {
     });
     let chose = move || {
         dark.update(|d| *d = !*d);
-        let theme = if dark.get_untracked() { "dark" } else { "light" };
+        let theme = if dark.get_untracked() {
+            "dark"
+        } else {
+            "light"
+        };
         if let Some(s) = window().local_storage().ok().flatten() {
             let _ = s.set_item(THEME_KEY, theme);
         }

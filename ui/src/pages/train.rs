@@ -100,6 +100,7 @@ impl Train {
         }
         next.device = previous.device.or(next.device);
         next.init_adapter = previous.init_adapter;
+        next.base_adapter = previous.base_adapter;
         next.resume = false;
         self.request.set(next);
         self.invalid.set(Vec::new());
@@ -503,9 +504,10 @@ fn Settings(tr: Train) -> impl IntoView {
             }
         });
     };
-    let pick_adapter = move |_| {
+    let pick_adapter = move |domain: bool| {
         spawn_local(async move {
             match client::choose_adapter().await {
+                Ok(Some(path)) if domain => tr.request.update(|r| r.base_adapter = Some(path)),
                 Ok(Some(path)) => tr.request.update(|r| r.init_adapter = Some(path)),
                 Ok(None) => {}
                 Err(e) => tr.ctx.fail(e),
@@ -580,9 +582,19 @@ fn Settings(tr: Train) -> impl IntoView {
                     <span class="path" id="train-init-adapter">
                         {move || tr.request.with(|r| r.init_adapter.clone()).unwrap_or_else(|| "none: a new adapter".to_owned())}
                     </span>
-                    <button type="button" on:click=pick_adapter>"Choose…"</button>
+                    <button type="button" on:click=move |_| pick_adapter(false)>"Choose…"</button>
                     <Show when=move || tr.request.with(|r| r.init_adapter.is_some())>
                         <button type="button" on:click=move |_| tr.request.update(|r| r.init_adapter = None)>"Clear"</button>
+                    </Show>
+                </div>
+                <label title="Two-step training: a domain adapter trained on clinical text stays frozen under the new one">"On top of a domain adapter (optional)"</label>
+                <div class="row">
+                    <span class="path" id="train-base-adapter">
+                        {move || tr.request.with(|r| r.base_adapter.clone()).unwrap_or_else(|| "none".to_owned())}
+                    </span>
+                    <button type="button" on:click=move |_| pick_adapter(true)>"Choose…"</button>
+                    <Show when=move || tr.request.with(|r| r.base_adapter.is_some())>
+                        <button type="button" on:click=move |_| tr.request.update(|r| r.base_adapter = None)>"Clear"</button>
                     </Show>
                 </div>
             </fieldset>
