@@ -68,6 +68,7 @@ const COMMANDS: &[&str] = &[
     "train_cancel",
     "train_runs",
     "open_run_folder",
+    "evaluate_files",
 ];
 
 /// Tauri embeds `ui/dist` at compile time; before `cargo xtask studio` has built the UI, a

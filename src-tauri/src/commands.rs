@@ -78,6 +78,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         crate::train::train_cancel,
         crate::train::train_runs,
         crate::train::open_run_folder,
+        crate::train::evaluate_files,
     ]
 }
 
@@ -318,6 +319,9 @@ pub fn choose_file(app: AppHandle, purpose: String) -> Reply<Option<String>> {
             .blocking_pick_file(),
         "model" => dialog
             .add_filter("Language model", &["gguf"])
+            .blocking_pick_file(),
+        "jsonl" => dialog
+            .add_filter("JSON lines", &["jsonl", "json"])
             .blocking_pick_file(),
         other => {
             return Err(ApiError::new(

@@ -309,6 +309,18 @@ pub fn open_run_folder(state: State<'_, AppState>, run: String) -> Reply<()> {
         })
 }
 
+/// Scores a predictions file against a gold file (JSONL joined by `id`; label sets or texts),
+/// both chosen through the dialog: per-label figures and ROUGE with bootstrap intervals.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn evaluate_files(gold: String, predictions: String) -> Reply<api::MetricsReport> {
+    studio::evaluation::metrics_from_files(
+        Path::new(&gold),
+        Path::new(&predictions),
+        &api::MetricSettings::default(),
+    )
+    .map_err(for_app)
+}
+
 /// Asked when the window closes: while a run trains, the clinician chooses between stopping it
 /// (a checkpoint is written first, so it can resume) and keeping the app open.
 pub fn on_close(window: &tauri::Window, api: &tauri::CloseRequestApi) {

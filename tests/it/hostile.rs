@@ -13,7 +13,7 @@ fn init_that_fails_leaves_nothing_behind_and_can_be_retried() {
     let clash = s.path("clash.toml");
     std::fs::write(
         &clash,
-        "name = \"clash\"\nversion = 1\n\n[[labels]]\nname = \"HOUSING\"\nscope = \"span\"\n",
+        "name = \"clash\"\nversion = 1\n\n[[labels]]\nname = \"HOUSING\"\nscope = \"span\"\ncolor = \"#123456\"\n",
     )
     .unwrap();
     let err = s.fails(&[

@@ -10,11 +10,10 @@ mod interop;
 mod model;
 mod predict;
 mod review;
-// `review_app` (the Review and Pairs pages over WebDriver) is written but has never run: register it
-// here once it has passed against the release app (issue 13).
-// mod review_app;
+mod review_app;
 mod shadr;
 mod train;
+mod train_app;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -18,12 +18,7 @@ fn project_with_pairs() -> Sandbox {
     let s = Sandbox::new();
     s.ok(&["init", s.project().to_str().unwrap()]);
     let dir = s.path("demo");
-    s.ok(&[
-        "demo-training-data",
-        dir.to_str().unwrap(),
-        "--notes",
-        "30",
-    ]);
+    s.ok(&["demo-training-data", dir.to_str().unwrap(), "--notes", "30"]);
     let pairs: String = std::fs::read_to_string(dir.join("pairs.jsonl"))
         .unwrap()
         .lines()
@@ -38,7 +33,9 @@ fn project_with_pairs() -> Sandbox {
 /// The run folder the app makes for the first run of `project`.
 fn first_run(project: &Path) -> PathBuf {
     let stem = project.file_stem().unwrap().to_string_lossy().into_owned();
-    project.with_file_name(format!("{stem}-runs")).join("001-dpo")
+    project
+        .with_file_name(format!("{stem}-runs"))
+        .join("001-dpo")
 }
 
 async fn number_attr(app: &App, css: &str, name: &str) -> usize {
@@ -159,7 +156,10 @@ async fn train_page_runs_cancels_resumes_survives_a_kill_and_evaluate_shows_the_
 
     // Esc cancels after the current step, with a checkpoint on disk.
     app.keys("#train", &Key::Escape.to_string()).await;
-    let said = wait_text(&app, "#train-status", |t| t.starts_with("Cancelled at step")).await;
+    let said = wait_text(&app, "#train-status", |t| {
+        t.starts_with("Cancelled at step")
+    })
+    .await;
     let cancelled_at: usize = said
         .trim_start_matches("Cancelled at step ")
         .split('.')
@@ -167,14 +167,21 @@ async fn train_page_runs_cancels_resumes_survives_a_kill_and_evaluate_shows_the_
         .and_then(|n| n.parse().ok())
         .expect("the status names the step");
     assert!(cancelled_at >= 3, "{said}");
-    assert!(run.join("checkpoint").is_dir(), "no checkpoint in {}", run.display());
+    assert!(
+        run.join("checkpoint").is_dir(),
+        "no checkpoint in {}",
+        run.display()
+    );
     app.wait_css("tr[data-run='001-dpo'][data-status='cancelled']")
         .await;
     app.screenshot("train-3-cancelled-light.png").await;
 
     // Resume (Enter on its button): the run continues from that step, its earlier steps kept.
-    app.keys("tr[data-run='001-dpo'] button.resume", &Key::Enter.to_string())
-        .await;
+    app.keys(
+        "tr[data-run='001-dpo'] button.resume",
+        &Key::Enter.to_string(),
+    )
+    .await;
     wait_number(&app, "#train-live", "data-step", cancelled_at + 3).await;
     let points = wait_number(&app, "#chart-loss", "data-points", cancelled_at + 3).await;
     assert!(points > cancelled_at);
@@ -191,20 +198,32 @@ async fn train_page_runs_cancels_resumes_survives_a_kill_and_evaluate_shows_the_
     assert!(killed.success(), "the app was not found to kill");
     drop(app);
 
+    // What the kill left: the running run's mark, and a checkpoint past the cancel's.
+    let global_step = |file: PathBuf| -> usize {
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+        state["global_step"].as_u64().unwrap() as usize
+    };
+    let checkpoint_step = global_step(run.join("checkpoint/trainer_state.json"));
+    assert!(run.join("training.pid").is_file(), "the run's mark is gone");
+    assert!(
+        checkpoint_step > cancelled_at,
+        "checkpoint at {checkpoint_step}, cancelled at {cancelled_at}"
+    );
+
     // Restarted: the run is listed as interrupted, and Resume continues from its checkpoint.
     let app = desktop.launch_with(&args, &model_env).await;
+    app.wait_until("#train-status", |t| {
+        t.starts_with("Last run 001-dpo: interrupted")
+    })
+    .await;
     app.wait_until("#runs-interrupted", |t| t.contains("interrupted"))
         .await;
     let row = "tr[data-run='001-dpo'][data-status='interrupted']";
     app.wait_css(row).await;
     app.screenshot("train-5-interrupted-light.png").await;
-    let state: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(run.join("checkpoint/trainer_state.json")).unwrap(),
-    )
-    .unwrap();
-    let checkpoint_step = state["global_step"].as_u64().unwrap() as usize;
-    assert!(checkpoint_step > cancelled_at);
-    app.keys(&format!("{row} button.resume"), &Key::Enter.to_string())
+    app.keys("#train-resume-last", &Key::Enter.to_string())
         .await;
     let step_of = |t: &str| -> usize {
         t.strip_prefix("Step ")
@@ -215,9 +234,15 @@ async fn train_page_runs_cancels_resumes_survives_a_kill_and_evaluate_shows_the_
     // The plan says where it starts; the steps then go on from there.
     wait_text(&app, "#train-status", |t| step_of(t) > checkpoint_step).await;
     let resumed_from = number_attr(&app, "#chart-loss", "data-points").await;
-    assert!(resumed_from > checkpoint_step, "the earlier steps are charted");
+    assert!(
+        resumed_from > checkpoint_step,
+        "the earlier steps are charted"
+    );
     app.keys("#train", &Key::Escape.to_string()).await;
-    wait_text(&app, "#train-status", |t| t.starts_with("Cancelled at step")).await;
+    wait_text(&app, "#train-status", |t| {
+        t.starts_with("Cancelled at step")
+    })
+    .await;
 
     // Alt+E: the Evaluate page compares what the run logged.
     app.keys("#train", &format!("{}e", Key::Alt)).await;

@@ -115,6 +115,8 @@ pub struct AppCtx {
     pub current: RwSignal<Option<(NoteId, usize)>>,
     /// Progress of a running job.
     pub progress: RwSignal<Option<JobProgress>>,
+    /// An adapter the Train page hands to the Review page to try.
+    pub try_adapter: RwSignal<Option<String>>,
 }
 
 impl AppCtx {
@@ -159,6 +161,7 @@ pub fn App() -> impl IntoView {
         query: RwSignal::new(SearchQuery::default()),
         current: RwSignal::new(None),
         progress: RwSignal::new(None),
+        try_adapter: RwSignal::new(None),
     };
     provide_context(ctx);
     // The route (`#/review`) wins over `--page`; the page shown is always in the route.
@@ -173,7 +176,8 @@ pub fn App() -> impl IntoView {
                 set_timeout(
                     move || {
                         if ctx.progress.with_untracked(|now| {
-                            now.as_ref().is_some_and(|n| n.total.is_some_and(|t| n.done >= t))
+                            now.as_ref()
+                                .is_some_and(|n| n.total.is_some_and(|t| n.done >= t))
                         }) {
                             ctx.progress.set(None);
                         }
@@ -246,7 +250,11 @@ pub fn App() -> impl IntoView {
     });
     let chose = move || {
         dark.update(|d| *d = !*d);
-        let theme = if dark.get_untracked() { "dark" } else { "light" };
+        let theme = if dark.get_untracked() {
+            "dark"
+        } else {
+            "light"
+        };
         if let Some(s) = window().local_storage().ok().flatten() {
             let _ = s.set_item(THEME_KEY, theme);
         }

@@ -388,6 +388,15 @@ pub async fn train_runs() -> Result<Vec<TrainRun>, ApiError> {
     call("train_runs", json!({})).await
 }
 
+/// Scores a predictions file against a gold file.
+pub async fn evaluate_files(gold: &str, predictions: &str) -> Result<api::MetricsReport, ApiError> {
+    call(
+        "evaluate_files",
+        json!({ "gold": gold, "predictions": predictions }),
+    )
+    .await
+}
+
 /// Shows a run's folder in the file manager.
 pub async fn open_run_folder(run: &str) -> Result<(), ApiError> {
     call("open_run_folder", json!({ "run": run })).await

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use api::{TrainRun, TrainStep};
+use api::{MetricsReport, TrainRun, TrainStep};
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -110,7 +110,7 @@ pub fn EvaluatePage() -> impl IntoView {
                     {move || comparison(chosen())}
                 }.into_any(),
             }}
-            <p class="muted">"Per-label precision, recall and F1 with confidence intervals, ROC curves and ROUGE on the test split appear here when a run's outputs on it are scored."</p>
+            <ScoreFiles />
             <Show when=move || help.get()>
                 <div class="overlay" role="dialog" aria-modal="true" on:click=move |_| help.set(false)>
                     <div class="help">
@@ -199,4 +199,145 @@ fn comparison(runs: Vec<TrainRun>) -> impl IntoView {
         <LineChart id="chart-compare" title="Training loss by run" x_label="step" y_label="loss (nats)" x_max=Signal::derive(move || x_max) series=series />
     }
     .into_any()
+}
+
+fn pick(target: RwSignal<Option<String>>, ctx: AppCtx) {
+    spawn_local(async move {
+        match client::choose_file("jsonl").await {
+            Ok(Some(path)) => target.set(Some(path)),
+            Ok(None) => {}
+            Err(e) => ctx.fail(e),
+        }
+    });
+}
+
+fn file_name(path: &Option<String>) -> String {
+    path.as_deref()
+        .map(|p| p.rsplit(['/', '\\']).next().unwrap_or(p).to_owned())
+        .unwrap_or_else(|| "none chosen".to_owned())
+}
+
+fn with_ci(v: f64, ci: Option<&[f64; 2]>) -> String {
+    match ci {
+        Some([lo, hi]) => format!("{v:.3} [{lo:.3}, {hi:.3}]"),
+        None => format!("{v:.3}"),
+    }
+}
+
+/// Scores a predictions file (a model's labels or texts, e.g. from `predict` or exported
+/// outputs) against gold: per-label precision, recall, F1 and AUROC, or ROUGE, each with its
+/// 95% bootstrap interval.
+#[component]
+fn ScoreFiles() -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let gold = RwSignal::new(None::<String>);
+    let predictions = RwSignal::new(None::<String>);
+    let report = RwSignal::new(None::<MetricsReport>);
+    let busy = RwSignal::new(false);
+    let score = move |_| {
+        let (Some(g), Some(p)) = (gold.get_untracked(), predictions.get_untracked()) else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            match client::evaluate_files(&g, &p).await {
+                Ok(r) => report.set(Some(r)),
+                Err(e) => ctx.fail(e),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="score-files" id="score-files" aria-labelledby="score-title">
+            <h2 id="score-title">"Score predictions against gold"</h2>
+            <p class="muted">"Two JSON-lines files joined by their \"id\": gold with \"labels\" (or \"text\"), predictions the same, with optional \"scores\" per label for AUROC."</p>
+            <div class="row">
+                <button id="pick-gold" on:click=move |_| pick(gold, ctx)>"Gold file…"</button>
+                <span class="path">{move || file_name(&gold.get())}</span>
+                <button id="pick-predictions" on:click=move |_| pick(predictions, ctx)>"Predictions file…"</button>
+                <span class="path">{move || file_name(&predictions.get())}</span>
+                <button class="primary" id="score" on:click=score
+                    prop:disabled=move || busy.get() || gold.with(Option::is_none) || predictions.with(Option::is_none)
+                >{move || if busy.get() { "Scoring…" } else { "Score" }}</button>
+            </div>
+            {move || report.get().map(show_report)}
+        </section>
+    }
+}
+
+fn show_report(report: MetricsReport) -> AnyView {
+    match report {
+        MetricsReport::Labels(m) => {
+            let rows = m
+                .per_label
+                .iter()
+                .map(|(label, f)| {
+                    view! {
+                        <tr>
+                            <th scope="row">{label.clone()}</th>
+                            <td class="num">{format!("{:.3}", f.precision)}</td>
+                            <td class="num">{format!("{:.3}", f.recall)}</td>
+                            <td class="num">{with_ci(f.f1, f.f1_ci95.as_ref())}</td>
+                            <td class="num">{f.auroc.map(|a| format!("{a:.3}")).unwrap_or_else(|| "—".to_owned())}</td>
+                            <td class="num">{f.support}</td>
+                            <td class="num">{f.predicted}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            let auroc = match m.macro_auroc {
+                Some(a) => with_ci(a, m.ci95.get("macro_auroc")),
+                None => "—".to_owned(),
+            };
+            view! {
+                <p id="score-headline">
+                    {format!(
+                        "{} items · macro F1 {} · micro F1 {} · macro AUROC {} (95% intervals from {} bootstrap resamples, seed {})",
+                        m.n,
+                        with_ci(m.macro_f1, m.ci95.get("macro_f1")),
+                        with_ci(m.micro_f1, m.ci95.get("micro_f1")),
+                        auroc,
+                        m.bootstrap.resamples,
+                        m.bootstrap.seed
+                    )}
+                </p>
+                <table class="compare" id="score-table">
+                    <thead><tr>
+                        <th>"Label"</th><th>"Precision"</th><th>"Recall"</th><th>"F1 [95% CI]"</th>
+                        <th>"AUROC"</th><th>"Gold"</th><th>"Predicted"</th>
+                    </tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                {unmatched(&m.unmatched)}
+            }
+            .into_any()
+        }
+        MetricsReport::Text(t) => view! {
+            <p id="score-headline">{format!("{} items · ROUGE F-measure{} (95% intervals from {} bootstrap resamples)", t.n, if t.stemmer { ", Porter-stemmed" } else { "" }, t.bootstrap.resamples)}</p>
+            <table class="compare" id="score-table">
+                <thead><tr><th>"ROUGE-1"</th><th>"ROUGE-2"</th><th>"ROUGE-L"</th></tr></thead>
+                <tbody><tr>
+                    <td class="num">{with_ci(t.rouge1, t.ci95.get("rouge1"))}</td>
+                    <td class="num">{with_ci(t.rouge2, t.ci95.get("rouge2"))}</td>
+                    <td class="num">{with_ci(t.rouge_l, t.ci95.get("rougeL"))}</td>
+                </tr></tbody>
+            </table>
+            {unmatched(&t.unmatched)}
+        }
+        .into_any(),
+    }
+}
+
+fn unmatched(u: &api::UnmatchedIds) -> Option<impl IntoView + use<>> {
+    (!u.gold_only.is_empty() || !u.pred_only.is_empty()).then(|| {
+        view! {
+            <p class="warning">
+                {format!(
+                    "Not scored: {} gold item(s) without a prediction, {} prediction(s) without gold.",
+                    u.gold_only.len(),
+                    u.pred_only.len()
+                )}
+            </p>
+        }
+    })
 }

@@ -51,6 +51,8 @@ struct Review {
     models: RwSignal<Option<Vec<ModelChoice>>>,
     model: RwSignal<Option<String>>,
     adapter: RwSignal<Option<String>>,
+    /// The project's trained adapters (finished runs), newest first.
+    trained: RwSignal<Vec<(String, String)>>,
     samples: RwSignal<u32>,
     max_tokens: RwSignal<usize>,
     /// Notes in the queue (the Notes page's query).
@@ -470,7 +472,8 @@ pub fn ReviewPage() -> impl IntoView {
         task: RwSignal::new(String::new()),
         models: RwSignal::new(None),
         model: RwSignal::new(None),
-        adapter: RwSignal::new(None),
+        adapter: RwSignal::new(ctx.try_adapter.get_untracked()),
+        trained: RwSignal::new(Vec::new()),
         samples: RwSignal::new(1),
         max_tokens: RwSignal::new(DEFAULT_MAX_TOKENS),
         queue_len: RwSignal::new(None),
@@ -567,6 +570,25 @@ async fn load_choices(rv: Review) {
     match client::model_list().await {
         Ok(models) => rv.models.set(Some(models)),
         Err(e) => rv.ctx.fail(e),
+    }
+    // Adapters the Train page made, to try on the notes just corrected.
+    if let Ok(runs) = client::train_runs().await {
+        let finished = runs
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    api::RunStatus::Completed | api::RunStatus::EarlyStopped
+                )
+            })
+            .filter(|r| {
+                r.settings
+                    .as_ref()
+                    .is_some_and(|s| s.objective != api::Objective::Classify)
+            })
+            .map(|r| (r.path, r.name))
+            .collect();
+        rv.trained.set(finished);
     }
 }
 
@@ -711,8 +733,19 @@ fn Toolbar(rv: Review) -> impl IntoView {
                         .into_any()
                     }
                     None => view! {
-                        "Base model "
-                        <button class="link" on:click=choose_adapter>"add a trained adapter…"</button>
+                        <label>
+                            "Adapter "
+                            <select id="review-adapter" on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                rv.adapter.set((!v.is_empty()).then_some(v));
+                            }>
+                                <option value="" selected=true>"none (base model)"</option>
+                                {move || rv.trained.get().into_iter().map(|(path, name)| view! {
+                                    <option value=path.clone() title=path>{format!("trained: {name}")}</option>
+                                }).collect_view()}
+                            </select>
+                        </label>
+                        <button class="link" on:click=choose_adapter>"another adapter folder…"</button>
                     }
                     .into_any(),
                 }}

@@ -43,6 +43,8 @@ struct Train {
     invalid: RwSignal<Vec<&'static str>>,
     estimate: RwSignal<Option<Result<TrainEstimate, String>>>,
     runs: RwSignal<Option<Vec<TrainRun>>>,
+    /// The run shown when none has trained since the app started.
+    last: RwSignal<Option<TrainRun>>,
     phase: RwSignal<Phase>,
     run: RwSignal<Option<String>>,
     plan: RwSignal<Option<TrainPlan>>,
@@ -98,6 +100,7 @@ impl Train {
         }
         next.device = previous.device.or(next.device);
         next.init_adapter = previous.init_adapter;
+        next.base_adapter = previous.base_adapter;
         next.resume = false;
         self.request.set(next);
         self.invalid.set(Vec::new());
@@ -113,10 +116,32 @@ impl Train {
     fn reload_runs(self) {
         spawn_local(async move {
             match client::train_runs().await {
-                Ok(runs) => self.runs.set(Some(runs)),
+                Ok(runs) => {
+                    // With nothing training since the app started, the last run is shown.
+                    if self.phase.get_untracked() == Phase::Idle {
+                        self.show_last(runs.first().cloned());
+                    }
+                    self.runs.set(Some(runs));
+                }
                 Err(e) => self.ctx.fail(e),
             }
         });
+    }
+
+    /// Shows a finished or stopped run's figures and charts (or nothing).
+    fn show_last(self, run: Option<TrainRun>) {
+        for s in [self.loss, self.eval_loss, self.margin, self.accuracy] {
+            s.set(Vec::new());
+        }
+        if let Some(run) = &run {
+            for s in &run.log {
+                self.push(s);
+            }
+            self.step.set(run.global_step);
+            self.total.set(run.max_steps);
+            self.run.set(Some(run.path.clone()));
+        }
+        self.last.set(run);
     }
 
     fn start(self) {
@@ -285,6 +310,7 @@ pub fn TrainPage() -> impl IntoView {
         invalid: RwSignal::new(Vec::new()),
         estimate: RwSignal::new(None),
         runs: RwSignal::new(None),
+        last: RwSignal::new(None),
         phase: RwSignal::new(Phase::Idle),
         run: RwSignal::new(None),
         plan: RwSignal::new(None),
@@ -478,9 +504,10 @@ fn Settings(tr: Train) -> impl IntoView {
             }
         });
     };
-    let pick_adapter = move |_| {
+    let pick_adapter = move |domain: bool| {
         spawn_local(async move {
             match client::choose_adapter().await {
+                Ok(Some(path)) if domain => tr.request.update(|r| r.base_adapter = Some(path)),
                 Ok(Some(path)) => tr.request.update(|r| r.init_adapter = Some(path)),
                 Ok(None) => {}
                 Err(e) => tr.ctx.fail(e),
@@ -555,9 +582,19 @@ fn Settings(tr: Train) -> impl IntoView {
                     <span class="path" id="train-init-adapter">
                         {move || tr.request.with(|r| r.init_adapter.clone()).unwrap_or_else(|| "none: a new adapter".to_owned())}
                     </span>
-                    <button type="button" on:click=pick_adapter>"Choose…"</button>
+                    <button type="button" on:click=move |_| pick_adapter(false)>"Choose…"</button>
                     <Show when=move || tr.request.with(|r| r.init_adapter.is_some())>
                         <button type="button" on:click=move |_| tr.request.update(|r| r.init_adapter = None)>"Clear"</button>
+                    </Show>
+                </div>
+                <label title="Two-step training: a domain adapter trained on clinical text stays frozen under the new one">"On top of a domain adapter (optional)"</label>
+                <div class="row">
+                    <span class="path" id="train-base-adapter">
+                        {move || tr.request.with(|r| r.base_adapter.clone()).unwrap_or_else(|| "none".to_owned())}
+                    </span>
+                    <button type="button" on:click=move |_| pick_adapter(true)>"Choose…"</button>
+                    <Show when=move || tr.request.with(|r| r.base_adapter.is_some())>
+                        <button type="button" on:click=move |_| tr.request.update(|r| r.base_adapter = None)>"Clear"</button>
                     </Show>
                 </div>
             </fieldset>
@@ -662,6 +699,9 @@ fn duration(s: f64) -> String {
     if !s.is_finite() {
         return "—".to_owned();
     }
+    if s < 0.95 {
+        return format!("{:.1} s", s.max(0.1));
+    }
     let s = s.max(0.0).round() as u64;
     match s {
         0..60 => format!("{s} s"),
@@ -709,7 +749,24 @@ fn Live(tr: Train) -> impl IntoView {
         let step = tr.step.get();
         let total = tr.total.get();
         match tr.phase.get() {
-            Phase::Idle => String::new(),
+            Phase::Idle => tr
+                .last
+                .get()
+                .map(|r| {
+                    let hint = match r.status {
+                        RunStatus::Interrupted => " It stopped when the app or computer did: resume it to go on from its last checkpoint.",
+                        RunStatus::Cancelled => " Resume it to go on from its checkpoint.",
+                        _ => "",
+                    };
+                    format!(
+                        "Last run {}: {} at step {} of {}.{hint}",
+                        r.name,
+                        r.status.label(),
+                        r.global_step,
+                        r.max_steps
+                    )
+                })
+                .unwrap_or_default(),
             Phase::Loading => "Loading the model and the examples…".to_owned(),
             Phase::Training => format!("Step {step} of {total}"),
             Phase::Stopping => format!(
@@ -762,10 +819,11 @@ fn Live(tr: Train) -> impl IntoView {
             points: tr.accuracy,
         },
     ];
+    let (loss, rewards) = (StoredValue::new(loss), StoredValue::new(rewards));
     view! {
         <div class="live" id="train-live" data-step=move || tr.step.get() data-latency-ms=move || tr.latency.get().map(|l| format!("{l:.1}"))>
             <Show
-                when=move || tr.phase.get() != Phase::Idle
+                when=move || tr.phase.get() != Phase::Idle || tr.last.with(Option::is_some)
                 fallback=|| view! {
                     <div class="empty">
                         <p>"No run is training. Choose what to train and press Start: the loss chart appears here as the steps go by."</p>
@@ -778,17 +836,34 @@ fn Live(tr: Train) -> impl IntoView {
                 <dl class="figures">
                     <dt>"Step"</dt><dd id="train-step">{move || format!("{} / {}", tr.step.get(), tr.total.get())}</dd>
                     <dt>"Time left"</dt><dd>{move || if tr.phase.get() == Phase::Training { duration(tr.eta_s.get()) } else { "—".to_owned() }}</dd>
-                    <dt>"Tokens/s"</dt><dd>{move || format!("{:.0}", tr.tokens_per_s.get())}</dd>
+                    <dt>"Tokens/s"</dt><dd>{move || match tr.tokens_per_s.get() { t if t > 0.0 => format!("{t:.0}"), _ => "—".to_owned() }}</dd>
                     <dt>"Memory"</dt><dd>{move || tr.memory.get().map(bytes).unwrap_or_else(|| "—".to_owned())}</dd>
                     <dt>"Loss"</dt><dd id="train-loss">{move || tr.loss.with(|p| p.last().map(|&(_, l)| short(l))).unwrap_or_else(|| "—".to_owned())}</dd>
                 </dl>
+                {move || match tr.phase.get() {
+                    Phase::Finished(s) if s.finish != api::TrainFinish::Cancelled => Some(view! {
+                        <button id="train-try" class="primary" on:click=move |_| {
+                            tr.ctx.try_adapter.set(Some(s.out.clone()));
+                            tr.ctx.page.set(Page::Review);
+                        }>"Try it on the Review page"</button>
+                    }),
+                    _ => None,
+                }}
+                {move || {
+                    let last = tr.last.get().filter(|r| r.status.resumable() && tr.phase.get() == Phase::Idle);
+                    last.map(|r| view! {
+                        <button id="train-resume-last" class="primary" on:click=move |_| tr.resume(r.path.clone())>"Resume this run"</button>
+                    })
+                }}
                 <Show when=move || tr.running()>
                     <button id="train-cancel" on:click=move |_| tr.cancel() prop:disabled=move || tr.phase.get() == Phase::Stopping>"Cancel (Esc)"</button>
                 </Show>
             </Show>
-            <LineChart id="chart-loss" title="Loss" x_label="step" y_label="loss (nats)" x_max=x_max series=loss />
-            <Show when=dpo>
-                <LineChart id="chart-rewards" title="Rewards (DPO)" x_label="step" y_label="margin (nats) · accuracy (share)" x_max=x_max series=rewards.clone() />
+            <Show when=move || tr.phase.get() != Phase::Idle || tr.last.with(Option::is_some)>
+                <LineChart id="chart-loss" title="Loss" x_label="step" y_label="loss (nats)" x_max=x_max series=loss.get_value() />
+                <Show when=dpo>
+                    <LineChart id="chart-rewards" title="Rewards (DPO): margin and accuracy" x_label="step" y_label="nats · share" x_max=x_max series=rewards.get_value() />
+                </Show>
             </Show>
         </div>
     }

@@ -12,7 +12,7 @@ use api::{
 };
 
 use super::plan;
-use super::run::PLAN_FILE;
+use super::run::{PLAN_FILE, RUNNING_FILE};
 use crate::error::Error;
 use crate::project::Project;
 
@@ -108,33 +108,27 @@ pub fn read(dir: &Path) -> TrainRun {
     let has_checkpoint = checkpoint.is_dir() || dir.join("checkpoint.old").is_dir();
     // The root state is written when a run ends (completed or cancelled); a run killed on
     // the way has only its checkpoint's.
-    // A resumed run killed later has a checkpoint ahead of the root state its cancel left.
-    let root_state = read_json::<tune::train::TrainerState>(&dir.join(STATE_FILE));
-    let checkpoint_state = read_json::<tune::train::TrainerState>(&checkpoint.join(STATE_FILE))
-        .or_else(|| read_json(&dir.join("checkpoint.old").join(STATE_FILE)));
-    let ended = match (&root_state, &checkpoint_state) {
-        (Some(root), Some(ck)) => root.global_step >= ck.global_step,
-        (Some(_), None) => true,
-        (None, _) => false,
-    };
-    let state = if ended {
-        root_state.clone()
-    } else {
-        checkpoint_state.clone()
-    }
-    .unwrap_or_default();
-    let status = if dir.join(ADAPTER_FILE).is_file() && ended {
-        if state.max_steps > 0 && state.global_step < state.max_steps {
-            RunStatus::EarlyStopped
-        } else {
-            RunStatus::Completed
+    // The root state is rewritten with every checkpoint; a killed run has only those.
+    let state = read_json::<tune::train::TrainerState>(&dir.join(STATE_FILE))
+        .or_else(|| read_json(&checkpoint.join(STATE_FILE)))
+        .or_else(|| read_json(&dir.join("checkpoint.old").join(STATE_FILE)))
+        .unwrap_or_default();
+    let trainer = std::fs::read_to_string(dir.join(RUNNING_FILE))
+        .ok()
+        .map(|pid| pid.trim().parse::<u32>().ok());
+    let status = match trainer {
+        Some(Some(pid)) if alive(pid) => RunStatus::Running,
+        Some(_) if has_checkpoint => RunStatus::Interrupted,
+        Some(_) => RunStatus::Empty,
+        None if dir.join(ADAPTER_FILE).is_file() => {
+            if state.max_steps > 0 && state.global_step < state.max_steps {
+                RunStatus::EarlyStopped
+            } else {
+                RunStatus::Completed
+            }
         }
-    } else if has_checkpoint && ended {
-        RunStatus::Cancelled
-    } else if has_checkpoint {
-        RunStatus::Interrupted
-    } else {
-        RunStatus::Empty
+        None if has_checkpoint => RunStatus::Cancelled,
+        None => RunStatus::Empty,
     };
     let log = steps_from_log(&state.log_history, state.max_steps);
     let modified_s = std::fs::metadata(dir.join(STATE_FILE))
@@ -159,6 +153,22 @@ pub fn read(dir: &Path) -> TrainRun {
         modified_s,
         log,
     }
+}
+
+/// Whether process `pid` is this one or still runs (Linux; elsewhere only this one is known).
+/// A killed process whose parent has not reaped it yet is a zombie: not running.
+fn alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (name) S …`: the state follows the last ')' (the name may hold one).
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    !matches!(state, None | Some("Z") | Some("X"))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {

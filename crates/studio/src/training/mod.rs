@@ -14,7 +14,7 @@ pub use adapters::{adapter_info, load_with_adapters, merge};
 pub use data::PROJECT_RECORD;
 pub(crate) use data::gold_labels;
 pub use demo::{DemoData, demo_data, write_demo_data, write_jsonl};
-pub use run::{PLAN_FILE, train};
+pub use run::{PLAN_FILE, RUNNING_FILE, train};
 pub(crate) use run::{reading, writing};
 
 // What the engine tests beside this module use from `tune` and `models`.

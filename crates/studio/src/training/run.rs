@@ -17,6 +17,27 @@ use crate::project::Project;
 
 /// The settings of a run, stored beside its adapter.
 pub const PLAN_FILE: &str = "train_plan.json";
+/// Present while a run trains, with the training process's id: left behind by a run that was
+/// killed, so the run reads as interrupted.
+pub const RUNNING_FILE: &str = "training.pid";
+
+/// Writes [`RUNNING_FILE`] and removes it when dropped (the run ended, failed or panicked).
+struct Running(PathBuf);
+
+impl Running {
+    fn mark(out: &Path) -> Result<Running, Error> {
+        let path = out.join(RUNNING_FILE);
+        tune::lora::write_atomic(&path, std::process::id().to_string().as_bytes())
+            .map_err(writing)?;
+        Ok(Running(path))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
 
 /// Runs a training job: reports its plan through `on_plan`, each step through `on_step`;
 /// stops at `cancel` with a checkpoint in the output folder (continue with `resume`).
@@ -97,6 +118,7 @@ pub fn train(
         settings,
     };
     write_plan(&out, &plan.settings)?;
+    let _running = Running::mark(&out)?;
     on_plan(&plan);
     tracing::info!(
         objective = plan.settings.objective.name(),

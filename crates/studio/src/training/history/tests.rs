@@ -136,28 +136,29 @@ fn a_run_killed_before_it_ended_reads_as_interrupted() {
         &cancel,
     )
     .unwrap();
-    let cancelled_state = std::fs::read(out.join(STATE_FILE)).unwrap();
-    // What a kill leaves: checkpoints, but no state written at the end.
-    std::fs::remove_file(out.join(STATE_FILE)).unwrap();
+    assert_eq!(read(&out).status, RunStatus::Cancelled);
+    // What a kill leaves: the mark of a training process that is gone.
+    std::fs::write(out.join(RUNNING_FILE), u32::MAX.to_string()).unwrap();
     let run = read(&out);
     assert_eq!(run.status, RunStatus::Interrupted);
-    assert_eq!(run.global_step, 1, "the checkpoint's state is read");
+    assert_eq!(run.global_step, 1);
+    // While this process trains it, the run reads as running.
+    std::fs::write(out.join(RUNNING_FILE), std::process::id().to_string()).unwrap();
+    assert_eq!(read(&out).status, RunStatus::Running);
 
-    // Resumed, then killed at step 2: the checkpoint is ahead of the state the cancel left.
-    let cancel = CancelToken::new();
+    // Resumed, it ends and its mark goes.
     crate::training::train(
         None,
         &resume_request(&out).unwrap(),
+        &mut |p| assert_eq!(p.start_step, 1),
         &mut |_| {},
-        &mut |_| cancel.cancel(),
-        &cancel,
+        &CancelToken::new(),
     )
     .unwrap();
-    std::fs::write(out.join(STATE_FILE), cancelled_state).unwrap();
+    assert!(!out.join(RUNNING_FILE).exists());
     let run = read(&out);
-    assert_eq!(run.status, RunStatus::Interrupted);
-    assert_eq!(run.global_step, 2);
-    assert_eq!(run.log.len(), 2);
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(run.log.len(), 3);
 }
 
 #[test]
