@@ -370,12 +370,17 @@ async fn review_and_train(app: &desktop::App) -> serde_json::Value {
     app.keys("#review-note-text", &format!("{}t", Key::Alt))
         .await;
     app.wait_until("#train-title", |t| t == "Train").await;
-    app.keys("#train", &Key::Escape.to_string()).await;
-    app.wait_until("#train-status", |t| {
-        t.starts_with("Cancelled") || t.starts_with("Completed")
-    })
-    .await;
+    // Stop the run with its Cancel button (a step of the default model takes seconds).
+    app.keys("#train-cancel", &Key::Enter.to_string()).await;
+    let stop_deadline = Instant::now() + std::time::Duration::from_secs(120);
+    let mut stopped = false;
+    while Instant::now() < stop_deadline && !stopped {
+        let status = app.wait_css("#train-status").await.text().await;
+        stopped = status.is_ok_and(|t| t.starts_with("Cancelled") || t.starts_with("Completed"));
+        wait_ms(500).await;
+    }
     json!({
+        "train_cancelled_in_time": stopped,
         "first_token_ms": median(&mut warm),
         "first_token_cold_ms": cold,
         "first_token_samples_ms": first,
