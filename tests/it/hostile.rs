@@ -149,3 +149,68 @@ fn trace_log_filter_for_the_tokenizer_cannot_be_turned_back_on() {
     assert!(run.status.success());
     assert!(!String::from_utf8_lossy(&run.stderr).contains('Ǯ'));
 }
+
+// Issue 17, "what to build" item 2: several real processes write one project at once. Writes
+// serialise (busy timeout), none fails with "database is locked", and none is lost.
+#[test]
+fn concurrent_cli_writers_lose_nothing_and_never_see_a_locked_database() {
+    let s = Sandbox::new();
+    s.ok(&["init", s.project().to_str().unwrap(), "--schema", "sdoh"]);
+    let file = s.path("notes.jsonl");
+    let notes: String = (0..4)
+        .map(|i| {
+            format!(
+                "{}\n",
+                serde_json::json!({"id": format!("n{i}"), "text": "Lives alone, no car, retired teacher, smokes daily."})
+            )
+        })
+        .collect();
+    std::fs::write(&file, notes).unwrap();
+    s.ok(&["import", file.to_str().unwrap()]);
+    let spans_before = s.json(&["stats"])["span_annotations"].as_u64();
+    // Four writers, each adding 20 spans to its own note, and a reader searching meanwhile.
+    let (writers, per_writer) = (4usize, 20usize);
+    let mut children = Vec::new();
+    for w in 0..writers {
+        let mut script = String::new();
+        for k in 0..per_writer {
+            script.push_str(&format!(
+                "{bin:?} annotate span --note n{w} --label HOUSING --start {k} --end {}\n",
+                k + 1,
+                bin = clinitune_bin()
+            ));
+        }
+        children.push(
+            std::process::Command::new("sh")
+                .args(["-e", "-c", &script])
+                .env("CLINITUNE_PROJECT", s.project())
+                .env("CLINITUNE_ANNOTATOR", format!("writer{w}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for _ in 0..10 {
+        s.ok(&["notes", "search", "alone"]);
+    }
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "a writer failed: {err}");
+        assert!(!err.contains("locked"), "{err}");
+    }
+    let stats = s.json(&["stats"]);
+    let added = stats["span_annotations"].as_u64().unwrap() - spans_before.unwrap_or(0);
+    assert_eq!(added as usize, writers * per_writer, "{stats}");
+    for w in 0..writers {
+        let shown = s.json(&["notes", "show", &format!("n{w}")]);
+        let mine = shown["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|sp| sp["annotator"] == format!("writer{w}"))
+            .count();
+        assert_eq!(mine, per_writer, "writer{w}'s spans on n{w}");
+    }
+}
