@@ -68,6 +68,8 @@ const COMMANDS: &[&str] = &[
     "train_cancel",
     "train_runs",
     "open_run_folder",
+    "notes_import",
+    "notes_export",
 ];
 
 /// Tauri embeds `ui/dist` at compile time; before `cargo xtask studio` has built the UI, a

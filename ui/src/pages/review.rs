@@ -575,8 +575,17 @@ async fn load_choices(rv: Review) {
     if let Ok(runs) = client::train_runs().await {
         let finished = runs
             .into_iter()
-            .filter(|r| matches!(r.status, api::RunStatus::Completed | api::RunStatus::EarlyStopped))
-            .filter(|r| r.settings.as_ref().is_some_and(|s| s.objective != api::Objective::Classify))
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    api::RunStatus::Completed | api::RunStatus::EarlyStopped
+                )
+            })
+            .filter(|r| {
+                r.settings
+                    .as_ref()
+                    .is_some_and(|s| s.objective != api::Objective::Classify)
+            })
             .map(|r| (r.path, r.name))
             .collect();
         rv.trained.set(finished);
