@@ -97,6 +97,16 @@ async fn refresh(ctx: AppCtx) {
         Err(e) => ctx.fail(e),
     }
     ctx.query.update(|_| {});
+    // The Import button of an empty project is gone: the keyboard goes to the list.
+    request_animation_frame(|| {
+        use wasm_bindgen::JsCast;
+        if let Some(list) = document()
+            .get_element_by_id("note-list")
+            .and_then(|l| l.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = list.focus();
+        }
+    });
 }
 
 /// A format picker bound to `value`.
