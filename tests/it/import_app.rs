@@ -39,7 +39,10 @@ async fn type_keys(app: &App, keys: &str) {
 
 async fn focused_id(app: &App) -> String {
     app.client
-        .execute("return document.activeElement && document.activeElement.id", vec![])
+        .execute(
+            "return document.activeElement && document.activeElement.id",
+            vec![],
+        )
         .await
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -103,8 +106,10 @@ async fn new_project_imports_notes_from_its_empty_state_and_bounds_a_pasted_sear
 
     // Enter imports the CSV (the dialog's answer comes from CLINITUNE_TEST_PICK).
     type_keys(&app, &Key::Enter.to_string()).await;
-    app.wait_until(".progress", |t| t.contains("notes.csv") && t.contains("notes"))
-        .await;
+    app.wait_until(".progress", |t| {
+        t.contains("notes.csv") && t.contains("notes")
+    })
+    .await;
     let summary = app
         .wait_until("#import-summary", |t| t.contains("Imported"))
         .await;
@@ -120,7 +125,8 @@ async fn new_project_imports_notes_from_its_empty_state_and_bounds_a_pasted_sear
 
     // `?` lists the Notes page's keys, Escape closes the list.
     app.keys("#note-list", "?").await;
-    app.wait_until("#help-title", |t| t.starts_with("Notes")).await;
+    app.wait_until("#help-title", |t| t.starts_with("Notes"))
+        .await;
     app.screenshot("import-3-notes-keys.png").await;
     type_keys(&app, &Key::Escape.to_string()).await;
 
@@ -130,7 +136,11 @@ async fn new_project_imports_notes_from_its_empty_state_and_bounds_a_pasted_sear
         .await;
     app.keys("#search", "i").await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(notes_in(&project).len(), 3, "a key typed in the search imported");
+    assert_eq!(
+        notes_in(&project).len(),
+        3,
+        "a key typed in the search imported"
+    );
     app.screenshot("import-4-no-match.png").await;
     app.keys("#clear-search", &Key::Enter.to_string()).await;
     app.wait_until("#note-count", |t| t == "3 notes").await;
@@ -167,7 +177,8 @@ async fn new_project_imports_notes_from_its_empty_state_and_bounds_a_pasted_sear
     let refused = refused.as_str().unwrap_or_default().to_owned();
     assert!(refused.contains("at most 1000"), "{refused}");
     app.click("#nav-schema").await;
-    app.wait_until("#schema-title", |t| t == "Label schemas").await;
+    app.wait_until("#schema-title", |t| t == "Label schemas")
+        .await;
     app.click("#nav-notes").await;
     app.wait_css("#note-list").await;
     switch_theme(&app, "dark").await;
