@@ -55,6 +55,7 @@ impl Transfer {
         spawn_local(async move {
             let result = client::notes_import(&format).await;
             self.busy.set(false);
+            settle_progress(ctx);
             match result {
                 Ok(Some(done)) => {
                     ctx.error.set(None);
@@ -77,6 +78,7 @@ impl Transfer {
         spawn_local(async move {
             let result = client::notes_export(&format).await;
             self.busy.set(false);
+            settle_progress(ctx);
             match result {
                 Ok(Some(done)) => {
                     ctx.error.set(None);
@@ -87,6 +89,15 @@ impl Transfer {
             }
         });
     }
+}
+
+/// Takes the finished job's bar down after a moment (a job that ended early never reports
+/// `done == total`, which is what hides the bar otherwise).
+fn settle_progress(ctx: AppCtx) {
+    set_timeout(
+        move || ctx.progress.set(None),
+        std::time::Duration::from_millis(1500),
+    );
 }
 
 /// Reloads the project's counts and runs the list's query again.
