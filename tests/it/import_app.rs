@@ -141,6 +141,9 @@ async fn new_project_imports_notes_from_its_empty_state_and_bounds_a_pasted_sear
         3,
         "a key typed in the search imported"
     );
+    // (Importing the same file again would have said "Imported 0 notes".)
+    app.wait_until("#import-summary", |t| t.contains("Imported 3 notes"))
+        .await;
     app.screenshot("import-4-no-match.png").await;
     app.keys("#clear-search", &Key::Enter.to_string()).await;
     app.wait_until("#note-count", |t| t == "3 notes").await;

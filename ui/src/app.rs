@@ -359,7 +359,7 @@ pub fn App() -> impl IntoView {
                             .iter()
                             .map(|(k, what)| view! { <dt>{*k}</dt><dd>{*what}</dd> })
                             .collect_view()}
-                        <dt>"Alt+O N A R P T E S G"</dt><dd>"Projects, Notes, Annotate, Review, Pairs, Train, Evaluate, Schema, Agreement"</dd>
+                        <dt>"Alt+letter"</dt><dd>"open a page: O Projects, N Notes, A Annotate, R Review, P Pairs, T Train, E Evaluate, S Schema, G Agreement"</dd>
                         <dt>"?"</dt><dd>"show or hide this list (Esc closes it)"</dd>
                     </dl>
                 </div>
