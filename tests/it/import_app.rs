@@ -182,6 +182,17 @@ async fn new_project_imports_notes_from_its_empty_state_and_bounds_a_pasted_sear
     app.click("#nav-schema").await;
     app.wait_until("#schema-title", |t| t == "Label schemas")
         .await;
+    // Agreement in a project with one annotator says what it needs; Compute with nobody
+    // chosen says whom to choose (it once said "both sides are ;").
+    app.click("#nav-agreement").await;
+    app.wait_until("#agreement-empty", |t| t.contains("two annotators"))
+        .await;
+    app.click("#compute-agreement").await;
+    app.wait_until("#agreement-problem", |t| {
+        t == "Choose the two annotators to compare, A and B."
+    })
+    .await;
+    app.screenshot("import-6a-agreement.png").await;
     app.click("#nav-notes").await;
     app.wait_css("#note-list").await;
     switch_theme(&app, "dark").await;

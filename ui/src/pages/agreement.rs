@@ -112,6 +112,9 @@ pub fn AgreementPage() -> impl IntoView {
                 <button class="primary" id="compute-agreement" on:click=move |_| compute()>"Compute"</button>
             </div>
             {move || problem.get().map(|p| view! { <p class="inline-error" id="agreement-problem" role="alert">{p}</p> })}
+            <Show when=move || report.with(Option::is_none)>
+                <p class="muted">"Choose two annotators and press Compute: Cohen's κ per document label and span F1 per span label, over the notes both have annotated."</p>
+            </Show>
             {move || report.get().map(|r| view! {
                 <p>{format!("{} annotated by both {} and {}.", if r.notes_compared == 1 { "1 note".to_owned() } else { format!("{} notes", r.notes_compared) }, r.annotator_a, r.annotator_b)}</p>
                 <table>
