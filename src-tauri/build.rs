@@ -69,6 +69,8 @@ const COMMANDS: &[&str] = &[
     "train_runs",
     "open_run_folder",
     "evaluate_files",
+    "notes_import",
+    "notes_export",
 ];
 
 /// Tauri embeds `ui/dist` at compile time; before `cargo xtask studio` has built the UI, a

@@ -79,6 +79,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         crate::train::train_runs,
         crate::train::open_run_folder,
         crate::train::evaluate_files,
+        crate::transfer::notes_import,
+        crate::transfer::notes_export,
     ]
 }
 
@@ -153,16 +155,32 @@ pub fn recent_projects(state: State<'_, AppState>) -> Vec<RecentProject> {
     state.recent()
 }
 
-/// One page of notes matching the query.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn search_notes(state: State<'_, AppState>, query: SearchQuery) -> Reply<Vec<NoteSummary>> {
-    state.with_project(|p| studio::notes::search(p, &query))
+/// One page of notes matching the query. Searches run on their own connection and thread, so a
+/// slow one never queues the other commands behind it.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn search_notes(
+    state: State<'_, AppState>,
+    query: SearchQuery,
+) -> Reply<Vec<NoteSummary>> {
+    studio::notes::check_query(&query)?;
+    let path = state.project_path()?;
+    crate::transfer::blocking(move || {
+        let project = studio::Project::open(&path)?;
+        Ok(studio::notes::search(&project, &query)?)
+    })
+    .await
 }
 
-/// How many notes match the query (the list's length).
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn count_notes(state: State<'_, AppState>, query: SearchQuery) -> Reply<u64> {
-    state.with_project(|p| studio::notes::count(p, &query))
+/// How many notes match the query (the list's length); on its own connection, as a search.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn count_notes(state: State<'_, AppState>, query: SearchQuery) -> Reply<u64> {
+    studio::notes::check_query(&query)?;
+    let path = state.project_path()?;
+    crate::transfer::blocking(move || {
+        let project = studio::Project::open(&path)?;
+        Ok(studio::notes::count(&project, &query)?)
+    })
+    .await
 }
 
 /// A note with its text and annotations.

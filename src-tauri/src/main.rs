@@ -13,6 +13,7 @@ mod demo;
 mod review;
 mod state;
 mod train;
+mod transfer;
 
 use std::path::PathBuf;
 

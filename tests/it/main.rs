@@ -6,6 +6,7 @@ mod crash;
 mod desktop;
 mod eval;
 mod hostile;
+mod import_app;
 mod interop;
 mod model;
 mod predict;

@@ -82,6 +82,14 @@ impl Page {
         Page::ALL.into_iter().find(|p| p.name() == name)
     }
 
+    /// Whether the page draws its own `?` list (the frame draws the others').
+    fn has_help_of_its_own(self) -> bool {
+        matches!(
+            self,
+            Page::Annotate | Page::Review | Page::Pairs | Page::Train | Page::Evaluate
+        )
+    }
+
     /// The Alt+letter that opens the page from anywhere.
     fn shortcut(self) -> Option<char> {
         match self {
@@ -232,6 +240,25 @@ pub fn App() -> impl IntoView {
         }
     });
     on_cleanup(move || shortcuts.remove());
+    // `?` lists the keys of pages that have no list of their own (the others draw theirs).
+    let help = RwSignal::new(false);
+    let help_keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        if !ctx.page.get_untracked().has_help_of_its_own() && !crate::pages::is_typing(&ev) {
+            match ev.key().as_str() {
+                "?" => {
+                    ev.prevent_default();
+                    help.update(|h| *h = !*h);
+                }
+                "Escape" => help.set(false),
+                _ => {}
+            }
+        }
+    });
+    on_cleanup(move || help_keys.remove());
+    Effect::new(move |_| {
+        ctx.page.track();
+        help.set(false);
+    });
     // The theme chosen last time, else the system's.
     let storage = window().local_storage().ok().flatten();
     let saved = storage
@@ -323,6 +350,47 @@ pub fn App() -> impl IntoView {
                 Page::Agreement => view! { <AgreementPage /> }.into_any(),
             }}
         </main>
+        <Show when=move || help.get()>
+            <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="help-title" on:click=move |_| help.set(false)>
+                <div class="help">
+                    <h2 id="help-title">{move || format!("{}: keyboard shortcuts", ctx.page.get().title())}</h2>
+                    <dl>
+                        {move || page_keys(ctx.page.get())
+                            .iter()
+                            .map(|(k, what)| view! { <dt>{*k}</dt><dd>{*what}</dd> })
+                            .collect_view()}
+                        <dt>"Alt+letter"</dt><dd>"open a page: O Projects, N Notes, A Annotate, R Review, P Pairs, T Train, E Evaluate, S Schema, G Agreement"</dd>
+                        <dt>"?"</dt><dd>"show or hide this list (Esc closes it)"</dd>
+                    </dl>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+/// The keys of a page whose list the frame draws (see [`Page::has_help_of_its_own`]).
+fn page_keys(page: Page) -> &'static [(&'static str, &'static str)] {
+    match page {
+        Page::Notes => &[
+            ("/", "search (Enter or ↓ goes to the list)"),
+            ("↑ ↓ or j k", "move in the list"),
+            ("PageUp PageDown Home End", "move faster"),
+            ("Enter", "open the note to annotate it"),
+            ("i", "import notes from a file or folder"),
+        ],
+        Page::Projects => &[
+            ("Tab", "move between the buttons and recent projects"),
+            ("Enter", "open the project typed or chosen"),
+        ],
+        Page::Schema => &[
+            ("Tab", "move to a label's Edit button"),
+            ("Enter", "save a label's name, colour and key"),
+        ],
+        Page::Agreement => &[
+            ("Tab", "choose the two annotators"),
+            ("Enter", "compare them on the note typed"),
+        ],
+        _ => &[],
     }
 }
 

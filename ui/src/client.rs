@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use api::{
     AgreementReport, AgreementRequest, ApiError, DatasetDetail, DatasetExportSummary,
     DatasetFilter, DatasetFormat, DatasetImportSummary, DatasetItem, DatasetListing, DocLabel,
-    ErrorKind, JobProgress, Label, LabelLook, ModelChoice, NoteComparison, NoteDetail, NoteId,
-    NoteStatus, NoteSummary, OutputId, ProjectInfo, PromptTask, RecentProject, ReviewOutcome,
-    ReviewRunRequest, ReviewedOutput, RunEvent, RunSummary, SchemaSummary, SearchQuery, Span,
-    SpanId, SpanRequest, Split, TrainEstimate, TrainEvent, TrainOptions, TrainRequest, TrainRun,
+    ErrorKind, ExportSummary, ImportSummary, JobProgress, Label, LabelLook, ModelChoice,
+    NoteComparison, NoteDetail, NoteId, NoteStatus, NoteSummary, OutputId, ProjectInfo, PromptTask,
+    RecentProject, ReviewOutcome, ReviewRunRequest, ReviewedOutput, RunEvent, RunSummary,
+    SchemaSummary, SearchQuery, Span, SpanId, SpanRequest, Split, TrainEstimate, TrainEvent,
+    TrainOptions, TrainRequest, TrainRun, Transferred,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -324,6 +325,19 @@ pub async fn pairs_export(
     split: Option<Split>,
 ) -> Result<Option<DatasetExportSummary>, ApiError> {
     call("pairs_export", json!({ "format": format, "split": split })).await
+}
+
+/// Imports notes in `format` (`csv`, `jsonl`, `txt`, `brat`, `label-studio`, `prodigy`) from a
+/// file or folder chosen in the system dialog; `None` if cancelled. Progress comes as
+/// `job-progress` events.
+pub async fn notes_import(format: &str) -> Result<Option<Transferred<ImportSummary>>, ApiError> {
+    call("notes_import", json!({ "format": format })).await
+}
+
+/// Exports the notes with their annotations in `format` (`brat`, `jsonl`, `label-studio`,
+/// `prodigy`) to a file or folder chosen in the system dialog; `None` if cancelled.
+pub async fn notes_export(format: &str) -> Result<Option<Transferred<ExportSummary>>, ApiError> {
+    call("notes_export", json!({ "format": format })).await
 }
 
 /// Imports TRL JSONL chosen in the open dialog; `None` if cancelled.

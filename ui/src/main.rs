@@ -12,6 +12,7 @@ mod components;
 mod diff;
 mod pages;
 mod text;
+mod transfer;
 
 fn main() {
     console_error_panic_hook::set_once();

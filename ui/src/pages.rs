@@ -3,6 +3,7 @@
 mod agreement;
 mod annotate;
 mod evaluate;
+mod import;
 mod notes;
 mod pairs;
 mod projects;
@@ -14,6 +15,7 @@ pub use agreement::AgreementPage;
 pub use annotate::AnnotatePage;
 pub use evaluate::EvaluatePage;
 pub use notes::NotesPage;
+pub use notes::is_typing;
 pub use pairs::PairsPage;
 pub use projects::ProjectsPage;
 pub use review::ReviewPage;

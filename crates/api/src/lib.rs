@@ -43,7 +43,7 @@ pub use notes::{
     AnnotationStatus, DocLabel, DocLabelId, ExportSummary, Fragment, GenerateRequest,
     GenerateResult, ImportRequest, ImportSummary, JobProgress, ModelInfo, NoteDetail, NoteId,
     NoteNotExported, NoteStatus, NoteSummary, Rejection, SearchOrder, SearchQuery, Span, SpanId,
-    SpanRecord, SpanRequest, Stats,
+    SpanRecord, SpanRequest, Stats, Transferred,
 };
 pub use pairs::{
     DatasetDetail, DatasetFilter, DatasetItem, DatasetKind, DatasetListing, DatasetRow, SplitCounts,

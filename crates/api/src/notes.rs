@@ -343,6 +343,15 @@ pub struct ExportSummary {
     pub not_exported: Vec<NoteNotExported>,
 }
 
+/// What an import or export started in the app did, and with which file or folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transferred<T> {
+    /// The file or folder read or written.
+    pub path: String,
+    /// What was imported or exported.
+    pub summary: T,
+}
+
 /// A note an export could not write, and why (its files were removed, not left half-written).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteNotExported {

@@ -94,6 +94,18 @@ pub struct ValueFile {
     pub defaults: BTreeMap<String, toml::Value>,
 }
 
+/// Where a TOML file is wrong and why, without quoting it: the wrong file may be a clinical
+/// note, whose text must not reach the screen (toml's own `Display` shows the line).
+fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    let reason = e.message().trim_end_matches('\n').trim_end_matches('.');
+    let Some(at) = e.span().map(|s| s.start) else {
+        return format!("not a label schema ({reason})");
+    };
+    let before = text.get(..at).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    format!("not a label schema: line {line} is not valid TOML ({reason})")
+}
+
 fn scalar(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
@@ -107,7 +119,7 @@ pub fn parse_schema(origin: &str, text: &str) -> Result<(SchemaFile, Vec<Label>)
         origin: origin.to_owned(),
         message,
     };
-    let file: SchemaFile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+    let file: SchemaFile = toml::from_str(text).map_err(|e| bad(toml_problem(text, &e)))?;
     if !valid_name(&file.name, |c| {
         c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
     }) {

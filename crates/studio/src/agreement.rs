@@ -183,6 +183,11 @@ pub fn adjudicate(
 
 /// Refuses comparing an annotator with themselves, and names that are not in the project.
 fn check_pair(project: &Project, a: &str, b: &str) -> Result<(), Error> {
+    if a.trim().is_empty() || b.trim().is_empty() {
+        return Err(Error::Invalid(
+            "choose two annotators to compare (A and B)".to_owned(),
+        ));
+    }
     if a == b {
         return Err(Error::Invalid(format!(
             "both sides are {a}; choose two different annotators to compare"

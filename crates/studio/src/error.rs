@@ -234,7 +234,7 @@ impl From<Error> for ApiError {
                 ),
                 store::Error::Schema { .. } => (
                     ErrorKind::InvalidInput,
-                    Some("Fix the schema file; assets/schemas/README.md describes the format."),
+                    Some("Choose a label schema file (.toml), or fix the line named above."),
                 ),
                 store::Error::NotFound { .. } => (ErrorKind::NotFound, None),
                 store::Error::Invalid(_) => (ErrorKind::InvalidInput, None),

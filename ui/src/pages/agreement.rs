@@ -5,8 +5,19 @@ use api::{AgreementRequest, NoteId, SpanAgreement};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::AppCtx;
+use crate::app::{AppCtx, Page};
 use crate::client;
+
+/// Why two annotators cannot be compared, or `None` when they can.
+pub fn pair_problem(a: &str, b: &str) -> Option<&'static str> {
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) => Some("Choose the two annotators to compare, A and B."),
+        (true, false) => Some("Choose annotator A."),
+        (false, true) => Some("Choose annotator B."),
+        _ if a == b => Some("A and B are the same person; choose two different annotators."),
+        _ => None,
+    }
+}
 
 /// The agreement page.
 #[component]
@@ -19,7 +30,12 @@ pub fn AgreementPage() -> impl IntoView {
     let note_text = RwSignal::new(String::new());
     let comparison = RwSignal::new(None::<api::NoteComparison>);
 
+    let problem = RwSignal::new(None::<&'static str>);
     let compute = move || {
+        problem.set(pair_problem(&a.get_untracked(), &b.get_untracked()));
+        if problem.with_untracked(Option::is_some) {
+            return;
+        }
         let request = AgreementRequest {
             annotator_a: a.get_untracked(),
             annotator_b: b.get_untracked(),
@@ -78,11 +94,27 @@ pub fn AgreementPage() -> impl IntoView {
     view! {
         <section class="agreement" aria-labelledby="agreement-title">
             <h1 id="agreement-title">"Inter-annotator agreement"</h1>
+            {move || {
+                let n = annotators.get().and_then(Result::ok).map(|a| a.len());
+                n.filter(|&n| n < 2).map(|n| view! {
+                    <div class="empty empty-state" id="agreement-empty">
+                        <p>{format!(
+                            "Agreement compares two annotators' work on the same notes; this project has {} so far. Annotate notes, or import another annotator's labels on the Notes page.",
+                            if n == 1 { "one annotator".to_owned() } else { "no annotators".to_owned() }
+                        )}</p>
+                        <button class="primary" on:click=move |_| ctx.page.set(Page::Notes)>"Go to the Notes page"</button>
+                    </div>
+                })
+            }}
             <div class="card row">
                 {picker("Annotator A ", a)}
                 {picker("Annotator B ", b)}
-                <button class="primary" on:click=move |_| compute()>"Compute"</button>
+                <button class="primary" id="compute-agreement" on:click=move |_| compute()>"Compute"</button>
             </div>
+            {move || problem.get().map(|p| view! { <p class="inline-error" id="agreement-problem" role="alert">{p}</p> })}
+            <Show when=move || report.with(Option::is_none)>
+                <p class="muted">"Choose two annotators and press Compute: Cohen's κ per document label and span F1 per span label, over the notes both have annotated."</p>
+            </Show>
             {move || report.get().map(|r| view! {
                 <p>{format!("{} annotated by both {} and {}.", if r.notes_compared == 1 { "1 note".to_owned() } else { format!("{} notes", r.notes_compared) }, r.annotator_a, r.annotator_b)}</p>
                 <table>
@@ -150,3 +182,6 @@ pub fn AgreementPage() -> impl IntoView {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests;

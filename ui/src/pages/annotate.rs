@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
-use crate::app::AppCtx;
+use crate::app::{AppCtx, Page};
 use crate::client;
 use crate::pages::notes::{is_typing, status_text};
 use crate::text::{self, Word};
@@ -694,7 +694,12 @@ pub fn AnnotatePage() -> impl IntoView {
             {move || {
                 if ctx.current.with(Option::is_none) {
                     return view! {
-                        <p class="empty">"Open a note from the Notes page (Enter on a row)."</p>
+                        <div class="empty empty-state" id="annotate-empty">
+                            <p>"No note is open. Choose one on the Notes page (Enter on a row opens it here)."</p>
+                            <button class="primary" on:click=move |_| ctx.page.set(Page::Notes)>
+                                "Go to the Notes page"
+                            </button>
+                        </div>
                     }
                         .into_any();
                 }

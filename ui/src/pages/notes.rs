@@ -10,6 +10,8 @@ use leptos::task::spawn_local;
 
 use crate::app::AppCtx;
 use crate::client;
+use crate::pages::import::{FormatSelect, Transfer, TransferBar, TransferSummary};
+use crate::transfer::{Empty, IMPORT_FORMATS, empty_state, search_problem};
 
 /// Height of one row in pixels (fixed, so a row's position is its index times this).
 const ROW_H: f64 = 58.0;
@@ -33,6 +35,9 @@ pub fn NotesPage() -> impl IntoView {
     let list_ref = NodeRef::<html::Div>::new();
     let search_ref = NodeRef::<html::Input>::new();
     let annotators = LocalResource::new(client::annotators);
+    let transfer = Transfer::new();
+    // Why the typed search was not sent (too long), shown under the field.
+    let problem = RwSignal::new(None::<String>);
 
     // Fetches the page holding row `index` unless it is loaded or on its way.
     let fetch_page = move |page: usize| {
@@ -96,6 +101,10 @@ pub fn NotesPage() -> impl IntoView {
     // Debounced search as the user types.
     let typed = move |value: String| {
         text.set(value.clone());
+        problem.set(search_problem(&value));
+        if problem.with_untracked(Option::is_some) {
+            return;
+        }
         set_timeout(
             move || {
                 if text.get_untracked() == value && ctx.query.with_untracked(|q| q.text != value) {
@@ -149,13 +158,52 @@ pub fn NotesPage() -> impl IntoView {
         scroll_to(next);
     };
     let on_page_key = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "/" && !is_typing(&ev) {
-            ev.prevent_default();
-            if let Some(input) = search_ref.get_untracked() {
-                let _ = input.focus();
+        if is_typing(&ev) || ev.alt_key() || ev.ctrl_key() || ev.meta_key() {
+            return;
+        }
+        match ev.key().as_str() {
+            "/" => {
+                ev.prevent_default();
+                if let Some(input) = search_ref.get_untracked() {
+                    let _ = input.focus();
+                }
             }
+            "i" => {
+                ev.prevent_default();
+                transfer.import(ctx);
+            }
+            _ => {}
         }
     };
+    // Clears the search and the filters: the way out of a list with no match.
+    let clear = move || {
+        text.set(String::new());
+        problem.set(None);
+        ctx.query.set(SearchQuery::default());
+        selected.set(0);
+    };
+    let empty = move || {
+        (total.get() == Some(0)).then(|| {
+            let notes = ctx
+                .project
+                .with(|p| p.as_ref().map_or(0, |p| p.stats.notes));
+            ctx.query.with(|q| empty_state(q, notes))
+        })
+    };
+    // A project with no notes: the keyboard lands on the button that imports some.
+    Effect::new(move |_| {
+        if empty() == Some(Empty::NoNotes) {
+            request_animation_frame(|| {
+                use wasm_bindgen::JsCast;
+                if let Some(button) = document()
+                    .get_element_by_id("empty-import")
+                    .and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = button.focus();
+                }
+            });
+        }
+    });
     // The list takes the keyboard as soon as the page shows.
     Effect::new(move |_| {
         if let Some(list) = list_ref.get() {
@@ -203,6 +251,9 @@ pub fn NotesPage() -> impl IntoView {
                         if ev.key() == "Enter" || ev.key() == "ArrowDown" {
                             ev.prevent_default();
                             let value = text.get_untracked();
+                            if search_problem(&value).is_some() {
+                                return;
+                            }
                             if ctx.query.with_untracked(|q| q.text != value) {
                                 ctx.query.update(|q| q.text = value);
                             }
@@ -212,7 +263,10 @@ pub fn NotesPage() -> impl IntoView {
                         }
                     }
                 />
-                <select aria-label="Category" on:change=set_filter(|q, v| q.category = v)>
+                <select
+                    aria-label="Category"
+                    prop:value=move || ctx.query.with(|q| q.category.clone().unwrap_or_default())
+                    on:change=set_filter(|q, v| q.category = v)>
                     <option value="">"All categories"</option>
                     {move || {
                         categories()
@@ -226,6 +280,7 @@ pub fn NotesPage() -> impl IntoView {
                 </select>
                 <select
                     aria-label="Status"
+                    prop:value=move || ctx.query.with(|q| q.status.map(|s| s.as_str()).unwrap_or_default())
                     on:change=set_filter(|q, v| q.status = v.as_deref().and_then(NoteStatus::parse))
                 >
                     <option value="">"Any status"</option>
@@ -234,7 +289,10 @@ pub fn NotesPage() -> impl IntoView {
                         .map(|s| view! { <option value=s.as_str()>{status_text(s)}</option> })
                         .collect_view()}
                 </select>
-                <select aria-label="Label" on:change=set_filter(|q, v| q.label = v)>
+                <select
+                    aria-label="Label"
+                    prop:value=move || ctx.query.with(|q| q.label.clone().unwrap_or_default())
+                    on:change=set_filter(|q, v| q.label = v)>
                     <option value="">"Any label"</option>
                     {move || {
                         ctx.labels
@@ -244,7 +302,10 @@ pub fn NotesPage() -> impl IntoView {
                             .collect_view()
                     }}
                 </select>
-                <select aria-label="Annotator" on:change=set_filter(|q, v| q.annotator = v)>
+                <select
+                    aria-label="Annotator"
+                    prop:value=move || ctx.query.with(|q| q.annotator.clone().unwrap_or_default())
+                    on:change=set_filter(|q, v| q.annotator = v)>
                     <option value="">"Any annotator"</option>
                     {move || {
                         annotators
@@ -260,13 +321,51 @@ pub fn NotesPage() -> impl IntoView {
                     {move || match total.get() {
                         Some(1) => "1 note".to_owned(),
                         Some(n) => format!("{n} notes"),
+                        None if problem.with(Option::is_some) => String::new(),
                         None => "counting…".to_owned(),
                     }}
                 </span>
             </div>
+            {move || problem.get().map(|p| view! { <p class="inline-error" id="search-problem" role="alert">{p}</p> })}
+            <TransferBar transfer=transfer />
+            <TransferSummary transfer=transfer />
+            {move || empty().map(|why| match why {
+                Empty::NoNotes => view! {
+                    <div class="empty empty-state" id="notes-empty">
+                        <h2>"This project has no notes yet."</h2>
+                        <p>"Import notes to start: a CSV file (MIMIC NOTEEVENTS as it is), JSON Lines, a folder of text files, a brat folder, or a Label Studio or Prodigy export."</p>
+                        <div class="toolbar">
+                            <FormatSelect
+                                id="empty-import-format"
+                                label="Import notes from"
+                                formats=&IMPORT_FORMATS
+                                value=transfer.import_format
+                            />
+                            <button
+                                id="empty-import"
+                                class="primary"
+                                autofocus=true
+                                disabled=move || transfer.busy.get()
+                                on:click=move |_| transfer.import(ctx)
+                            >
+                                "Import notes…"
+                            </button>
+                        </div>
+                    </div>
+                }.into_any(),
+                Empty::NoMatch(said) => view! {
+                    <div class="empty empty-state" id="notes-empty">
+                        <p>{said}</p>
+                        <button id="clear-search" class="primary" on:click=move |_| clear()>
+                            "Clear the search"
+                        </button>
+                    </div>
+                }.into_any(),
+            })}
             <div
                 class="list"
                 id="note-list"
+                style:display=move || if total.get() == Some(0) { "none" } else { "block" }
                 tabindex="0"
                 role="listbox"
                 aria-label="Notes (arrows or j/k to move, Enter to open)"
@@ -311,7 +410,7 @@ pub fn NotesPage() -> impl IntoView {
                     }}
                 </div>
             </div>
-            <p class="keys muted">"/ search · ↑↓ or j k move · Enter open"</p>
+            <p class="keys muted">"/ search · ↑↓ or j k move · Enter open · i import · ? all keys"</p>
         </section>
     }
 }

@@ -21,6 +21,8 @@ pub fn SchemaPage() -> impl IntoView {
         spawn_local(async move {
             match client::schema_import(p).await {
                 Ok(_) => {
+                    // A later success takes down the banner of an earlier failed import.
+                    ctx.error.set(None);
                     version.update(|v| *v += 1);
                     match client::labels().await {
                         Ok(l) => ctx.labels.set(l),

@@ -305,6 +305,8 @@ pub(crate) struct Sink<'s, 'c> {
     done: u64,
     total: Option<u64>,
     unit: &'static str,
+    /// Notes read so far (empty ones included): what progress counts when the reader counts bytes.
+    notes: u64,
 }
 
 /// Bytes of text after which a batch is committed even if it has fewer notes.
@@ -327,6 +329,7 @@ impl<'s, 'c> Sink<'s, 'c> {
             done: 0,
             total: None,
             unit: "bytes",
+            notes: 0,
         }
     }
 
@@ -344,13 +347,26 @@ impl<'s, 'c> Sink<'s, 'c> {
         self.done = done;
     }
 
+    /// Reports progress in notes, as people count an import: a reader that counts bytes gives
+    /// the notes read so far and a total estimated from the share of the file read (exact
+    /// once the import ends).
     fn report(&mut self) {
-        (self.control.progress)(JobProgress {
-            stage: self.stage.clone(),
-            done: self.done,
-            total: self.total,
-            unit: self.unit.to_owned(),
-        });
+        let progress = if self.unit == "bytes" {
+            JobProgress {
+                stage: self.stage.clone(),
+                done: self.notes,
+                total: notes_estimate(self.notes, self.done, self.total),
+                unit: "notes".to_owned(),
+            }
+        } else {
+            JobProgress {
+                stage: self.stage.clone(),
+                done: self.done,
+                total: self.total,
+                unit: self.unit.to_owned(),
+            }
+        };
+        (self.control.progress)(progress);
     }
 
     /// Whether the user asked to stop; readers stop reading when this is true.
@@ -369,6 +385,7 @@ impl<'s, 'c> Sink<'s, 'c> {
 
     /// Queues a note; hands the batch over when it is full. Empty notes are counted and dropped.
     pub(crate) fn push(&mut self, mut record: Record) -> Result<()> {
+        self.notes += 1;
         if record.note.text.trim().is_empty() {
             self.summary.empty += 1;
             return Ok(());
@@ -406,6 +423,17 @@ impl<'s, 'c> Sink<'s, 'c> {
     fn finish(self) -> (ImportSummary, Control<'c>) {
         (self.summary, self.control)
     }
+}
+
+/// The notes a file holds, estimated from `notes` read in `bytes_read` of `bytes` (never fewer
+/// than read); `None` before anything is read.
+fn notes_estimate(notes: u64, bytes_read: u64, bytes: Option<u64>) -> Option<u64> {
+    let bytes = bytes?;
+    if bytes_read == 0 || notes == 0 {
+        return None;
+    }
+    let estimate = u128::from(notes) * u128::from(bytes) / u128::from(bytes_read);
+    Some(u64::try_from(estimate).unwrap_or(u64::MAX).max(notes))
 }
 
 /// Annotator ids of one batch's transaction: the import's own and those named by the source.

@@ -741,3 +741,12 @@ fn brat_repeated_span_id_is_refused_with_its_line_and_attributes_stay_put() {
         Some("true")
     );
 }
+
+#[test]
+fn progress_estimates_notes_from_share_of_file_read() {
+    assert_eq!(super::notes_estimate(0, 0, Some(1000)), None);
+    assert_eq!(super::notes_estimate(10, 250, Some(1000)), Some(40));
+    // Never fewer than read, even when the file grew or the reader overshot.
+    assert_eq!(super::notes_estimate(10, 2000, Some(1000)), Some(10));
+    assert_eq!(super::notes_estimate(3, 10, None), None);
+}

@@ -433,3 +433,18 @@ fn comparing_unknown_or_identical_annotators_is_refused() {
     assert_eq!(err.to_string(), "note 999 not found");
     assert!(compare_note(&p, n1, "nobody", "bob").is_err());
 }
+
+// See: issue 13, item 8 (with nobody chosen the app said "both sides are ; choose two …").
+#[test]
+fn comparing_with_no_annotator_chosen_says_to_choose_two() {
+    let (_d, p, _) = annotated();
+    let none = AgreementRequest {
+        annotator_a: String::new(),
+        annotator_b: String::new(),
+    };
+    let err = report(&p, &none).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "choose two annotators to compare (A and B)"
+    );
+}

@@ -203,3 +203,26 @@ fn a_label_gets_a_new_colour_and_hotkey_but_not_a_taken_or_reserved_key() {
         update_label(&mut p, "HOUSING", &look("Housing", "#b45309", None), "ann").unwrap();
     assert_eq!(keyless.hotkey, None);
 }
+
+// See: issue 13, item 8 (a schema import of the wrong file showed the note's first line).
+#[test]
+fn schema_from_a_note_file_is_refused_without_quoting_the_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("note.toml");
+    let note = "Patient Jane Roe, 64, admitted with chest pain.\nLives alone.\n";
+    std::fs::write(&path, note).unwrap();
+    let e = load(path.to_str().unwrap()).unwrap_err();
+    let shown = api::ApiError::from(e);
+    let text = format!("{} {}", shown.message, shown.hint.unwrap_or_default());
+    assert!(text.contains("line 1"), "{text}");
+    assert!(!text.contains("Jane"), "{text}");
+    assert!(!text.contains("README"), "{text}");
+}
+
+#[test]
+fn built_in_schemas_name_no_developer_paths() {
+    for name in ["sdoh", "outcomes"] {
+        let parsed = load(name).unwrap();
+        assert!(!parsed.file.description.contains("/work"), "{name}");
+    }
+}
