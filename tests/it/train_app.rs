@@ -96,9 +96,10 @@ async fn set_field(app: &App, id: &str, text: &str) {
 }
 
 async fn switch_theme(app: &App, theme: &str) {
-    // The theme button is the one mouse action: the theme is not part of the loop.
+    // The theme button is the one mouse action: the theme is not part of the loop. Training
+    // runs on every core meanwhile, so the page may take a while to answer.
     app.click("button.theme").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let now = app
             .client
