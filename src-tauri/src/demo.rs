@@ -1,6 +1,6 @@
-//! The conference demo, ready for the loop: the first time a demo project opens, the built-in
-//! prompt tasks are added and the default model drafts a summary of the first few notes in the
-//! background (progress in the app's bar), so the Review page has outputs to correct at once.
+//! The conference demo, ready for the loop: when a demo project opens and its first notes have
+//! no model outputs yet, the default model drafts a summary of each in the background (progress
+//! in the app's bar), so the Review page has outputs to correct at once.
 
 use std::path::{Path, PathBuf};
 
@@ -11,15 +11,13 @@ use crate::commands::PROGRESS_EVENT;
 
 /// Notes the model drafts before the presenter starts.
 const QUEUE: usize = 3;
-/// The task drafted (a built-in one).
-const TASK: &str = "social-history-summary";
 
 /// Whether `path` is a demo project (the app's own or `cargo xtask demo`'s).
 pub fn is_demo(path: &Path) -> bool {
     path.file_name().is_some_and(|n| n == "demo.clinitune")
 }
 
-/// Prepares a demo project that has no prompt tasks yet, on its own thread.
+/// Prepares a demo project whose first notes have no outputs yet, on its own thread.
 pub fn prepare(app: AppHandle, project: PathBuf, model: Option<String>) {
     let spawned = std::thread::Builder::new()
         .name("demo".to_owned())
@@ -35,11 +33,29 @@ pub fn prepare(app: AppHandle, project: PathBuf, model: Option<String>) {
 
 fn run(app: &AppHandle, project: &Path, model: Option<String>) -> Result<(), studio::Error> {
     let mut p = studio::Project::open(project)?;
-    if !studio::tasks::list(&p, false)?.is_empty() {
+    let Some(model) = model else {
         return Ok(());
+    };
+    let notes: Vec<NoteId> = studio::notes::search(&p, &SearchQuery::default())?
+        .into_iter()
+        .take(QUEUE)
+        .map(|n| n.id)
+        .collect();
+    // Prepared before (or already used): the first notes have outputs.
+    for &note in &notes {
+        if !studio::review::reviewed_outputs(&p, note)?.is_empty() {
+            return Ok(());
+        }
     }
     studio::tasks::add_built_in(&mut p)?;
-    let Some(model) = model else {
+    // The task the Review page opens on: the first summary task.
+    let tasks = studio::tasks::list(&p, false)?;
+    let Some(task) = tasks
+        .iter()
+        .find(|t| t.kind == api::TaskKind::Summarize)
+        .or_else(|| tasks.first())
+        .map(|t| t.name.clone())
+    else {
         return Ok(());
     };
     let stage = "Preparing the demo: the model drafts summaries";
@@ -55,11 +71,6 @@ fn run(app: &AppHandle, project: &Path, model: Option<String>) -> Result<(), stu
         );
     };
     say(0);
-    let notes: Vec<NoteId> = studio::notes::search(&p, &SearchQuery::default())?
-        .into_iter()
-        .take(QUEUE)
-        .map(|n| n.id)
-        .collect();
     let loaded = studio::runs::load_model(
         Path::new(&model),
         &[],
@@ -67,7 +78,7 @@ fn run(app: &AppHandle, project: &Path, model: Option<String>) -> Result<(), stu
         studio::models::DeviceChoice::Cpu,
     )?;
     let request = RunRequest {
-        task: TASK.to_owned(),
+        task,
         adapters: vec![],
         query: SearchQuery::default(),
         samples: 1,

@@ -243,3 +243,51 @@ async fn review_page_streams_an_output_saves_an_edit_as_a_pair_and_prefers_one_o
     app.screenshot("review-6-ab-light.png").await;
     app.close().await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_demo_opens_with_the_models_drafts_of_its_first_notes_ready_to_review() {
+    let s = Sandbox::new();
+    let demo = s.path("demo.clinitune");
+    let demo_s = demo.to_str().unwrap();
+    s.ok(&["init", demo_s, "--schema", "sdoh"]);
+    let corpus = s.path("corpus.jsonl");
+    s.ok(&[
+        "demo-corpus",
+        corpus.to_str().unwrap(),
+        "--notes",
+        "5",
+        "--seed",
+        "3",
+    ]);
+    s.ok(&["import", corpus.to_str().unwrap(), "--project", demo_s]);
+    let model = shared_dir().join("fixtures/tiny-llama");
+    let desktop = crate::desktop::Desktop::new();
+    let app = desktop
+        .launch_with(
+            &["--project", demo_s, "--page", "review"],
+            &[
+                ("CLINITUNE_MODEL", model.to_str().unwrap()),
+                ("CLINITUNE_DEMO", "1"),
+            ],
+        )
+        .await;
+    // In the background, without a key pressed: three drafts, one per note of the queue.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while output_count(&demo) < 3 {
+        assert!(Instant::now() < deadline, "the demo's drafts never came");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The Review page shows the first note's draft for its default task.
+    app.wait_until("#review-title", |t| t == "Review").await;
+    app.keys("#review-note-text", &format!("{}n", Key::Alt))
+        .await;
+    app.keys("#note-list", &format!("{}r", Key::Alt)).await;
+    app.wait_until("#mark-0", |t| t == "Not reviewed yet").await;
+    assert_eq!(
+        output_count(&demo),
+        3,
+        "opening the page drafted nothing more"
+    );
+    app.screenshot("review-7-demo-drafts.png").await;
+    app.close().await;
+}
