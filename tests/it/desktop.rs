@@ -247,6 +247,38 @@ impl App {
         std::fs::write(screenshot_dir().join(name), png).expect("screenshot saved");
     }
 
+    /// Keys to whatever has the focus, as a keyboard sends them (not to a chosen element).
+    pub async fn type_keys(&self, keys: &str) {
+        self.client
+            .active_element()
+            .await
+            .expect("a focused element")
+            .send_keys(keys)
+            .await
+            .expect("keys sent");
+    }
+
+    /// Presses the theme button (the one mouse action of the end-to-end tests: the theme is not
+    /// part of any loop) and waits until the page has `theme`. Up to 30 s: a run training on
+    /// every core may keep the page from answering sooner.
+    pub async fn switch_theme(&self, theme: &str) {
+        self.click("button.theme").await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let now = self
+                .client
+                .execute("return document.documentElement.dataset.theme", vec![])
+                .await
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            if now.as_deref() == Some(theme) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the theme did not switch");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
     }

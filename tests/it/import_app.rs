@@ -26,17 +26,6 @@ fn notes_in(project: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Keys to whatever has the focus, as a keyboard sends them.
-async fn type_keys(app: &App, keys: &str) {
-    app.client
-        .active_element()
-        .await
-        .expect("a focused element")
-        .send_keys(keys)
-        .await
-        .expect("keys sent");
-}
-
 async fn focused_id(app: &App) -> String {
     app.client
         .execute(
@@ -47,24 +36,6 @@ async fn focused_id(app: &App) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-async fn switch_theme(app: &App, theme: &str) {
-    app.click("button.theme").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let now = app
-            .client
-            .execute("return document.documentElement.dataset.theme", vec![])
-            .await
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned));
-        if now.as_deref() == Some(theme) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the theme did not switch");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -105,7 +76,7 @@ async fn new_project_imports_notes_from_its_empty_state_and_bounds_a_pasted_sear
     assert!(notes_in(&project).is_empty());
 
     // Enter imports the CSV (the dialog's answer comes from CLINITUNE_TEST_PICK).
-    type_keys(&app, &Key::Enter.to_string()).await;
+    app.type_keys(&Key::Enter.to_string()).await;
     app.wait_until(".progress", |t| {
         t.contains("notes.csv") && t.contains("notes")
     })
@@ -128,7 +99,7 @@ async fn new_project_imports_notes_from_its_empty_state_and_bounds_a_pasted_sear
     app.wait_until("#help-title", |t| t.starts_with("Notes"))
         .await;
     app.screenshot("import-3-notes-keys.png").await;
-    type_keys(&app, &Key::Escape.to_string()).await;
+    app.type_keys(&Key::Escape.to_string()).await;
 
     // Typing `i` in the search is a search, not an import; no match offers the way out.
     app.keys("#search", &format!("zebra{}", Key::Enter)).await;
@@ -195,7 +166,7 @@ async fn new_project_imports_notes_from_its_empty_state_and_bounds_a_pasted_sear
     app.screenshot("import-6a-agreement.png").await;
     app.click("#nav-notes").await;
     app.wait_css("#note-list").await;
-    switch_theme(&app, "dark").await;
+    app.switch_theme("dark").await;
     app.wait_until("#note-count", |t| t == "3 notes").await;
     app.screenshot("import-6-notes-dark.png").await;
     app.close().await;

@@ -70,17 +70,6 @@ async fn wait_file(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-/// Keys to whatever has the focus (as a keyboard does), not to a chosen element.
-async fn type_keys(app: &App, keys: &str) {
-    app.client
-        .active_element()
-        .await
-        .expect("a focused element")
-        .send_keys(keys)
-        .await
-        .expect("keys sent");
-}
-
 async fn js_string(app: &App, script: &str) -> String {
     app.client
         .execute(script, vec![])
@@ -96,16 +85,6 @@ async fn output_id(app: &App, card: usize) -> i64 {
         .await
         .and_then(|v| v.parse().ok())
         .expect("the card names its output")
-}
-
-async fn switch_theme(app: &App, theme: &str) {
-    // The theme button is the one mouse action: the theme is not part of the review loop.
-    app.click("button.theme").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while js_string(app, "return document.documentElement.dataset.theme").await != theme {
-        assert!(Instant::now() < deadline, "the theme did not switch");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -169,9 +148,9 @@ async fn review_page_streams_an_output_saves_an_edit_as_a_pair_and_prefers_one_o
 
     // e, then type over the text: the diff follows; Ctrl+Enter saves the edit.
     let edited = "Lives alone in an apartment. No car; misses appointments.";
-    type_keys(&app, "e").await;
-    type_keys(&app, &format!("{}a", Key::Control)).await;
-    type_keys(&app, edited).await;
+    app.type_keys("e").await;
+    app.type_keys(&format!("{}a", Key::Control)).await;
+    app.type_keys(edited).await;
     // Keys typed in the editor stay there: the `a` and `x` in the text accepted nothing.
     app.wait_until("#diff-count-0", |t| t.contains("added"))
         .await;
@@ -179,7 +158,8 @@ async fn review_page_streams_an_output_saves_an_edit_as_a_pair_and_prefers_one_o
     app.wait_until("#mark-0", |t| t.contains("not saved")).await;
     assert!(saved_pairs(&project).is_empty());
     app.screenshot("review-3-editing.png").await;
-    type_keys(&app, &format!("{}{}", Key::Control, Key::Enter)).await;
+    app.type_keys(&format!("{}{}", Key::Control, Key::Enter))
+        .await;
     app.wait_until("#mark-0", |t| t == "✓ Saved: your edit")
         .await;
     wait_file("the edit's pair is not in the project file", || {
@@ -203,7 +183,7 @@ async fn review_page_streams_an_output_saves_an_edit_as_a_pair_and_prefers_one_o
     let rejected = app.wait_css("#pair-rejected").await.text().await.unwrap();
     assert_eq!(rejected.trim(), original.trim());
     app.screenshot("pairs-1-light.png").await;
-    switch_theme(&app, "dark").await;
+    app.switch_theme("dark").await;
     app.screenshot("pairs-2-dark.png").await;
 
     // Alt+R, b (two outputs side by side), r, then 1: A is preferred over B.
@@ -239,7 +219,7 @@ async fn review_page_streams_an_output_saves_an_edit_as_a_pair_and_prefers_one_o
     app.screenshot("review-5-keys-dark.png").await;
     app.keys("#review-note-text", &Key::Escape.to_string())
         .await;
-    switch_theme(&app, "light").await;
+    app.switch_theme("light").await;
     app.screenshot("review-6-ab-light.png").await;
     app.close().await;
 }

@@ -95,26 +95,6 @@ async fn set_field(app: &App, id: &str, text: &str) {
         .expect("field typed");
 }
 
-async fn switch_theme(app: &App, theme: &str) {
-    // The theme button is the one mouse action: the theme is not part of the loop. Training
-    // runs on every core meanwhile, so the page may take a while to answer.
-    app.click("button.theme").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let now = app
-            .client
-            .execute("return document.documentElement.dataset.theme", vec![])
-            .await
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned));
-        if now.as_deref() == Some(theme) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the theme did not switch");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn train_page_runs_cancels_resumes_survives_a_kill_and_evaluate_shows_the_run() {
     let sandbox = project_with_pairs();
@@ -188,7 +168,7 @@ async fn train_page_runs_cancels_resumes_survives_a_kill_and_evaluate_shows_the_
     assert!(points > cancelled_at);
     let first_loss_logged = std::fs::read_to_string(run.join("train_plan.json")).is_ok();
     assert!(first_loss_logged, "the plan is beside the run");
-    switch_theme(&app, "dark").await;
+    app.switch_theme("dark").await;
     app.screenshot("train-4-resumed-dark.png").await;
 
     // Killed while training: the checkpoint on disk is ahead of the cancel's.
@@ -257,7 +237,7 @@ async fn train_page_runs_cancels_resumes_survives_a_kill_and_evaluate_shows_the_
     assert!(row.contains("dpo"), "{row}");
     wait_number(&app, "#chart-compare", "data-points", checkpoint_step).await;
     app.screenshot("evaluate-1-light.png").await;
-    switch_theme(&app, "dark").await;
+    app.switch_theme("dark").await;
     app.screenshot("evaluate-2-dark.png").await;
     app.keys("#evaluate", &format!("{}t", Key::Alt)).await;
     app.wait_until("#train-title", |t| t == "Train").await;
