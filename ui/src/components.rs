@@ -85,3 +85,29 @@ pub fn WordDiff(
     };
     view! { <div class="diff" id=id aria-label="Changes: struck words removed, marked words added" inner_html=html></div> }
 }
+
+/// The keys of a page, over it until clicked or closed with `?`/Esc (each page's handler).
+#[component]
+pub fn KeysHelp(
+    /// The page's name, in the title.
+    page: &'static str,
+    /// Key and what it does, in order.
+    keys: &'static [(&'static str, &'static str)],
+    /// A closing remark, when the page needs one.
+    #[prop(optional)]
+    note: Option<&'static str>,
+    /// Shown while true; a click sets it false.
+    open: RwSignal<bool>,
+) -> impl IntoView {
+    view! {
+        <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="help-title" on:click=move |_| open.set(false)>
+            <div class="help">
+                <h2 id="help-title">{format!("{page}: keyboard shortcuts")}</h2>
+                <dl>
+                    {keys.iter().map(|&(key, what)| view! { <dt>{key}</dt><dd>{what}</dd> }).collect_view()}
+                </dl>
+                {note.map(|n| view! { <p class="muted">{n}</p> })}
+            </div>
+        </div>
+    }
+}

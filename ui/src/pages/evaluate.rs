@@ -12,6 +12,7 @@ use leptos::task::spawn_local;
 use crate::app::{AppCtx, Page};
 use crate::chart::{LineChart, Series, short};
 use crate::client;
+use crate::components::KeysHelp;
 use crate::pages::notes::is_typing;
 
 /// Most runs on one chart (one colour each).
@@ -112,16 +113,7 @@ pub fn EvaluatePage() -> impl IntoView {
             }}
             <ScoreFiles />
             <Show when=move || help.get()>
-                <div class="overlay" role="dialog" aria-modal="true" on:click=move |_| help.set(false)>
-                    <div class="help">
-                        <h2>"Evaluate: keyboard shortcuts"</h2>
-                        <dl>
-                            <dt>"Tab / Space"</dt><dd>"move between runs; tick or untick one"</dd>
-                            <dt>"Alt+E / Alt+T"</dt><dd>"this page / the Train page, from anywhere"</dd>
-                            <dt>"?"</dt><dd>"show or hide this list"</dd>
-                        </dl>
-                    </div>
-                </div>
+                <KeysHelp page="Evaluate" keys=EVALUATE_KEYS open=help />
             </Show>
         </section>
     }
@@ -341,3 +333,10 @@ fn unmatched(u: &api::UnmatchedIds) -> Option<impl IntoView + use<>> {
         }
     })
 }
+
+/// Every key of the page, for `?`.
+const EVALUATE_KEYS: &[(&str, &str)] = &[
+    ("Tab / Space", "move between runs; tick or untick one"),
+    ("Alt+E / Alt+T", "this page / the Train page, from anywhere"),
+    ("?", "show or hide this list"),
+];

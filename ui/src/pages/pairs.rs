@@ -15,7 +15,7 @@ use leptos::task::spawn_local;
 
 use crate::app::{AppCtx, Page};
 use crate::client;
-use crate::components::WordDiff;
+use crate::components::{KeysHelp, WordDiff};
 use crate::diff;
 use crate::pages::notes::is_typing;
 
@@ -476,19 +476,7 @@ pub fn PairsPage() -> impl IntoView {
                 .into_any()
             }}
             <Show when=move || pg.help.get()>
-                <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="help-title" on:click=move |_| pg.help.set(false)>
-                    <div class="help">
-                        <h2 id="help-title">"Training data: keyboard shortcuts"</h2>
-                        <dl>
-                            <dt>"j / k, ↓ / ↑"</dt><dd>"next / previous row (it opens)"</dd>
-                            <dt>"Enter"</dt><dd>"open the row"</dd>
-                            <dt>"Delete"</dt><dd>"delete the row"</dd>
-                            <dt>"u, Ctrl+Z"</dt><dd>"undo the deletion"</dd>
-                            <dt>"Esc"</dt><dd>"close this"</dd>
-                            <dt>"?"</dt><dd>"show or hide this list"</dd>
-                        </dl>
-                    </div>
-                </div>
+                <KeysHelp page="Training data" keys=PAIRS_KEYS open=pg.help />
             </Show>
         </section>
     }
@@ -588,3 +576,13 @@ fn PairDetail(pg: Pairs) -> impl IntoView {
         </div>
     }
 }
+
+/// Every key of the page, for `?`.
+const PAIRS_KEYS: &[(&str, &str)] = &[
+    ("j / k, ↓ / ↑", "next / previous row (it opens)"),
+    ("Enter", "open the row"),
+    ("Delete", "delete the row"),
+    ("u, Ctrl+Z", "undo the deletion"),
+    ("Esc", "close this"),
+    ("?", "show or hide this list"),
+];

@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 
 use crate::app::{AppCtx, Page};
 use crate::client;
-use crate::components::WordDiff;
+use crate::components::{KeysHelp, WordDiff};
 use crate::diff;
 use crate::pages::notes::is_typing;
 
@@ -546,7 +546,7 @@ pub fn ReviewPage() -> impl IntoView {
             </Show>
             {move || body(rv)}
             <Show when=move || rv.help.get()>
-                <ReviewHelp rv=rv />
+                <KeysHelp page="Review" keys=REVIEW_KEYS note="Keys typed in the editor or a field stay there, except Ctrl+Enter and Esc." open=rv.help />
             </Show>
         </section>
     }
@@ -1094,29 +1094,21 @@ fn Extraction(output: ModelOutput) -> impl IntoView {
     .into_any()
 }
 
-/// Every key of the page.
-#[component]
-fn ReviewHelp(rv: Review) -> impl IntoView {
-    view! {
-        <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="help-title" on:click=move |_| rv.help.set(false)>
-            <div class="help">
-                <h2 id="help-title">"Review: keyboard shortcuts"</h2>
-                <dl>
-                    <dt>"r"</dt><dd>"run the task on this note (the text streams in)"</dd>
-                    <dt>"Esc"</dt><dd>"stop the model; leave the editor; close this"</dd>
-                    <dt>"e"</dt><dd>"edit the output (the diff follows your typing)"</dd>
-                    <dt>"Ctrl+Enter"</dt><dd>"save your edit (a preference pair and a training example)"</dd>
-                    <dt>"a"</dt><dd>"accept the output unchanged"</dd>
-                    <dt>"x"</dt><dd>"reject it (recorded, not used for training)"</dd>
-                    <dt>"b"</dt><dd>"one output, or two side by side (A/B)"</dd>
-                    <dt>"1 / 2"</dt><dd>"prefer output A / B"</dd>
-                    <dt>"← / →"</dt><dd>"act on output A / B"</dd>
-                    <dt>"j / k"</dt><dd>"next / previous note of the queue"</dd>
-                    <dt>"Alt+R / Alt+P"</dt><dd>"this page / the Pairs page, from anywhere"</dd>
-                    <dt>"?"</dt><dd>"show or hide this list"</dd>
-                </dl>
-                <p class="muted">"Keys typed in the editor or a field stay there, except Ctrl+Enter and Esc."</p>
-            </div>
-        </div>
-    }
-}
+/// Every key of the page, for `?`.
+const REVIEW_KEYS: &[(&str, &str)] = &[
+    ("r", "run the task on this note (the text streams in)"),
+    ("Esc", "stop the model; leave the editor; close this"),
+    ("e", "edit the output (the diff follows your typing)"),
+    (
+        "Ctrl+Enter",
+        "save your edit (a preference pair and a training example)",
+    ),
+    ("a", "accept the output unchanged"),
+    ("x", "reject it (recorded, not used for training)"),
+    ("b", "one output, or two side by side (A/B)"),
+    ("1 / 2", "prefer output A / B"),
+    ("← / →", "act on output A / B"),
+    ("j / k", "next / previous note of the queue"),
+    ("Alt+R / Alt+P", "this page / the Pairs page, from anywhere"),
+    ("?", "show or hide this list"),
+];

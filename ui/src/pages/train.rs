@@ -19,6 +19,7 @@ use leptos::task::spawn_local;
 use crate::app::{AppCtx, Page};
 use crate::chart::{LineChart, Series, short};
 use crate::client;
+use crate::components::KeysHelp;
 use crate::pages::notes::is_typing;
 
 /// Where the page's run stands.
@@ -400,7 +401,7 @@ pub fn TrainPage() -> impl IntoView {
             }}
             <Runs tr=tr />
             <Show when=move || tr.help.get()>
-                <TrainHelp tr=tr />
+                <KeysHelp page="Train" keys=TRAIN_KEYS open=tr.help />
             </Show>
         </section>
     }
@@ -947,21 +948,17 @@ fn Runs(tr: Train) -> impl IntoView {
     }
 }
 
-/// Every key of the page.
-#[component]
-fn TrainHelp(tr: Train) -> impl IntoView {
-    view! {
-        <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="train-help-title" on:click=move |_| tr.help.set(false)>
-            <div class="help">
-                <h2 id="train-help-title">"Train: keyboard shortcuts"</h2>
-                <dl>
-                    <dt>"Ctrl+Enter"</dt><dd>"start training with these settings"</dd>
-                    <dt>"Esc"</dt><dd>"cancel the run (a checkpoint is saved); close this"</dd>
-                    <dt>"Tab"</dt><dd>"move between settings; Space or Enter presses a button"</dd>
-                    <dt>"Alt+T / Alt+E"</dt><dd>"this page / the Evaluate page, from anywhere"</dd>
-                    <dt>"?"</dt><dd>"show or hide this list"</dd>
-                </dl>
-            </div>
-        </div>
-    }
-}
+/// Every key of the page, for `?`.
+const TRAIN_KEYS: &[(&str, &str)] = &[
+    ("Ctrl+Enter", "start training with these settings"),
+    ("Esc", "cancel the run (a checkpoint is saved); close this"),
+    (
+        "Tab",
+        "move between settings; Space or Enter presses a button",
+    ),
+    (
+        "Alt+T / Alt+E",
+        "this page / the Evaluate page, from anywhere",
+    ),
+    ("?", "show or hide this list"),
+];
