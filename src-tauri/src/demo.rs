@@ -1,6 +1,6 @@
-//! The conference demo, ready for the loop: when a demo project opens and its first notes have
-//! no model outputs yet, the default model drafts a summary of each in the background (progress
-//! in the app's bar), so the Review page has outputs to correct at once.
+//! The conference demo, ready for the loop: when a demo project opens, the default model drafts a
+//! summary of each of its first notes that has no output yet, in the background (progress in the
+//! app's bar), so the Review page has outputs to correct at once.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +17,7 @@ pub fn is_demo(path: &Path) -> bool {
     path.file_name().is_some_and(|n| n == "demo.clinitune")
 }
 
-/// Prepares a demo project whose first notes have no outputs yet, on its own thread.
+/// Drafts outputs for the demo project's first notes that have none, on its own thread.
 pub fn prepare(app: AppHandle, project: PathBuf, model: Option<String>) {
     let spawned = std::thread::Builder::new()
         .name("demo".to_owned())
@@ -41,12 +41,17 @@ fn run(app: &AppHandle, project: &Path, model: Option<String>) -> Result<(), stu
         .take(QUEUE)
         .map(|n| n.id)
         .collect();
-    // Prepared before (or already used): the first notes have outputs.
-    for &note in &notes {
-        if !studio::review::reviewed_outputs(&p, note)?.is_empty() {
-            return Ok(());
+    // Only the first notes that have no output yet (prepared before, or already reviewed).
+    let mut bare = Vec::new();
+    for note in notes {
+        if studio::review::reviewed_outputs(&p, note)?.is_empty() {
+            bare.push(note);
         }
     }
+    if bare.is_empty() {
+        return Ok(());
+    }
+    let notes = bare;
     studio::tasks::add_built_in(&mut p)?;
     // The task the Review page opens on: the first summary task.
     let tasks = studio::tasks::list(&p, false)?;
@@ -58,6 +63,7 @@ fn run(app: &AppHandle, project: &Path, model: Option<String>) -> Result<(), stu
     else {
         return Ok(());
     };
+    let total = notes.len() as u64;
     let stage = "Preparing the demo: the model drafts summaries";
     let say = |done: u64| {
         let _ = app.emit(
@@ -65,7 +71,7 @@ fn run(app: &AppHandle, project: &Path, model: Option<String>) -> Result<(), stu
             JobProgress {
                 stage: stage.to_owned(),
                 done,
-                total: Some(QUEUE as u64),
+                total: Some(total),
                 unit: "notes".to_owned(),
             },
         );
@@ -102,6 +108,6 @@ fn run(app: &AppHandle, project: &Path, model: Option<String>) -> Result<(), stu
         &mut |_, _, _| {},
         &studio::CancelToken::new(),
     )?;
-    say(QUEUE as u64);
+    say(total);
     Ok(())
 }
