@@ -26,6 +26,9 @@ mod prediction;
 mod review;
 mod training;
 
+// After `notes`: its stored-run ids are made by `id_type!`.
+mod evaluations;
+
 pub use agreement::{
     AgreementReport, AgreementRequest, DocLabelAgreement, DocLabelComparison, F1Score,
     NoteComparison, SpanAgreement, SpanComparison, SpanLabelAgreement,
@@ -35,6 +38,10 @@ pub use error::{ApiError, ErrorKind};
 pub use evaluation::{
     BootstrapInfo, ComparisonReport, FigureComparison, LabelFigures, LabelMetrics, MetricSettings,
     MetricsReport, TextMetrics, UnmatchedIds,
+};
+pub use evaluations::{
+    EvaluateRequest, Evaluation, EvaluationId, EvaluationItem, EvaluationKind, EvaluationSubject,
+    EvaluationSummary, Headline, ItemValue, RocCurve,
 };
 pub use labels::{
     AttributeDef, AttributeKind, AttributeValue, Label, LabelLook, LabelScope, SchemaSummary,

@@ -14,6 +14,7 @@ const APPLICATION_ID: i64 = 0x436C_5475;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_review.sql"),
+    include_str!("migrations/0003_evaluations.sql"),
 ];
 
 /// An open project file.

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use api::{
-    BootstrapInfo, ComparisonReport, FigureComparison, LabelFigures, LabelMetrics, MetricSettings,
-    MetricsReport, TextMetrics, UnmatchedIds,
+    BootstrapInfo, ComparisonReport, EvaluationItem, FigureComparison, ItemValue, LabelFigures,
+    LabelMetrics, MetricSettings, MetricsReport, TextMetrics, UnmatchedIds,
 };
 use tune::eval::bootstrap::{
     BootstrapConfig, Interval, paired_permutation_p_values, percentile_intervals,
@@ -50,6 +50,16 @@ pub fn metrics_from_files(
     pred_path: &Path,
     settings: &MetricSettings,
 ) -> Result<MetricsReport, Error> {
+    Ok(score_files(gold_path, pred_path, settings)?.0)
+}
+
+/// Scores two files as [`metrics_from_files`] does and also returns every scored item's gold
+/// and prediction (in gold's order), for storing the evaluation with [`runs::save`].
+pub fn score_files(
+    gold_path: &Path,
+    pred_path: &Path,
+    settings: &MetricSettings,
+) -> Result<(MetricsReport, Vec<EvaluationItem>), Error> {
     let gold = read_jsonl(gold_path)?;
     let pred = read_jsonl(pred_path)?;
     let is_text = is_text(gold_path, &gold)?;
@@ -64,14 +74,30 @@ pub fn metrics_from_files(
             pred_path.display()
         )));
     }
+    let ids = pairs.iter().map(|(g, _)| g.id.clone());
     if is_text {
-        let mut report = score_texts(&text_items(gold_path, pred_path, &pairs)?, settings);
+        let items = text_items(gold_path, pred_path, &pairs)?;
+        let mut report = score_texts(&items, settings);
         report.unmatched = unmatched;
-        return Ok(MetricsReport::Text(report));
+        let stored = ids
+            .zip(items)
+            .map(|(id, i)| EvaluationItem {
+                id,
+                note: None,
+                gold: ItemValue::Text { text: i.reference },
+                predicted: ItemValue::Text { text: i.prediction },
+            })
+            .collect();
+        return Ok((MetricsReport::Text(report), stored));
     }
-    let mut report = score_labels(&label_items(gold_path, pred_path, &pairs)?, settings);
+    let items = label_items(gold_path, pred_path, &pairs)?;
+    let mut report = score_labels(&items, settings);
     report.unmatched = unmatched;
-    Ok(MetricsReport::Labels(report))
+    let stored = ids
+        .zip(items)
+        .map(|(id, i)| runs::label_item(id, None, i))
+        .collect();
+    Ok((MetricsReport::Labels(report), stored))
 }
 
 /// Scores two prediction files against one gold file and tests their differences: each
@@ -493,5 +519,6 @@ fn bounds(i: Interval) -> [f64; 2] {
 }
 
 mod jsonl;
+pub mod runs;
 #[cfg(test)]
 mod tests;
