@@ -439,3 +439,169 @@ fn suggestions_are_written_once_and_never_touch_gold() {
     let err = s.fails(&["review", "doc-suggestion", &pick("EMPLOYMENT"), "accept"]);
     assert!(err.contains("not a suggestion"), "{err}");
 }
+
+/// Issue 16, item 3: a classifier scored on the project's notes is kept with every item; the
+/// kept figures equal `eval metrics` on the predictions `predict` writes and a gold file
+/// written here, and two kept runs compare like the two prediction files.
+#[test]
+fn a_kept_evaluation_equals_scoring_the_predictions_and_compares_like_the_files() {
+    let s = Sandbox::new();
+    let adapter = train_classifier(&s);
+    s.ok(&["init", s.project().to_str().unwrap(), "--schema", "sdoh"]);
+    let notes = s.path("notes.jsonl");
+    let items = test_items();
+    let lines: Vec<Value> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| serde_json::json!({"id": format!("n{i}"), "text": item["text"]}))
+        .collect();
+    write_jsonl(&notes, &lines);
+    s.ok(&["import", notes.to_str().unwrap()]);
+
+    // No note has a split yet: the default (test) says so and what to do instead.
+    let err = s.fails(&["eval", "run", "--model", &tiny(), "--adapter", &adapter]);
+    assert!(err.contains("no notes in the test split"), "{err}");
+    // Nothing annotated yet: nothing to score against.
+    let model = tiny();
+    let all = [
+        "--model",
+        model.as_str(),
+        "--adapter",
+        adapter.as_str(),
+        "--all-notes",
+    ];
+    let err = s.fails(&[&["eval", "run"][..], &all[..]].concat());
+    assert!(
+        err.contains("no note of the project's notes has gold"),
+        "{err}"
+    );
+
+    // Gold: each note's schema labels (OTHER is not in the schema); n3 is marked done
+    // with no label, so it is scored as having none.
+    let mut gold_lines = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let note = format!("n{i}");
+        let labels: Vec<&str> = item["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .filter(|l| *l != "OTHER")
+            .collect();
+        for label in &labels {
+            s.ok(&["annotate", "doc", "--note", &note, "--label", label]);
+        }
+        if labels.is_empty() {
+            s.ok(&["notes", "status", &note, "done"]);
+        }
+        let id = s.json(&["notes", "show", &note])["id"].as_i64().unwrap();
+        gold_lines.push(serde_json::json!({"id": id, "labels": labels}));
+    }
+    let gold = s.path("gold.jsonl");
+    write_jsonl(&gold, &gold_lines);
+
+    let kept = |threshold: &str, name: &str| {
+        s.json(
+            &[
+                &["eval", "run"][..],
+                &all[..],
+                &[
+                    "--threshold",
+                    threshold,
+                    "--name",
+                    name,
+                    "--resamples",
+                    "200",
+                ][..],
+            ]
+            .concat(),
+        )
+    };
+    let predicted = |threshold: &str, file: &str| {
+        let path = s.path(file);
+        s.ok(&[
+            "predict",
+            "--model",
+            &tiny(),
+            "--adapter",
+            &adapter,
+            "--threshold",
+            threshold,
+            "--out",
+            path.to_str().unwrap(),
+        ]);
+        path
+    };
+    let a = kept("0.5", "half");
+    let b = kept("0.3", "lower");
+    let (pa, pb) = (predicted("0.5", "a.jsonl"), predicted("0.3", "b.jsonl"));
+    let scored = s.json(&[
+        "eval",
+        "metrics",
+        "--gold",
+        gold.to_str().unwrap(),
+        "--pred",
+        pa.to_str().unwrap(),
+        "--resamples",
+        "200",
+    ]);
+    assert_eq!(a["evaluation"]["report"], scored);
+    assert_eq!(a["evaluation"]["summary"]["items"], 5);
+    assert_eq!(
+        a["evaluation"]["summary"]["subject"]["source"],
+        "the project's notes"
+    );
+    let stored_items = a["evaluation"]["items"].as_array().unwrap();
+    assert_eq!(stored_items.len(), 5);
+    assert!(
+        stored_items
+            .iter()
+            .all(|i| i["predicted"]["scores"].is_object())
+    );
+    // ROC curves for the labels whose gold has both classes, areas equal to the report's.
+    let curves = a["roc_curves"].as_array().unwrap();
+    assert!(!curves.is_empty());
+    for c in curves {
+        let label = c["label"].as_str().unwrap();
+        let auroc = scored["per_label"][label]["auroc"].as_f64().unwrap();
+        assert!(
+            (c["auroc"].as_f64().unwrap() - auroc).abs() < 1e-12,
+            "{label}"
+        );
+    }
+
+    let listed = s.json(&["eval", "list"]);
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["lower", "half"]);
+    let (ida, idb) = (
+        a["evaluation"]["summary"]["id"].to_string(),
+        b["evaluation"]["summary"]["id"].to_string(),
+    );
+    let shown = s.json(&["eval", "show", &ida]);
+    assert_eq!(shown["evaluation"], a["evaluation"]);
+
+    let runs = s.json(&["eval", "compare-runs", &ida, &idb, "--resamples", "200"]);
+    let files = s.json(&[
+        "eval",
+        "compare",
+        "--gold",
+        gold.to_str().unwrap(),
+        "--a",
+        pa.to_str().unwrap(),
+        "--b",
+        pb.to_str().unwrap(),
+        "--resamples",
+        "200",
+    ]);
+    assert_eq!(runs["figures"], files["figures"]);
+    assert_eq!(runs["n"], 5);
+    let text = s.ok(&["eval", "show", &ida]);
+    assert!(text.contains("Scored: the project's notes"), "{text}");
+    let err = s.fails(&["eval", "show", "99"]);
+    assert!(err.contains("evaluation 99 not found"), "{err}");
+}

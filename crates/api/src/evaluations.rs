@@ -166,8 +166,9 @@ pub struct EvaluateRequest {
     pub model: String,
     /// Adapter folders, bottom first; the last carries the score head and `labels.json`.
     pub adapters: Vec<String>,
-    /// The split to predict (the test split unless asked otherwise).
-    pub split: Split,
+    /// The split to predict; `None` predicts every note (those with gold labels are scored),
+    /// for projects whose notes have no split.
+    pub split: Option<Split>,
     /// One threshold for every label; `None` uses the adapter's `thresholds.json`, else 0.5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,

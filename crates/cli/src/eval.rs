@@ -3,11 +3,17 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use std::process::ExitCode;
+
 use api::{
-    ComparisonReport, LabelMetrics, MetricSettings, MetricsReport, TextMetrics, UnmatchedIds,
+    ComparisonReport, Device, EvaluateRequest, Evaluation, EvaluationId, EvaluationSummary,
+    ItemValue, LabelMetrics, MetricSettings, MetricsReport, RocCurve, TextMetrics, UnmatchedIds,
 };
 use clap::{Args, Subcommand};
+use studio::CancelToken;
 
+use crate::progress::Bar;
+use crate::review::SplitArg;
 use crate::{api as api_err, render};
 
 /// `eval` subcommands.
@@ -22,6 +28,66 @@ pub enum EvalCommand {
     /// Compare two runs' predictions on the same gold: each headline figure of A and B, a
     /// paired bootstrap 95% interval of A − B and a paired permutation p-value.
     Compare(CompareArgs),
+    /// Score a classifier on a split of the project's notes (test by default) against their
+    /// gold document labels, and keep the evaluation in the project with every item.
+    Run(RunArgs),
+    /// The evaluations kept in the project, newest first.
+    List,
+    /// One kept evaluation: what was evaluated, its figures, and its ROC curves or items.
+    Show(ShowArgs),
+    /// Compare two kept evaluations on the items both scored, like `eval compare`.
+    CompareRuns(CompareRunsArgs),
+}
+
+/// Arguments of `eval run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Base model folder or .gguf file (the one the classifier was trained on).
+    #[arg(long, env = "CLINITUNE_MODEL")]
+    pub model: PathBuf,
+    /// Adapter folder, bottom first; the last is the classifier. Repeat to stack a domain
+    /// adapter under it.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub adapter: Vec<PathBuf>,
+    /// The split whose notes are predicted and scored (a note's split is that of its pairs).
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// Score every note with gold document labels instead of one split (for projects whose
+    /// notes have no split; notes the classifier was trained on make the figures optimistic).
+    #[arg(long)]
+    pub all_notes: bool,
+    /// One probability threshold for every label (default: the adapter's thresholds.json,
+    /// else 0.5).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// A short name for the evaluation (default: the adapter's run and the split).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// How to score.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// Arguments of `eval show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The evaluation's id (see `eval list`).
+    pub id: i64,
+    /// Also print every item's gold and prediction.
+    #[arg(long)]
+    pub items: bool,
+}
+
+/// Arguments of `eval compare-runs`.
+#[derive(Debug, Args)]
+pub struct CompareRunsArgs {
+    /// Evaluation A's id (e.g. the fine-tuned model).
+    pub a: i64,
+    /// Evaluation B's id (e.g. the baseline).
+    pub b: i64,
+    /// How to score.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 /// Arguments of `eval metrics`.
@@ -36,6 +102,12 @@ pub struct MetricsArgs {
     /// How to score.
     #[command(flatten)]
     pub settings: SettingsArgs,
+    /// Keep the evaluation in the project (with every item), to list and compare later.
+    #[arg(long)]
+    pub save: bool,
+    /// A short name for the kept evaluation (default: the predictions file's name).
+    #[arg(long, requires = "save")]
+    pub name: Option<String>,
 }
 
 /// Arguments of `eval compare`.
@@ -85,15 +157,52 @@ impl SettingsArgs {
     }
 }
 
+/// Where `eval` finds the project and who it records as the actor.
+pub struct Context<'a> {
+    /// The `--project` given, if any.
+    pub project: &'a Option<PathBuf>,
+    /// Where models run.
+    pub device: Device,
+    /// Who is evaluating (audit log).
+    pub actor: String,
+}
+
 /// Runs an `eval` subcommand.
-pub fn eval(json: bool, cmd: EvalCommand, out: &mut impl Write) -> anyhow::Result<()> {
+pub fn eval(
+    json: bool,
+    cmd: EvalCommand,
+    cx: &Context<'_>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
     match cmd {
         EvalCommand::Metrics(a) => {
             let settings = a.settings.resolve();
-            let report = studio::evaluation::metrics_from_files(&a.gold, &a.pred, &settings)
+            let report = if a.save {
+                let mut project = crate::open(cx.project)?;
+                let stored = studio::evaluation::runs::save_files(
+                    &mut project,
+                    &cx.actor,
+                    &a.gold,
+                    &a.pred,
+                    &settings,
+                    a.name.as_deref(),
+                )
                 .map_err(api_err)?;
+                if !json {
+                    writeln!(
+                        out,
+                        "Kept as evaluation {} ({:?}).",
+                        stored.summary.id, stored.summary.name
+                    )?;
+                }
+                stored.report
+            } else {
+                studio::evaluation::metrics_from_files(&a.gold, &a.pred, &settings)
+                    .map_err(api_err)?
+            };
             if json {
-                return render::json(out, &report);
+                render::json(out, &report)?;
+                return Ok(ExitCode::SUCCESS);
             }
             match &report {
                 MetricsReport::Labels(l) => label_table(out, l)?,
@@ -105,12 +214,206 @@ pub fn eval(json: bool, cmd: EvalCommand, out: &mut impl Write) -> anyhow::Resul
             let report = studio::evaluation::compare_files(&a.gold, &a.a, &a.b, &settings)
                 .map_err(api_err)?;
             if json {
-                return render::json(out, &report);
+                render::json(out, &report)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            comparison_table(out, &report)?;
+        }
+        EvalCommand::Run(a) => return run(json, a, cx, out),
+        EvalCommand::List => {
+            let project = crate::open(cx.project)?;
+            let list = studio::evaluation::runs::list(&project).map_err(api_err)?;
+            if json {
+                render::json(out, &list)?;
+            } else {
+                list_table(out, &list)?;
+            }
+        }
+        EvalCommand::Show(a) => {
+            let project = crate::open(cx.project)?;
+            let e =
+                studio::evaluation::runs::load(&project, EvaluationId(a.id)).map_err(api_err)?;
+            let curves = studio::evaluation::runs::roc_curves(&e);
+            if json {
+                render::json(
+                    out,
+                    &serde_json::json!({ "evaluation": e, "roc_curves": curves }),
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            show(out, &e, &curves, a.items)?;
+        }
+        EvalCommand::CompareRuns(a) => {
+            let project = crate::open(cx.project)?;
+            let settings = a.settings.resolve();
+            let report = studio::evaluation::runs::compare(
+                &project,
+                EvaluationId(a.a),
+                EvaluationId(a.b),
+                &settings,
+            )
+            .map_err(api_err)?;
+            if json {
+                render::json(out, &report)?;
+                return Ok(ExitCode::SUCCESS);
             }
             comparison_table(out, &report)?;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `eval run`: predicts the split with progress (Ctrl-C stops and keeps nothing), stores the
+/// evaluation and prints it.
+fn run(json: bool, a: RunArgs, cx: &Context<'_>, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let mut project = crate::open(cx.project)?;
+    let request = EvaluateRequest {
+        model: a.model.display().to_string(),
+        adapters: a.adapter.iter().map(|p| p.display().to_string()).collect(),
+        split: (!a.all_notes).then(|| a.split.split()),
+        threshold: a.threshold,
+        settings: a.settings.resolve(),
+        name: a.name,
+        training_run: a
+            .adapter
+            .last()
+            .and_then(|p| p.parent())
+            .filter(|run| run.join(studio::training::PLAN_FILE).is_file())
+            .map(|run| run.display().to_string()),
+        device: cx.device,
+    };
+    let cancel = CancelToken::new();
+    {
+        let cancel = cancel.clone();
+        let _ = ctrlc::set_handler(move || {
+            if cancel.is_cancelled() {
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping after this batch; nothing is kept");
+            cancel.cancel();
+        });
+    }
+    let mut bar = Bar::new();
+    let result = studio::evaluation::runs::evaluate_classifier(
+        &mut project,
+        &cx.actor,
+        &request,
+        &mut |p| bar.update(&p),
+        &cancel,
+    );
+    bar.finish();
+    let e = match result {
+        Err(studio::Error::Cancelled) => {
+            eprintln!("cancelled; no evaluation was kept");
+            return Ok(ExitCode::from(130));
+        }
+        other => other.map_err(api_err)?,
+    };
+    let curves = studio::evaluation::runs::roc_curves(&e);
+    if json {
+        render::json(
+            out,
+            &serde_json::json!({ "evaluation": e, "roc_curves": curves }),
+        )?;
+    } else {
+        show(out, &e, &curves, false)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_table(out: &mut impl Write, list: &[EvaluationSummary]) -> anyhow::Result<()> {
+    if list.is_empty() {
+        writeln!(
+            out,
+            "No evaluations kept yet: score a classifier with `clinitune eval run`, or files \
+             with `clinitune eval metrics --save`."
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:>4}  {:<19}  {:<14}  {:>6}  {:<28}  name",
+        "id", "when", "kind", "items", "headline"
+    )?;
+    for e in list {
+        let headline: Vec<String> = e
+            .headline
+            .iter()
+            .map(|(k, h)| format!("{k} {:.3}", h.value))
+            .collect();
+        let when: String = e.created_at.chars().take(19).collect();
+        writeln!(
+            out,
+            "{:>4}  {:<19}  {:<14}  {:>6}  {:<28}  {}",
+            e.id,
+            when.replace('T', " "),
+            e.kind.as_str(),
+            e.items,
+            headline.join(", "),
+            e.name
+        )?;
+    }
     Ok(())
+}
+
+fn show(
+    out: &mut impl Write,
+    e: &Evaluation,
+    curves: &[RocCurve],
+    items: bool,
+) -> anyhow::Result<()> {
+    let s = &e.summary;
+    writeln!(out, "Evaluation {} ({:?}), {}", s.id, s.name, s.created_at)?;
+    writeln!(out, "Scored: {}", s.subject.source)?;
+    if let Some(model) = &s.subject.model {
+        writeln!(out, "Model: {model}")?;
+    }
+    for adapter in &s.subject.adapters {
+        writeln!(out, "Adapter: {adapter}")?;
+    }
+    if let Some(run) = &s.subject.training_run {
+        writeln!(out, "Training run: {run}")?;
+    }
+    writeln!(out)?;
+    match &e.report {
+        MetricsReport::Labels(l) => label_table(out, l)?,
+        MetricsReport::Text(t) => text_table(out, t)?,
+    }
+    if !curves.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "ROC curves (false positive rate, true positive rate):")?;
+        for c in curves {
+            writeln!(
+                out,
+                "{}: AUROC {:.3}, {} positives, {} negatives, {} points",
+                c.label,
+                c.auroc,
+                c.positives,
+                c.negatives,
+                c.points.len()
+            )?;
+        }
+    }
+    if items {
+        writeln!(out)?;
+        for item in &e.items {
+            writeln!(
+                out,
+                "{}\tgold {}\tpredicted {}",
+                item.id,
+                value(&item.gold),
+                value(&item.predicted)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn value(v: &ItemValue) -> String {
+    match v {
+        ItemValue::Labels { labels, .. } => format!("[{}]", labels.join(", ")),
+        ItemValue::Text { text } => format!("{text:?}"),
+    }
 }
 
 fn interval(ci: Option<&[f64; 2]>) -> String {

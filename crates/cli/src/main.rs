@@ -474,7 +474,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outputs(cmd) => review::outputs(&cli.project, json, cmd, &mut out)?,
         Command::Review(cmd) => review::review(&cli.project, json, cmd, &mut out)?,
         Command::Pairs(cmd) => review::pairs(&cli.project, json, cmd, &mut out)?,
-        Command::Eval(cmd) => eval::eval(json, cmd, &mut out)?,
+        Command::Eval(cmd) => {
+            let cx = eval::Context {
+                project: &cli.project,
+                device: cli.device.into(),
+                actor: annotator(&None),
+            };
+            return eval::eval(json, cmd, &cx, &mut out);
+        }
         Command::DemoCorpus {
             out: path,
             notes,

@@ -559,7 +559,12 @@ fn project_items(
     }
     if items.is_empty() {
         return Err(Error::Invalid(match split {
-            Some(s) => format!("the project has no notes in the {} split", s.as_str()),
+            Some(s) => format!(
+                "the project has no notes in the {} split; a note takes the split of its \
+                 preference pairs and SFT examples once they are split (Pairs page), or \
+                 predict every note instead",
+                s.as_str()
+            ),
             None => "the project has no notes".to_owned(),
         }));
     }

@@ -106,7 +106,7 @@ pub fn evaluate_classifier(
         model: request.model.clone(),
         adapters: request.adapters.clone(),
         source: PredictSource::Project {
-            split: Some(request.split),
+            split: request.split,
         },
         threshold: request.threshold,
         tune_thresholds_on: None,
@@ -142,11 +142,14 @@ pub fn evaluate_classifier(
         scored.push(item.clone());
         items.push(label_item(note.to_string(), Some(note), item));
     }
+    let split_words = match request.split {
+        Some(s) => format!("the project's {} split", s.as_str()),
+        None => "the project's notes".to_owned(),
+    };
     if scored.is_empty() {
         return Err(Error::Invalid(format!(
-            "no note of the {} split has gold document labels to score against; mark the \
-             labels of some of its notes as gold first",
-            request.split.as_str()
+            "no note of {split_words} has gold document labels to score against; mark the \
+             labels of some of its notes as gold first"
         )));
     }
     let report = MetricsReport::Labels(score_labels(&scored, &request.settings));
@@ -159,13 +162,16 @@ pub fn evaluate_classifier(
         .name
         .clone()
         .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| format!("{classifier} on {}", request.split.as_str()));
+        .unwrap_or_else(|| match request.split {
+            Some(s) => format!("{classifier} on {}", s.as_str()),
+            None => format!("{classifier} on all notes"),
+        });
     let subject = EvaluationSubject {
         model: Some(request.model.clone()),
         adapters: request.adapters.clone(),
-        split: Some(request.split),
+        split: request.split,
         task: None,
-        source: format!("the project's {} split", request.split.as_str()),
+        source: split_words,
         training_run: request.training_run.clone(),
     };
     save(
