@@ -69,6 +69,11 @@ const COMMANDS: &[&str] = &[
     "train_runs",
     "open_run_folder",
     "evaluate_files",
+    "evaluations_list",
+    "evaluation_detail",
+    "evaluation_compare",
+    "evaluation_run",
+    "evaluation_save_files",
     "notes_import",
     "notes_export",
 ];

@@ -79,6 +79,11 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         crate::train::train_runs,
         crate::train::open_run_folder,
         crate::train::evaluate_files,
+        crate::evaluate::evaluations_list,
+        crate::evaluate::evaluation_detail,
+        crate::evaluate::evaluation_compare,
+        crate::evaluate::evaluation_run,
+        crate::evaluate::evaluation_save_files,
         crate::transfer::notes_import,
         crate::transfer::notes_export,
     ]

@@ -10,6 +10,7 @@
 
 mod commands;
 mod demo;
+mod evaluate;
 mod review;
 mod state;
 mod train;

@@ -147,7 +147,7 @@ pub fn train_resume(state: State<'_, AppState>, run: String) -> Reply<TrainRun> 
 }
 
 /// A run folder of this project's runs folder, by path (the page only sends what it listed).
-fn own_run(project: &Path, run: &str) -> Reply<PathBuf> {
+pub(crate) fn own_run(project: &Path, run: &str) -> Reply<PathBuf> {
     let folder = studio::training::history::runs_folder(project);
     let dir = PathBuf::from(run);
     let inside = dir.parent() == Some(folder.as_path()) && dir.is_dir();

@@ -90,6 +90,13 @@ pub fn LineChart(
     x_max: Signal<f64>,
     /// The lines.
     series: Vec<Series>,
+    /// Leave out each line's last value in the legend and its end dot (curves whose last
+    /// point means nothing, such as ROC curves ending at 1).
+    #[prop(optional)]
+    hide_last: bool,
+    /// The x axis is a fraction (ticks below 1), not a count of steps.
+    #[prop(optional)]
+    fractional_x: bool,
 ) -> impl IntoView {
     let all = series.clone();
     // The axes change only when a point falls outside them (Memo compares).
@@ -133,7 +140,11 @@ pub fn LineChart(
     };
     let x_ticks = move || {
         let end = x_end.get();
-        let step = nice_step(end, 5.0).max(1.0);
+        let step = if fractional_x {
+            nice_step(end, 5.0)
+        } else {
+            nice_step(end, 5.0).max(1.0)
+        };
         let n = (end / step).floor() as usize;
         (0..=n)
             .map(|i| {
@@ -148,7 +159,7 @@ pub fn LineChart(
             })
             .collect_view()
     };
-    let lines = all_lines(series.clone(), sx, sy);
+    let lines = all_lines(series.clone(), sx, sy, !hide_last);
     let legend = series
         .iter()
         .map(|s| {
@@ -159,7 +170,7 @@ pub fn LineChart(
                     <span class=class aria-hidden="true"></span>
                     {s.name.clone()}
                     <span class="last">
-                        {move || last.with(|p| p.last().map(|&(_, y)| format!(" {}", short(y))).unwrap_or_default())}
+                        {move || if hide_last { String::new() } else { last.with(|p| p.last().map(|&(_, y)| format!(" {}", short(y))).unwrap_or_default()) }}
                     </span>
                 </li>
             }
@@ -228,6 +239,7 @@ fn all_lines(
     series: Vec<Series>,
     sx: impl Fn(f64) -> f64 + Copy + Send + Sync + 'static,
     sy: impl Fn(f64) -> f64 + Copy + Send + Sync + 'static,
+    end_dot: bool,
 ) -> impl IntoView {
     series
         .into_iter()
@@ -240,6 +252,9 @@ fn all_lines(
                 }
             };
             let last = move || {
+                if !end_dot {
+                    return None;
+                }
                 points.with(|p| {
                     p.last().map(|&(x, y)| {
                         view! { <circle r="3" cx=move || sx(x) cy=move || sy(y)></circle> }

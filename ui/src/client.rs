@@ -462,3 +462,51 @@ impl Channel {
 fn window_js() -> JsValue {
     js_sys::global().into()
 }
+
+/// The project's kept evaluations, newest first.
+pub async fn evaluations_list() -> Result<Vec<api::EvaluationSummary>, ApiError> {
+    call("evaluations_list", json!({})).await
+}
+
+/// One kept evaluation's figures and ROC curves.
+pub async fn evaluation_detail(id: api::EvaluationId) -> Result<api::EvaluationDetail, ApiError> {
+    call("evaluation_detail", json!({ "id": id })).await
+}
+
+/// Two kept evaluations compared on the items both scored.
+pub async fn evaluation_compare(
+    a: api::EvaluationId,
+    b: api::EvaluationId,
+) -> Result<api::ComparisonReport, ApiError> {
+    call("evaluation_compare", json!({ "a": a, "b": b })).await
+}
+
+/// Scores a classifier run on a split of the project's notes (all notes when `None`) and keeps
+/// the evaluation; `on_progress` gets the job id (to cancel) and the items done.
+pub async fn evaluation_run(
+    run: &str,
+    split: Option<api::Split>,
+    on_progress: impl FnMut(api::EvaluateProgress) + 'static,
+) -> Result<api::EvaluationSummary, ApiError> {
+    let channel = Channel::new(on_progress)?;
+    let reply = call_with(
+        "evaluation_run",
+        json!({ "run": run, "split": split }),
+        |args| js_sys::Reflect::set(args, &JsValue::from_str("on_progress"), &channel.js).is_ok(),
+    )
+    .await;
+    channel.close();
+    reply
+}
+
+/// Scores a predictions file against a gold file and keeps the evaluation in the project.
+pub async fn evaluation_save_files(
+    gold: &str,
+    predictions: &str,
+) -> Result<api::EvaluationSummary, ApiError> {
+    call(
+        "evaluation_save_files",
+        json!({ "gold": gold, "predictions": predictions }),
+    )
+    .await
+}

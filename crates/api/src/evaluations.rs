@@ -233,3 +233,26 @@ impl MetricsReport {
         }
     }
 }
+
+/// A stored evaluation as the Evaluate page shows it: the figures and ROC curves, without
+/// the items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationDetail {
+    /// As listed.
+    pub summary: EvaluationSummary,
+    /// How it was scored.
+    pub settings: MetricSettings,
+    /// The figures.
+    pub report: MetricsReport,
+    /// Each label's ROC curve (labels with scores and both classes in gold).
+    pub roc_curves: Vec<RocCurve>,
+}
+
+/// Progress of an evaluation started from the app, with the job id that cancels it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluateProgress {
+    /// The job (for `cancel_job`).
+    pub job: u64,
+    /// Items predicted so far.
+    pub progress: crate::JobProgress,
+}

@@ -40,7 +40,7 @@ pub use evaluation::{
     MetricsReport, TextMetrics, UnmatchedIds,
 };
 pub use evaluations::{
-    EvaluateRequest, Evaluation, EvaluationId, EvaluationItem, EvaluationKind, EvaluationSubject,
+    EvaluateProgress, EvaluateRequest, Evaluation, EvaluationDetail, EvaluationId, EvaluationItem, EvaluationKind, EvaluationSubject,
     EvaluationSummary, Headline, ItemValue, RocCurve,
 };
 pub use labels::{

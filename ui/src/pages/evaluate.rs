@@ -1,10 +1,15 @@
 //! The Evaluate page: pick training runs and compare what they logged — steps, final and best
 //! held-out loss, and for DPO the reward accuracy and margin — side by side, with their loss
-//! curves on one chart. Scores on the test split appear here as the evaluation services land.
+//! curves on one chart; score a classifier run on the project's held-out notes and keep the
+//! result (per-label figures with intervals, ROC curves), compare two kept scores, and score
+//! prediction files against gold.
 
 use std::collections::BTreeSet;
 
-use api::{MetricsReport, TrainRun, TrainStep};
+use api::{
+    ComparisonReport, EvaluationDetail, EvaluationId, EvaluationSummary, MetricsReport, Objective,
+    RunStatus, Split, TrainRun, TrainStep,
+};
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -25,6 +30,7 @@ pub fn EvaluatePage() -> impl IntoView {
     let runs: RwSignal<Option<Vec<TrainRun>>> = RwSignal::new(None);
     let picked: RwSignal<BTreeSet<String>> = RwSignal::new(BTreeSet::new());
     let help = RwSignal::new(false);
+    let kept_elsewhere: RwSignal<Option<EvaluationId>> = RwSignal::new(None);
     Effect::new(move |_| {
         if ctx.project.with(Option::is_none) {
             return;
@@ -111,7 +117,8 @@ pub fn EvaluatePage() -> impl IntoView {
                     {move || comparison(chosen())}
                 }.into_any(),
             }}
-            <ScoreFiles />
+            <KeptScores runs=runs kept_elsewhere=kept_elsewhere />
+            <ScoreFiles kept_elsewhere=kept_elsewhere />
             <Show when=move || help.get()>
                 <KeysHelp page="Evaluate" keys=EVALUATE_KEYS open=help />
             </Show>
@@ -220,12 +227,29 @@ fn with_ci(v: f64, ci: Option<&[f64; 2]>) -> String {
 /// outputs) against gold: per-label precision, recall, F1 and AUROC, or ROUGE, each with its
 /// 95% bootstrap interval.
 #[component]
-fn ScoreFiles() -> impl IntoView {
+fn ScoreFiles(kept_elsewhere: RwSignal<Option<EvaluationId>>) -> impl IntoView {
     let ctx = expect_context::<AppCtx>();
     let gold = RwSignal::new(None::<String>);
     let predictions = RwSignal::new(None::<String>);
     let report = RwSignal::new(None::<MetricsReport>);
     let busy = RwSignal::new(false);
+    let kept = RwSignal::new(false);
+    let keep = move |_| {
+        let (Some(g), Some(p)) = (gold.get_untracked(), predictions.get_untracked()) else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            match client::evaluation_save_files(&g, &p).await {
+                Ok(summary) => {
+                    kept.set(true);
+                    kept_elsewhere.set(Some(summary.id));
+                }
+                Err(e) => ctx.fail(e),
+            }
+            busy.set(false);
+        });
+    };
     let score = move |_| {
         let (Some(g), Some(p)) = (gold.get_untracked(), predictions.get_untracked()) else {
             return;
@@ -233,7 +257,10 @@ fn ScoreFiles() -> impl IntoView {
         busy.set(true);
         spawn_local(async move {
             match client::evaluate_files(&g, &p).await {
-                Ok(r) => report.set(Some(r)),
+                Ok(r) => {
+                    kept.set(false);
+                    report.set(Some(r));
+                }
                 Err(e) => ctx.fail(e),
             }
             busy.set(false);
@@ -252,12 +279,19 @@ fn ScoreFiles() -> impl IntoView {
                     prop:disabled=move || busy.get() || gold.with(Option::is_none) || predictions.with(Option::is_none)
                 >{move || if busy.get() { "Scoring…" } else { "Score" }}</button>
             </div>
-            {move || report.get().map(show_report)}
+            {move || report.get().map(|r| view! {
+                {show_report(r, "score")}
+                <button id="score-keep" on:click=keep prop:disabled=move || busy.get() || kept.get()>
+                    {move || if kept.get() { "Kept in the project" } else { "Keep this score in the project" }}
+                </button>
+            })}
         </section>
     }
 }
 
-fn show_report(report: MetricsReport) -> AnyView {
+fn show_report(report: MetricsReport, id: &'static str) -> AnyView {
+    let headline_id = format!("{id}-headline");
+    let table_id = format!("{id}-table");
     match report {
         MetricsReport::Labels(m) => {
             let rows = m
@@ -282,7 +316,7 @@ fn show_report(report: MetricsReport) -> AnyView {
                 None => "—".to_owned(),
             };
             view! {
-                <p id="score-headline">
+                <p id=headline_id>
                     {format!(
                         "{} items · macro F1 {} · micro F1 {} · macro AUROC {} (95% intervals from {} bootstrap resamples, seed {})",
                         m.n,
@@ -293,7 +327,7 @@ fn show_report(report: MetricsReport) -> AnyView {
                         m.bootstrap.seed
                     )}
                 </p>
-                <table class="compare" id="score-table">
+                <table class="compare" id=table_id>
                     <thead><tr>
                         <th>"Label"</th><th>"Precision"</th><th>"Recall"</th><th>"F1 [95% CI]"</th>
                         <th>"AUROC"</th><th>"Gold"</th><th>"Predicted"</th>
@@ -305,8 +339,8 @@ fn show_report(report: MetricsReport) -> AnyView {
             .into_any()
         }
         MetricsReport::Text(t) => view! {
-            <p id="score-headline">{format!("{} items · ROUGE F-measure{} (95% intervals from {} bootstrap resamples)", t.n, if t.stemmer { ", Porter-stemmed" } else { "" }, t.bootstrap.resamples)}</p>
-            <table class="compare" id="score-table">
+            <p id=headline_id>{format!("{} items · ROUGE F-measure{} (95% intervals from {} bootstrap resamples)", t.n, if t.stemmer { ", Porter-stemmed" } else { "" }, t.bootstrap.resamples)}</p>
+            <table class="compare" id=table_id>
                 <thead><tr><th>"ROUGE-1"</th><th>"ROUGE-2"</th><th>"ROUGE-L"</th></tr></thead>
                 <tbody><tr>
                     <td class="num">{with_ci(t.rouge1, t.ci95.get("rouge1"))}</td>
@@ -332,6 +366,345 @@ fn unmatched(u: &api::UnmatchedIds) -> Option<impl IntoView + use<>> {
             </p>
         }
     })
+}
+
+/// Whether a run is a classifier with a saved adapter: what can be scored on notes.
+fn scorable(r: &TrainRun) -> bool {
+    r.settings
+        .as_ref()
+        .is_some_and(|s| s.objective == Objective::Classify)
+        && matches!(r.status, RunStatus::Completed | RunStatus::EarlyStopped)
+}
+
+/// A scoring in progress: the job (to cancel) and the notes done of all.
+#[derive(Debug, Clone, Copy, Default)]
+struct Scoring {
+    job: Option<u64>,
+    done: u64,
+    total: Option<u64>,
+}
+
+/// Scores kept in the project: score a classifier run on held-out notes (with progress and
+/// Cancel), the list of kept scores, the first ticked one's figures and ROC curves, and two
+/// ticked ones compared.
+#[component]
+fn KeptScores(
+    runs: RwSignal<Option<Vec<TrainRun>>>,
+    kept_elsewhere: RwSignal<Option<EvaluationId>>,
+) -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let kept: RwSignal<Option<Vec<EvaluationSummary>>> = RwSignal::new(None);
+    let ticked: RwSignal<Vec<EvaluationId>> = RwSignal::new(Vec::new());
+    let detail: RwSignal<Option<EvaluationDetail>> = RwSignal::new(None);
+    let compared: RwSignal<Option<ComparisonReport>> = RwSignal::new(None);
+    let run_choice = RwSignal::new(String::new());
+    let split_choice = RwSignal::new("test".to_owned());
+    let scoring: RwSignal<Option<Scoring>> = RwSignal::new(None);
+    let refresh = move |select: Option<EvaluationId>| {
+        spawn_local(async move {
+            match client::evaluations_list().await {
+                Ok(list) => {
+                    let first = select.or_else(|| list.first().map(|e| e.id));
+                    ticked.set(first.into_iter().collect());
+                    kept.set(Some(list));
+                }
+                Err(e) => ctx.fail(e),
+            }
+        });
+    };
+    Effect::new(move |_| {
+        if ctx.project.with(Option::is_some) {
+            refresh(kept_elsewhere.get());
+        }
+    });
+    // The newest scorable run is offered first.
+    Effect::new(move |_| {
+        let first = runs.with(|r| {
+            r.as_ref()
+                .and_then(|r| r.iter().find(|r| scorable(r)).map(|r| r.path.clone()))
+        });
+        if let Some(path) = first
+            && run_choice.with_untracked(String::is_empty)
+        {
+            run_choice.set(path);
+        }
+    });
+    Effect::new(move |_| {
+        let ids = ticked.get();
+        detail.set(None);
+        compared.set(None);
+        let Some(&first) = ids.first() else { return };
+        spawn_local(async move {
+            match client::evaluation_detail(first).await {
+                Ok(d) => detail.set(Some(d)),
+                Err(e) => ctx.fail(e),
+            }
+        });
+        if let [a, b] = ids[..] {
+            spawn_local(async move {
+                match client::evaluation_compare(a, b).await {
+                    Ok(c) => compared.set(Some(c)),
+                    Err(e) => ctx.fail(e),
+                }
+            });
+        }
+    });
+    let score = move |_| {
+        let run = run_choice.get_untracked();
+        if run.is_empty() || scoring.with_untracked(Option::is_some) {
+            return;
+        }
+        let split = match split_choice.get_untracked().as_str() {
+            "validation" => Some(Split::Validation),
+            "all" => None,
+            _ => Some(Split::Test),
+        };
+        scoring.set(Some(Scoring::default()));
+        spawn_local(async move {
+            let result = client::evaluation_run(&run, split, move |p| {
+                scoring.set(Some(Scoring {
+                    job: Some(p.job),
+                    done: p.progress.done,
+                    total: p.progress.total,
+                }));
+            })
+            .await;
+            scoring.set(None);
+            match result {
+                Ok(summary) => refresh(Some(summary.id)),
+                Err(e) if e.kind == api::ErrorKind::Cancelled => {}
+                Err(e) => ctx.fail(e),
+            }
+        });
+    };
+    let cancel = move |_| {
+        if let Some(Scoring { job: Some(job), .. }) = scoring.get_untracked() {
+            spawn_local(async move {
+                if let Err(e) = client::cancel_job(job).await {
+                    ctx.fail(e);
+                }
+            });
+        }
+    };
+    let scorable_runs = move || {
+        runs.with(|r| {
+            r.as_ref()
+                .map(|r| {
+                    r.iter()
+                        .filter(|r| scorable(r))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let score_row = move || {
+        let list = scorable_runs();
+        if list.is_empty() {
+            return view! {
+                <p class="empty" id="kept-no-classifier">
+                    "No classifier has finished training yet. Train one on the Train page (Classify) to score it on notes it did not learn from."
+                </p>
+            }
+            .into_any();
+        }
+        view! {
+            <div class="row">
+                <label for="kept-run">"Classifier run"</label>
+                <select id="kept-run" on:change=move |ev| run_choice.set(event_target_value(&ev)) prop:value=move || run_choice.get()>
+                    {list.into_iter().map(|r| {
+                        let label = format!("{} · {} steps", r.name, r.global_step);
+                        view! { <option value=r.path.clone()>{label}</option> }
+                    }).collect_view()}
+                </select>
+                <label for="kept-split">"Notes"</label>
+                <select id="kept-split" on:change=move |ev| split_choice.set(event_target_value(&ev)) prop:value=move || split_choice.get()>
+                    <option value="test">"Test split"</option>
+                    <option value="validation">"Validation split"</option>
+                    <option value="all">"All annotated notes (includes training notes)"</option>
+                </select>
+                <button class="primary" id="kept-score" on:click=score prop:disabled=move || scoring.with(Option::is_some)>
+                    {move || if scoring.with(Option::is_some) { "Scoring…" } else { "Score" }}
+                </button>
+                <Show when=move || scoring.with(|s| s.is_some_and(|s| s.job.is_some()))>
+                    <button id="kept-cancel" on:click=cancel>"Cancel"</button>
+                </Show>
+                <span class="muted" id="kept-progress" aria-live="polite">
+                    {move || scoring.get().map(|s| match s.total {
+                        Some(t) => format!("{} of {t} notes", s.done),
+                        None => "Loading the model…".to_owned(),
+                    })}
+                </span>
+            </div>
+        }
+        .into_any()
+    };
+    let list = move || {
+        match kept.get() {
+        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+        Some(list) if list.is_empty() => view! {
+            <p class="empty" id="kept-empty">
+                "No scores kept yet. Score a classifier run above, or keep a scored pair of files below."
+            </p>
+        }
+        .into_any(),
+        Some(list) => {
+            let rows = list
+                .into_iter()
+                .map(|e| {
+                    let id = e.id;
+                    let check_id = format!("kept-{id}");
+                    let label_for = check_id.clone();
+                    let figures = e
+                        .headline
+                        .iter()
+                        .map(|(k, h)| format!("{} {}", figure_name(k), with_ci(h.value, h.ci95.as_ref())))
+                        .collect::<Vec<_>>()
+                        .join(" · ");
+                    let when = e.created_at.chars().take(16).collect::<String>().replace('T', " ");
+                    view! {
+                        <tr data-evaluation=id.0>
+                            <td>
+                                <input type="checkbox" id=check_id
+                                    prop:checked=move || ticked.with(|t| t.contains(&id))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        ticked.update(|t| {
+                                            t.retain(|x| *x != id);
+                                            if on {
+                                                t.push(id);
+                                                if t.len() > 2 { t.remove(0); }
+                                            }
+                                        });
+                                    }
+                                />
+                            </td>
+                            <th scope="row"><label for=label_for>{e.name.clone()}</label></th>
+                            <td>{when}</td>
+                            <td>{e.subject.source.clone()}</td>
+                            <td class="num">{e.items}</td>
+                            <td>{figures}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            view! {
+                <table class="compare" id="kept-table">
+                    <caption class="muted">"Tick one to see its figures, two to compare them."</caption>
+                    <thead><tr><th><span class="sr-only">"Show"</span></th><th>"Score"</th><th>"When"</th><th>"Notes scored"</th><th>"Items"</th><th>"Headline [95% CI]"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            }
+            .into_any()
+        }
+    }
+    };
+    view! {
+        <section class="kept-scores" id="kept-scores" aria-labelledby="kept-title">
+            <h2 id="kept-title">"Scores on held-out notes"</h2>
+            <p class="muted">"A classifier run predicts notes it did not train on; its labels are scored against their gold document labels and the score is kept in the project."</p>
+            {score_row}
+            {list}
+            {move || compared.get().map(show_comparison)}
+            {move || detail.get().map(show_detail)}
+        </section>
+    }
+}
+
+/// A headline figure's name as the page writes it.
+fn figure_name(key: &str) -> &str {
+    match key {
+        "macro_f1" => "macro F1",
+        "micro_f1" => "micro F1",
+        "macro_auroc" => "macro AUROC",
+        "rouge1" => "ROUGE-1",
+        "rouge2" => "ROUGE-2",
+        "rougeL" => "ROUGE-L",
+        other => other,
+    }
+}
+
+/// A kept score: what was scored, its figures and its ROC curves.
+fn show_detail(d: EvaluationDetail) -> impl IntoView {
+    let classes = ["s1", "s2", "s3", "s4"];
+    let shown = d.roc_curves.len().min(classes.len());
+    let series: Vec<Series> = d
+        .roc_curves
+        .iter()
+        .zip(classes)
+        .map(|(c, class)| Series {
+            name: format!("{} (AUROC {:.3})", c.label, c.auroc),
+            class,
+            points: RwSignal::new(c.points.iter().map(|p| (p[0], p[1])).collect()),
+        })
+        .collect();
+    let more = d.roc_curves.len() - shown;
+    let what = match (&d.summary.subject.model, d.summary.subject.adapters.last()) {
+        (Some(model), Some(adapter)) => format!(
+            "{} · model {} · adapter {}",
+            d.summary.subject.source,
+            base_name(model),
+            base_name(adapter)
+        ),
+        _ => d.summary.subject.source.clone(),
+    };
+    view! {
+        <div class="kept-detail" id="kept-detail">
+            <h3>{d.summary.name.clone()}</h3>
+            <p class="muted">{what}</p>
+            {show_report(d.report, "kept")}
+            {(!series.is_empty()).then(|| view! {
+                <LineChart id="chart-roc" title="ROC curves" x_label="false positive rate" y_label="true positive rate" x_max=Signal::derive(|| 1.0) series=series hide_last=true fractional_x=true />
+            })}
+            {(more > 0).then(|| view! { <p class="muted">{format!("{more} more label(s) have ROC curves; the chart shows the first {shown}.")}</p> })}
+        </div>
+    }
+}
+
+/// Two kept scores side by side: A, B, the difference with its paired interval and p-value.
+fn show_comparison(c: ComparisonReport) -> impl IntoView {
+    let rows = c
+        .figures
+        .iter()
+        .map(|(k, f)| {
+            let ci = f
+                .ci95
+                .map(|[lo, hi]| format!("[{lo:+.3}, {hi:+.3}]"))
+                .unwrap_or_else(|| "—".to_owned());
+            view! {
+                <tr>
+                    <th scope="row">{figure_name(k).to_owned()}</th>
+                    <td class="num">{format!("{:.3}", f.a)}</td>
+                    <td class="num">{format!("{:.3}", f.b)}</td>
+                    <td class="num">{format!("{:+.3}", f.difference)}</td>
+                    <td class="num">{ci}</td>
+                    <td class="num">{format!("{:.4}", f.p_value)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="kept-compare" id="kept-compare">
+            <h3>"The two ticked scores compared"</h3>
+            <p class="muted">{format!(
+                "On the {} notes both scored (A: the first ticked). Interval: paired bootstrap, {} resamples; p: paired permutation test.",
+                c.n, c.bootstrap.resamples
+            )}</p>
+            <table class="compare" id="kept-compare-table">
+                <thead><tr><th>"Figure"</th><th>"A"</th><th>"B"</th><th>"A − B"</th><th>"95% CI of A − B"</th><th>"p"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+fn base_name(path: &str) -> String {
+    let trimmed = path.trim_end_matches(['/', '\\']);
+    trimmed
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(trimmed)
+        .to_owned()
 }
 
 /// Every key of the page, for `?`.

@@ -9,7 +9,7 @@ use std::path::Path;
 use api::{
     ComparisonReport, EvaluateRequest, Evaluation, EvaluationId, EvaluationItem, EvaluationKind,
     EvaluationSubject, EvaluationSummary, ItemId, ItemValue, JobProgress, MetricSettings,
-    MetricsReport, NoteId, PredictRequest, PredictSource, RocCurve,
+    MetricsReport, NoteId, Objective, PredictRequest, PredictSource, RocCurve, Split,
 };
 use serde_json::json;
 
@@ -17,6 +17,9 @@ use crate::Error;
 use crate::evaluation::{LabelItem, TextItem, compare_labels, compare_texts, score_labels};
 use crate::jobs::CancelToken;
 use crate::project::Project;
+
+/// The file a run's saved adapter is in (PEFT's name).
+const ADAPTER_FILE: &str = "adapter_model.safetensors";
 
 /// Stores a scored evaluation and its items in one transaction, with an audit entry (ids and
 /// counts only); returns it as stored.
@@ -183,6 +186,43 @@ pub fn evaluate_classifier(
         &report,
         &items,
     )
+}
+
+/// The request that scores a training run's classifier on `split` of the project's notes:
+/// the model of the run's plan, its frozen base adapter under it and the run's adapter on top.
+/// Refuses runs that are not classifiers or have not saved an adapter yet.
+pub fn run_request(run: &Path, split: Option<Split>) -> Result<EvaluateRequest, Error> {
+    let plan = crate::training::history::resume_request(run)?;
+    let name = adapter_name(run);
+    if plan.objective != Objective::Classify {
+        return Err(Error::Invalid(format!(
+            "{name} trained {}; only classifier runs are scored on the project's notes",
+            plan.objective.name()
+        )));
+    }
+    if !run.join(ADAPTER_FILE).is_file() {
+        return Err(Error::Invalid(format!(
+            "{name} has not saved its adapter yet; let it finish, or resume it on the Train page"
+        )));
+    }
+    let run_path = run.display().to_string();
+    Ok(EvaluateRequest {
+        model: plan.model,
+        adapters: plan
+            .base_adapter
+            .into_iter()
+            .chain([run_path.clone()])
+            .collect(),
+        split,
+        threshold: None,
+        settings: MetricSettings::default(),
+        name: Some(match split {
+            Some(s) => format!("{name} on {}", s.as_str()),
+            None => format!("{name} on all notes"),
+        }),
+        training_run: Some(run_path),
+        device: plan.device.unwrap_or_default(),
+    })
 }
 
 /// Compares two stored evaluations on the items both scored (matched by item id, which must
