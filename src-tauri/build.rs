@@ -41,6 +41,7 @@ const COMMANDS: &[&str] = &[
     "choose_file",
     "update_label",
     "review_suggestion",
+    "review_doc_suggestion",
     "task_list",
     "task_add_built_in",
     "model_list",

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use api::{
-    AgreementReport, AgreementRequest, ApiError, DocLabel, JobProgress, Label, LabelLook,
-    NoteComparison, NoteDetail, NoteId, NoteStatus, NoteSummary, ProjectInfo, RecentProject,
-    SchemaSummary, SearchQuery, Span, SpanId, SpanRequest,
+    AgreementReport, AgreementRequest, ApiError, DocLabel, DocLabelId, JobProgress, Label,
+    LabelLook, NoteComparison, NoteDetail, NoteId, NoteStatus, NoteSummary, ProjectInfo,
+    RecentProject, SchemaSummary, SearchQuery, Span, SpanId, SpanRequest,
 };
 use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_dialog::DialogExt;
@@ -51,6 +51,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         choose_file,
         update_label,
         review_suggestion,
+        review_doc_suggestion,
         crate::review::task_list,
         crate::review::task_add_built_in,
         crate::review::model_list,
@@ -231,6 +232,18 @@ pub fn update_span(state: State<'_, AppState>, span: SpanId, request: SpanReques
 pub fn review_suggestion(state: State<'_, AppState>, span: SpanId, accept: bool) -> Reply<Span> {
     let who = state.annotator.clone();
     state.with_project(|p| studio::annotation::review_suggestion(p, span, accept, &who))
+}
+
+/// Accepts (it becomes gold, as the reviewer's) or rejects (kept, never gold) a suggested
+/// document label, e.g. one a classifier predicted.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn review_doc_suggestion(
+    state: State<'_, AppState>,
+    id: DocLabelId,
+    accept: bool,
+) -> Reply<DocLabel> {
+    let who = state.annotator.clone();
+    state.with_project(|p| studio::annotation::review_doc_suggestion(p, id, accept, &who))
 }
 
 /// Changes a label's display name, colour and hotkey.

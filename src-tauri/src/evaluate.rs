@@ -47,9 +47,7 @@ pub fn evaluation_compare(
     a: EvaluationId,
     b: EvaluationId,
 ) -> Reply<ComparisonReport> {
-    state.with_project(|p| {
-        studio::evaluation::runs::compare(p, a, b, &MetricSettings::default())
-    })
+    state.with_project(|p| studio::evaluation::runs::compare(p, a, b, &MetricSettings::default()))
 }
 
 /// Scores a classifier run of this project on `split` of its notes (all notes when `None`)

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::train::torch_python;
 use crate::{Sandbox, shared_dir};
 
-fn tiny() -> String {
+pub(crate) fn tiny() -> String {
     shared_dir()
         .join("fixtures/tiny-llama")
         .to_string_lossy()
@@ -35,13 +35,18 @@ fn sentences() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
-fn write_jsonl(path: &Path, lines: &[Value]) {
+pub(crate) fn write_jsonl(path: &Path, lines: &[Value]) {
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(path, text).unwrap();
 }
 
 /// Trains a classifier for a few steps on `sentences()`; returns its folder.
 fn train_classifier(s: &Sandbox) -> String {
+    train_classifier_into(s, &s.path("classifier"))
+}
+
+/// Trains a classifier for a few steps on `sentences()` into `out`; returns it.
+pub(crate) fn train_classifier_into(s: &Sandbox, out: &Path) -> String {
     let data = s.path("train.jsonl");
     let lines: Vec<Value> = (0..2)
         .flat_map(|round| {
@@ -51,7 +56,7 @@ fn train_classifier(s: &Sandbox) -> String {
         })
         .collect();
     write_jsonl(&data, &lines);
-    let out = s.path("classifier").to_string_lossy().into_owned();
+    let out = out.to_string_lossy().into_owned();
     s.json_lines(&[
         "train",
         "classify",
@@ -78,7 +83,7 @@ fn train_classifier(s: &Sandbox) -> String {
 }
 
 /// Items with ids of both kinds and gold labels.
-fn test_items() -> Vec<Value> {
+pub(crate) fn test_items() -> Vec<Value> {
     vec![
         serde_json::json!({"id": "a", "text": "Lives alone; lost his job.", "labels": ["HOUSING", "EMPLOYMENT"]}),
         serde_json::json!({"id": 7, "text": "Takes the bus to work.", "labels": ["TRANSPORTATION"]}),

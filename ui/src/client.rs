@@ -149,6 +149,18 @@ pub async fn update_span(span: SpanId, request: &SpanRequest) -> Result<Span, Ap
     call("update_span", json!({ "span": span, "request": request })).await
 }
 
+/// Accepts or rejects a suggested document label.
+pub async fn review_doc_suggestion(
+    id: api::DocLabelId,
+    accept: bool,
+) -> Result<api::DocLabel, ApiError> {
+    call(
+        "review_doc_suggestion",
+        json!({ "id": id, "accept": accept }),
+    )
+    .await
+}
+
 /// Accepts or rejects a suggested span.
 pub async fn review_suggestion(span: SpanId, accept: bool) -> Result<Span, ApiError> {
     call(

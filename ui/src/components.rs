@@ -13,11 +13,21 @@ pub fn ErrorBanner() -> impl IntoView {
     view! {
         <Show when=move || ctx.error.with(Option::is_some)>
             <div class="error" role="alert" id="error">
-                <strong>{move || ctx.error.get().map(|e| e.message)}</strong>
+                <strong>{move || ctx.error.get().map(|e| sentence(&e.message))}</strong>
                 <span class="hint">{move || ctx.error.get().and_then(|e| e.hint)}</span>
                 <button aria-label="Dismiss" on:click=move |_| ctx.error.set(None)>"×"</button>
             </div>
         </Show>
+    }
+}
+
+/// A message as a sentence: library errors start in lower case (Rust's convention), the
+/// banner speaks to people.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -40,8 +40,8 @@ pub use evaluation::{
     MetricsReport, TextMetrics, UnmatchedIds,
 };
 pub use evaluations::{
-    EvaluateProgress, EvaluateRequest, Evaluation, EvaluationDetail, EvaluationId, EvaluationItem, EvaluationKind, EvaluationSubject,
-    EvaluationSummary, Headline, ItemValue, RocCurve,
+    EvaluateProgress, EvaluateRequest, Evaluation, EvaluationDetail, EvaluationId, EvaluationItem,
+    EvaluationKind, EvaluationSubject, EvaluationSummary, Headline, ItemValue, RocCurve,
 };
 pub use labels::{
     AttributeDef, AttributeKind, AttributeValue, Label, LabelLook, LabelScope, SchemaSummary,

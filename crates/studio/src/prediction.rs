@@ -562,7 +562,7 @@ fn project_items(
             Some(s) => format!(
                 "the project has no notes in the {} split; a note takes the split of its \
                  preference pairs and SFT examples once they are split (Pairs page), or \
-                 predict every note instead",
+                 use every annotated note instead",
                 s.as_str()
             ),
             None => "the project has no notes".to_owned(),

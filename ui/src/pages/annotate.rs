@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use api::{
-    AnnotationStatus, ApiError, AttributeKind, Fragment, Label, LabelScope, NoteDetail, NoteId,
-    NoteStatus, Span, SpanId, SpanRequest,
+    AnnotationStatus, ApiError, AttributeKind, DocLabel, DocLabelId, Fragment, Label, LabelScope,
+    NoteDetail, NoteId, NoteStatus, Span, SpanId, SpanRequest,
 };
 use leptos::ev;
 use leptos::html;
@@ -237,7 +237,9 @@ impl Editor {
                 })
                 .map(|s| s.id)
         });
-        let Some(id) = target else { return false };
+        let Some(id) = target else {
+            return self.review_doc(accept, None);
+        };
         self.save(
             async move { client::review_suggestion(id, accept).await },
             move |s: Span| {
@@ -259,6 +261,26 @@ impl Editor {
                 });
                 self.active.set(next);
             },
+        );
+        true
+    }
+
+    /// Accepts or rejects a suggested document label (`id`, else the first one); `false`
+    /// when the note has none.
+    fn review_doc(self, accept: bool, id: Option<DocLabelId>) -> bool {
+        let target = id.or_else(|| {
+            self.note.with_untracked(|n| {
+                n.as_ref()?
+                    .doc_labels
+                    .iter()
+                    .find(|d| d.status == AnnotationStatus::Suggested)
+                    .map(|d| d.id)
+            })
+        });
+        let Some(id) = target else { return false };
+        self.save(
+            async move { client::review_doc_suggestion(id, accept).await },
+            move |_| self.reload(),
         );
         true
     }
@@ -825,6 +847,30 @@ pub fn AnnotatePage() -> impl IntoView {
                                     .collect_view()
                             }}
                         </ul>
+                        {move || {
+                            let suggested: Vec<DocLabel> = note.with(|n| {
+                                n.as_ref()
+                                    .map(|n| n.doc_labels.iter().filter(|d| d.status == AnnotationStatus::Suggested).cloned().collect())
+                                    .unwrap_or_default()
+                            });
+                            (!suggested.is_empty()).then(|| view! {
+                                <h2>"Suggested document labels"</h2>
+                                <ul class="doc-suggestions" id="doc-suggestions">
+                                    {suggested.into_iter().map(|d| {
+                                        let id = d.id;
+                                        let display = ctx.labels.with(|ls| ls.iter().find(|l| l.name == d.label).map(|l| l.display.clone())).unwrap_or_else(|| d.label.clone());
+                                        view! {
+                                            <li data-doc-suggestion=id.0>
+                                                <span class="suggested">{display}</span>
+                                                <span class="muted">{format!(" by {}", d.annotator)}</span>
+                                                <button class="small" on:click=move |_| { ed.review_doc(true, Some(id)); }>"Accept"</button>
+                                                <button class="small" on:click=move |_| { ed.review_doc(false, Some(id)); }>"Reject"</button>
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                            })
+                        }}
                     </aside>
                 }
                     .into_any()
@@ -843,7 +889,7 @@ pub fn AnnotatePage() -> impl IntoView {
                             <dt>"u, Ctrl+Z"</dt><dd>"undo"</dd>
                             <dt>"Ctrl+Shift+Z"</dt><dd>"redo"</dd>
                             <dt>"d"</dt><dd>"mark the note done"</dd>
-                            <dt>"a / x"</dt><dd>"accept / reject the suggested span"</dd>
+                            <dt>"a / x"</dt><dd>"accept / reject the suggested span (then the suggested document labels)"</dd>
                             <dt>"j / k"</dt><dd>"next / previous note"</dd>
                             <dt>"Esc"</dt><dd>"clear the selection, close this"</dd>
                             <dt>"?"</dt><dd>"show or hide this list"</dd>

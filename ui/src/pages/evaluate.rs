@@ -459,6 +459,7 @@ fn KeptScores(
             "all" => None,
             _ => Some(Split::Test),
         };
+        ctx.error.set(None);
         scoring.set(Some(Scoring::default()));
         spawn_local(async move {
             let result = client::evaluation_run(&run, split, move |p| {
@@ -555,9 +556,9 @@ fn KeptScores(
                     let id = e.id;
                     let check_id = format!("kept-{id}");
                     let label_for = check_id.clone();
-                    let figures = e
-                        .headline
+                    let figures = HEADLINE_ORDER
                         .iter()
+                        .filter_map(|k| e.headline.get(*k).map(|h| (k, h)))
                         .map(|(k, h)| format!("{} {}", figure_name(k), with_ci(h.value, h.ci95.as_ref())))
                         .collect::<Vec<_>>()
                         .join(" · ");
@@ -610,6 +611,16 @@ fn KeptScores(
         </section>
     }
 }
+
+/// The headline figures in the order the page lists them.
+const HEADLINE_ORDER: [&str; 6] = [
+    "macro_f1",
+    "micro_f1",
+    "macro_auroc",
+    "rouge1",
+    "rouge2",
+    "rougeL",
+];
 
 /// A headline figure's name as the page writes it.
 fn figure_name(key: &str) -> &str {
