@@ -47,6 +47,11 @@ fn train_classifier(s: &Sandbox) -> String {
 
 /// Trains a classifier for a few steps on `sentences()` into `out`; returns it.
 pub(crate) fn train_classifier_into(s: &Sandbox, out: &Path) -> String {
+    train_classifier_seeded(s, out, 3)
+}
+
+/// As [`train_classifier_into`], from the seed `seed`.
+fn train_classifier_seeded(s: &Sandbox, out: &Path, seed: u64) -> String {
     let data = s.path("train.jsonl");
     let lines: Vec<Value> = (0..2)
         .flat_map(|round| {
@@ -77,7 +82,7 @@ pub(crate) fn train_classifier_into(s: &Sandbox, out: &Path) -> String {
         "--alpha",
         "8",
         "--seed",
-        "3",
+        &seed.to_string(),
     ]);
     out
 }
@@ -609,4 +614,163 @@ fn a_kept_evaluation_equals_scoring_the_predictions_and_compares_like_the_files(
     assert!(text.contains("Scored: the project's notes"), "{text}");
     let err = s.fails(&["eval", "show", "99"]);
     assert!(err.contains("evaluation 99 not found"), "{err}");
+}
+
+/// Predicted label sets of `texts`, in order, with `adapter` (through `predict`, one file).
+fn predicted_sets(s: &Sandbox, adapter: &str, texts: &[&str], name: &str) -> Vec<Vec<String>> {
+    let input = s.path(&format!("{name}.jsonl"));
+    let lines: Vec<Value> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| serde_json::json!({"id": i, "text": t}))
+        .collect();
+    write_jsonl(&input, &lines);
+    let out = s.path(&format!("{name}-pred.jsonl"));
+    s.ok(&[
+        "predict",
+        "--model",
+        &tiny(),
+        "--adapter",
+        adapter,
+        "--data",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// Issue 16, item 4: the bias audit's change counts equal comparing `predict`'s labels on the
+/// original and the inserted sentences, per group too; two classifiers are tested with
+/// McNemar's exact p-value, worked out here from the discordant counts; SHADR's own
+/// demographic file is read whole.
+#[test]
+fn bias_audit_counts_changed_predictions_like_predict_and_tests_two_classifiers() {
+    let s = Sandbox::new();
+    let a = train_classifier(&s);
+    let b = train_classifier_seeded(&s, &s.path("other"), 11);
+    let rows = [
+        (
+            "Lives alone in a walk-up.",
+            "Black woman lives alone in a walk-up.",
+            "Black female",
+        ),
+        (
+            "Lost his job in May.",
+            "White man lost his job in May.",
+            "White male",
+        ),
+        (
+            "No car; takes the bus.",
+            "Asian woman has no car; takes the bus.",
+            "Asian female",
+        ),
+        (
+            "Staying in a shelter.",
+            "Hispanic man staying in a shelter.",
+            "Hispanic male",
+        ),
+        (
+            "Two children at home.",
+            "Black woman with two children at home.",
+            "Black female",
+        ),
+        ("Enjoys chess.", "White man who enjoys chess.", "White male"),
+    ];
+    let mut csv_text =
+        String::from("original_sentence,label,demographic,demographic_inserted,adverse\n");
+    for (o, n, g) in rows {
+        csv_text.push_str(&format!("\"{o}\",X,{g},\"{n}\",adverse\n"));
+    }
+    let pairs = s.path("pairs.csv");
+    std::fs::write(&pairs, csv_text).unwrap();
+    // Threshold 0.5 on 3-step classifiers: a sentence's labels can flip either way.
+    let report = s.json(&[
+        "eval",
+        "bias",
+        "--model",
+        &tiny(),
+        "--adapter",
+        &a,
+        "--compare-adapter",
+        &b,
+        "--pairs",
+        pairs.to_str().unwrap(),
+        "--resamples",
+        "200",
+    ]);
+    let originals: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    let inserted: Vec<&str> = rows.iter().map(|r| r.1).collect();
+    let changed = |adapter: &str, tag: &str| -> Vec<bool> {
+        let o = predicted_sets(&s, adapter, &originals, &format!("{tag}-o"));
+        let n = predicted_sets(&s, adapter, &inserted, &format!("{tag}-n"));
+        o.iter().zip(&n).map(|(x, y)| x != y).collect()
+    };
+    let (ca, cb) = (changed(&a, "a"), changed(&b, "b"));
+    assert_eq!(report["n"], 6);
+    let count = |c: &[bool]| c.iter().filter(|x| **x).count() as u64;
+    assert_eq!(report["model"]["changed"], count(&ca));
+    assert_eq!(report["comparison"]["other"]["changed"], count(&cb));
+    let black_female: u64 = [0, 4].iter().filter(|&&i| ca[i]).count() as u64;
+    assert_eq!(report["model"]["per_group"]["Black female"]["n"], 2);
+    assert_eq!(
+        report["model"]["per_group"]["Black female"]["changed"],
+        black_female
+    );
+    let only_a = ca.iter().zip(&cb).filter(|(x, y)| **x && !**y).count() as u64;
+    let only_b = ca.iter().zip(&cb).filter(|(x, y)| !**x && **y).count() as u64;
+    assert_eq!(report["comparison"]["changed_only_first"], only_a);
+    assert_eq!(report["comparison"]["changed_only_other"], only_b);
+    // Exact McNemar by hand: twice the binomial(n, ½) tail up to min(b, c), capped at 1.
+    let n = only_a + only_b;
+    let choose = |n: u64, k: u64| (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64);
+    let tail: f64 =
+        (0..=only_a.min(only_b)).map(|k| choose(n, k)).sum::<f64>() / 2f64.powi(n as i32);
+    let expected = if n == 0 { 1.0 } else { (2.0 * tail).min(1.0) };
+    let p = report["comparison"]["mcnemar_p"].as_f64().unwrap();
+    assert!((p - expected).abs() < 1e-12, "{p} vs {expected}");
+
+    // SHADR's file, whole.
+    let shadr =
+        crate::shared_dir().join("data/shadr/Partial_Iteration_2_demographic_annotated.csv");
+    let whole = s.json(&[
+        "eval",
+        "bias",
+        "--model",
+        &tiny(),
+        "--adapter",
+        &a,
+        "--pairs",
+        shadr.to_str().unwrap(),
+        "--resamples",
+        "100",
+    ]);
+    assert_eq!(whole["n"], 446);
+    assert_eq!(whole["model"]["per_group"]["White male"]["n"], 55);
+    let text = s.ok(&[
+        "eval",
+        "bias",
+        "--model",
+        &tiny(),
+        "--adapter",
+        &a,
+        "--pairs",
+        pairs.to_str().unwrap(),
+    ]);
+    assert!(
+        text.contains("Predictions changed by the inserted demographics"),
+        "{text}"
+    );
 }

@@ -256,3 +256,87 @@ pub struct EvaluateProgress {
     /// Items predicted so far.
     pub progress: crate::JobProgress,
 }
+
+/// A bias audit after Guevara et al.: the same classifier on each original sentence and on
+/// the sentence with a demographic descriptor inserted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BiasRequest {
+    /// The base model: a Hugging Face folder or a GGUF file.
+    pub model: String,
+    /// Adapter folders, bottom first; the last carries the score head.
+    pub adapters: Vec<String>,
+    /// A second classifier (adapter folders on the same model) audited on the same pairs and
+    /// tested against the first (e.g. the base classifier against the fine-tuned one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compare_adapters: Vec<String>,
+    /// The pairs: a CSV with `original_sentence`, `demographic_inserted` and `demographic`
+    /// columns (SHADR's demographic file) or JSONL `{"original", "inserted", "group"}`.
+    pub pairs: String,
+    /// One threshold for every label; `None` uses the adapter's `thresholds.json`, else 0.5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Bootstrap resamples and seed for the change rate's interval.
+    pub settings: MetricSettings,
+    /// Where the model runs.
+    #[serde(default)]
+    pub device: Device,
+}
+
+/// How often a classifier's predicted labels change when a demographic descriptor is
+/// inserted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BiasReport {
+    /// Where the pairs came from.
+    pub pairs: String,
+    /// Pairs audited.
+    pub n: u64,
+    /// Lines that could not be read (`FILE:LINE: reason`), not audited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+    /// The audited classifier.
+    pub model: BiasFigures,
+    /// The second classifier, when one was given, and the test between the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<BiasComparison>,
+}
+
+/// One classifier's change rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BiasFigures {
+    /// Its adapters, bottom first.
+    pub adapters: Vec<String>,
+    /// Pairs whose predicted label set differs between original and inserted sentence.
+    pub changed: u64,
+    /// `changed / n`.
+    pub change_rate: f64,
+    /// 95% percentile bootstrap interval of the change rate.
+    pub ci95: Option<[f64; 2]>,
+    /// Per demographic group (as the pairs name them): pairs, changed, rate.
+    pub per_group: BTreeMap<String, GroupChange>,
+    /// How the interval was drawn.
+    pub bootstrap: crate::BootstrapInfo,
+}
+
+/// The change rate within one demographic group.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GroupChange {
+    /// Pairs of the group.
+    pub n: u64,
+    /// Of them, pairs whose prediction changed.
+    pub changed: u64,
+    /// `changed / n`.
+    pub rate: f64,
+}
+
+/// Two classifiers' change on the same pairs, tested with McNemar's exact test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BiasComparison {
+    /// The second classifier's figures.
+    pub other: BiasFigures,
+    /// Pairs whose prediction changed under the audited classifier only.
+    pub changed_only_first: u64,
+    /// Pairs whose prediction changed under the second classifier only.
+    pub changed_only_other: u64,
+    /// Two-sided exact McNemar p-value on those discordant pairs.
+    pub mcnemar_p: f64,
+}

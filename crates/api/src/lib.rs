@@ -40,8 +40,9 @@ pub use evaluation::{
     MetricsReport, TextMetrics, UnmatchedIds,
 };
 pub use evaluations::{
-    EvaluateProgress, EvaluateRequest, Evaluation, EvaluationDetail, EvaluationId, EvaluationItem,
-    EvaluationKind, EvaluationSubject, EvaluationSummary, Headline, ItemValue, RocCurve,
+    BiasComparison, BiasFigures, BiasReport, BiasRequest, EvaluateProgress, EvaluateRequest,
+    Evaluation, EvaluationDetail, EvaluationId, EvaluationItem, EvaluationKind, EvaluationSubject,
+    EvaluationSummary, GroupChange, Headline, ItemValue, RocCurve,
 };
 pub use labels::{
     AttributeDef, AttributeKind, AttributeValue, Label, LabelLook, LabelScope, SchemaSummary,

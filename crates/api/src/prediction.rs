@@ -42,6 +42,8 @@ pub enum PredictSource {
         /// Only the notes of this split.
         split: Option<Split>,
     },
+    /// Texts held in memory (the bias audit's sentences); their ids are their positions.
+    Texts(Vec<String>),
 }
 
 /// The labelled items per-label thresholds are chosen on.

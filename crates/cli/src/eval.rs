@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use api::{
-    ComparisonReport, Device, EvaluateRequest, Evaluation, EvaluationId, EvaluationSummary,
-    ItemValue, LabelMetrics, MetricSettings, MetricsReport, RocCurve, TextMetrics, UnmatchedIds,
+    BiasFigures, BiasRequest, ComparisonReport, Device, EvaluateRequest, Evaluation, EvaluationId,
+    EvaluationSummary, ItemValue, LabelMetrics, MetricSettings, MetricsReport, RocCurve,
+    TextMetrics, UnmatchedIds,
 };
 use clap::{Args, Subcommand};
 use studio::CancelToken;
@@ -37,6 +38,37 @@ pub enum EvalCommand {
     Show(ShowArgs),
     /// Compare two kept evaluations on the items both scored, like `eval compare`.
     CompareRuns(CompareRunsArgs),
+    /// Bias audit (Guevara et al.): how often the classifier's labels change when a
+    /// demographic descriptor is inserted into a sentence, overall and per group; with
+    /// `--compare-adapter`, a second classifier on the same pairs and McNemar's exact test.
+    Bias(BiasArgs),
+}
+
+/// Arguments of `eval bias`.
+#[derive(Debug, Args)]
+pub struct BiasArgs {
+    /// Base model folder or .gguf file.
+    #[arg(long, env = "CLINITUNE_MODEL")]
+    pub model: PathBuf,
+    /// Adapter folder, bottom first; the last is the classifier.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub adapter: Vec<PathBuf>,
+    /// A second classifier's adapter folder(s) on the same model, audited on the same pairs
+    /// and tested against the first (e.g. before and after fine-tuning).
+    #[arg(long, value_name = "DIR")]
+    pub compare_adapter: Vec<PathBuf>,
+    /// The pairs: CSV with original_sentence, demographic_inserted and demographic columns
+    /// (SHADR's Partial_Iteration_2_demographic_annotated.csv), or JSONL
+    /// `{"original", "inserted", "group"}`.
+    #[arg(long, value_name = "FILE")]
+    pub pairs: PathBuf,
+    /// One probability threshold for every label (default: the adapter's thresholds.json,
+    /// else 0.5).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// How to score.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 /// Arguments of `eval run`.
@@ -220,6 +252,7 @@ pub fn eval(
             comparison_table(out, &report)?;
         }
         EvalCommand::Run(a) => return run(json, a, cx, out),
+        EvalCommand::Bias(a) => return bias(json, a, cx, out),
         EvalCommand::List => {
             let project = crate::open(cx.project)?;
             let list = studio::evaluation::runs::list(&project).map_err(api_err)?;
@@ -319,6 +352,107 @@ fn run(json: bool, a: RunArgs, cx: &Context<'_>, out: &mut impl Write) -> anyhow
         show(out, &e, &curves, false)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `eval bias`: both sentences of every pair through the classifier(s), with progress
+/// (Ctrl-C stops and reports nothing), then the change rates.
+fn bias(
+    json: bool,
+    a: BiasArgs,
+    cx: &Context<'_>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let paths = |p: &[PathBuf]| p.iter().map(|p| p.display().to_string()).collect();
+    let request = BiasRequest {
+        model: a.model.display().to_string(),
+        adapters: paths(&a.adapter),
+        compare_adapters: paths(&a.compare_adapter),
+        pairs: a.pairs.display().to_string(),
+        threshold: a.threshold,
+        settings: a.settings.resolve(),
+        device: cx.device,
+    };
+    let cancel = CancelToken::new();
+    {
+        let cancel = cancel.clone();
+        let _ = ctrlc::set_handler(move || {
+            if cancel.is_cancelled() {
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping after this batch");
+            cancel.cancel();
+        });
+    }
+    let mut bar = Bar::new();
+    let result = studio::evaluation::bias::audit(&request, &mut |p| bar.update(&p), &cancel);
+    bar.finish();
+    let report = match result {
+        Err(studio::Error::Cancelled) => {
+            eprintln!("cancelled");
+            return Ok(ExitCode::from(130));
+        }
+        other => other.map_err(api_err)?,
+    };
+    for s in &report.skipped {
+        eprintln!("skipped {s}");
+    }
+    if json {
+        render::json(out, &report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{} pairs (original and demographic-inserted sentence) from {}.",
+        report.n, report.pairs
+    )?;
+    bias_figures(out, "Classifier", &report.model)?;
+    if let Some(c) = &report.comparison {
+        bias_figures(out, "Compared with", &c.other)?;
+        writeln!(
+            out,
+            "Changed under the first only: {}, under the second only: {}; McNemar exact p = {:.4}.",
+            c.changed_only_first, c.changed_only_other, c.mcnemar_p
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bias_figures(out: &mut impl Write, title: &str, f: &BiasFigures) -> anyhow::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "{title}: {}", f.adapters.join(" + "))?;
+    writeln!(
+        out,
+        "Predictions changed by the inserted demographics: {} of the pairs, rate {:.3} {}",
+        f.changed,
+        f.change_rate,
+        interval(f.ci95.as_ref())
+    )?;
+    let mut groups: Vec<(&String, &api::GroupChange)> = f.per_group.iter().collect();
+    groups.sort_by(|a, b| b.1.n.cmp(&a.1.n).then_with(|| a.0.cmp(b.0)));
+    let width = groups
+        .iter()
+        .map(|(g, _)| g.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    writeln!(
+        out,
+        "{:<width$}  {:>5}  {:>7}  {:>5}",
+        "group", "pairs", "changed", "rate"
+    )?;
+    for (g, c) in groups {
+        writeln!(
+            out,
+            "{g:<width$}  {:>5}  {:>7}  {:>5.3}",
+            c.n, c.changed, c.rate
+        )?;
+    }
+    writeln!(
+        out,
+        "95% interval: {} bootstrap over pairs, {} resamples, seed {}.",
+        f.bootstrap.method, f.bootstrap.resamples, f.bootstrap.seed
+    )?;
+    Ok(())
 }
 
 fn list_table(out: &mut impl Write, list: &[EvaluationSummary]) -> anyhow::Result<()> {

@@ -499,14 +499,14 @@ pub fn score_texts(items: &[TextItem], settings: &MetricSettings) -> TextMetrics
     }
 }
 
-fn bootstrap_config(settings: &MetricSettings) -> BootstrapConfig {
+pub(crate) fn bootstrap_config(settings: &MetricSettings) -> BootstrapConfig {
     BootstrapConfig {
         resamples: settings.resamples as usize,
         seed: settings.seed,
     }
 }
 
-fn bootstrap_info(settings: &MetricSettings) -> BootstrapInfo {
+pub(crate) fn bootstrap_info(settings: &MetricSettings) -> BootstrapInfo {
     BootstrapInfo {
         resamples: settings.resamples,
         seed: settings.seed,
@@ -514,10 +514,11 @@ fn bootstrap_info(settings: &MetricSettings) -> BootstrapInfo {
     }
 }
 
-fn bounds(i: Interval) -> [f64; 2] {
+pub(crate) fn bounds(i: Interval) -> [f64; 2] {
     [i.low, i.high]
 }
 
+pub mod bias;
 mod jsonl;
 pub mod runs;
 #[cfg(test)]

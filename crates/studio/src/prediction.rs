@@ -89,6 +89,17 @@ pub fn predict(
             ))?;
             (project_items(project, *split, &builder)?, Vec::new())
         }
+        PredictSource::Texts(texts) => {
+            let mut items = Vec::with_capacity(texts.len());
+            for (i, text) in texts.iter().enumerate() {
+                items.push(Item {
+                    id: ItemId::Number(i as i64),
+                    ids: builder.document(text).map_err(Error::Train)?,
+                    gold: None,
+                });
+            }
+            (items, Vec::new())
+        }
     };
     let mut suggestions = match (&mut project, request.as_suggestions) {
         (Some(p), true) => Some(Suggester::new(p, &classifier)?),
