@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `clinitune` binary on real project files, as a script would use it.
 
 mod app;
+mod audit;
 mod cli;
 mod crash;
 mod desktop;

@@ -16,6 +16,7 @@ pub mod offsets;
 
 mod agreement;
 mod app;
+mod audit;
 mod error;
 mod evaluation;
 mod labels;
@@ -34,6 +35,7 @@ pub use agreement::{
     NoteComparison, SpanAgreement, SpanComparison, SpanLabelAgreement,
 };
 pub use app::{ProjectInfo, RecentProject};
+pub use audit::{AuditBreak, AuditEntry, AuditVerification};
 pub use error::{ApiError, ErrorKind};
 pub use evaluation::{
     BootstrapInfo, ComparisonReport, FigureComparison, LabelFigures, LabelMetrics, MetricSettings,

@@ -143,6 +143,9 @@ pub enum Command {
     /// Score predictions against gold: F1 and AUROC for labels, ROUGE for texts, with 95% CIs.
     #[command(subcommand)]
     Eval(crate::eval::EvalCommand),
+    /// The project's audit trail: who did what and when (never note text), hash-chained.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Write a synthetic, labelled corpus of clinical notes (no real patient data).
     DemoCorpus {
         /// Output file (JSONL) or folder (brat).
@@ -677,6 +680,20 @@ pub struct TrainArgs {
     /// Classification labels in order (else those found in the data).
     #[arg(long, value_delimiter = ',')]
     pub labels: Option<Vec<String>>,
+}
+
+/// `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check that no entry was changed or removed since it was written; exits 1 and names the
+    /// first broken entry when one was.
+    Verify,
+    /// Write every entry (with its hashes) as JSON Lines.
+    Export {
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// `adapter` subcommands.

@@ -482,6 +482,64 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             return eval::eval(json, cmd, &cx, &mut out);
         }
+        Command::Audit(args::AuditCommand::Verify) => {
+            let project = open(&cli.project)?;
+            let v = studio::audit::verify(&project).map_err(api)?;
+            if json {
+                render::json(&mut out, &v)?;
+            } else {
+                writeln!(
+                    out,
+                    "{} audit entries; {} covered by the hash chain{}.",
+                    v.entries,
+                    v.chained,
+                    if v.before_chain > 0 {
+                        format!(
+                            ", {} written before it (an older version) and not covered",
+                            v.before_chain
+                        )
+                    } else {
+                        String::new()
+                    }
+                )?;
+                match (&v.first_broken, &v.head) {
+                    (Some(b), _) => writeln!(out, "Broken at entry {}: {}.", b.id, b.reason)?,
+                    (None, Some(head)) => writeln!(
+                        out,
+                        "Intact. Last hash {head}: keep it to notice entries removed from the end later."
+                    )?,
+                    (None, None) => writeln!(out, "Intact.")?,
+                }
+            }
+            if !v.intact {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Audit(args::AuditCommand::Export { out: file }) => {
+            let project = open(&cli.project)?;
+            let count = match &file {
+                Some(path) => {
+                    let mut name = path.as_os_str().to_owned();
+                    name.push(".part");
+                    let part = PathBuf::from(name);
+                    let mut w =
+                        std::io::BufWriter::new(std::fs::File::create(&part).map_err(|e| {
+                            anyhow::anyhow!("cannot create {}: {e}", part.display())
+                        })?);
+                    let count = studio::audit::export(&project, &mut w).map_err(api)?;
+                    w.into_inner()
+                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", part.display()))?
+                        .sync_all()?;
+                    std::fs::rename(&part, path)
+                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    count
+                }
+                None => studio::audit::export(&project, &mut out).map_err(api)?,
+            };
+            if let Some(path) = &file {
+                eprintln!("{count} audit entries written to {}", path.display());
+            }
+        }
         Command::DemoCorpus {
             out: path,
             notes,

@@ -271,35 +271,6 @@ impl Tx<'_> {
             .map_err(Error::sql("keeping a standoff line"))?;
         Ok(())
     }
-
-    /// Appends to the audit log: who did what to which entity, as ids and numbers only.
-    pub fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        entity: &str,
-        entity_id: Option<i64>,
-        note: Option<NoteId>,
-        detail: &serde_json::Value,
-    ) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO audit_log (actor, action, entity, entity_id, note_id, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    actor,
-                    action,
-                    entity,
-                    entity_id,
-                    note.map(|n| n.0),
-                    detail.to_string()
-                ])
-            })
-            .map_err(Error::sql("writing the audit log"))?;
-        Ok(())
-    }
 }
 
 impl Db<'_> {

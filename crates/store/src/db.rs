@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_review.sql"),
     include_str!("migrations/0003_evaluations.sql"),
+    include_str!("migrations/0004_audit_chain.sql"),
 ];
 
 /// An open project file.

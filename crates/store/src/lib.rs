@@ -19,6 +19,7 @@ pub mod import;
 pub mod schema;
 
 mod annotations;
+mod audit;
 mod datasets;
 mod db;
 mod error;

@@ -23,6 +23,7 @@
 
 pub mod agreement;
 pub mod annotation;
+pub mod audit;
 pub mod corpus;
 pub mod datasets;
 pub mod demo;
