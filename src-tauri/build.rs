@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "project_create",
     "project_demo",
     "recent_projects",
+    "forget_recent_project",
     "search_notes",
     "count_notes",
     "show_note",

@@ -30,6 +30,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         project_create,
         project_demo,
         recent_projects,
+        forget_recent_project,
         search_notes,
         count_notes,
         show_note,
@@ -159,6 +160,12 @@ pub fn project_demo(app: AppHandle, state: State<'_, AppState>) -> Reply<Project
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn recent_projects(state: State<'_, AppState>) -> Vec<RecentProject> {
     state.recent()
+}
+
+/// Takes a project off the recent list (its file is left alone); the list as it is now.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn forget_recent_project(state: State<'_, AppState>, path: String) -> Vec<RecentProject> {
+    state.forget(&path)
 }
 
 /// One page of notes matching the query. Searches run on their own connection and thread, so a

@@ -278,15 +278,27 @@ impl AppState {
 
     /// Puts `path` first in the recent list; failing to write it loses nothing that matters.
     fn remember(&self, path: &Path) {
-        let Some(file) = &self.recent_file else {
-            return;
-        };
         let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
         let path = path.display().to_string();
         let mut list = self.recent_paths();
         list.retain(|p| p != &path);
         list.insert(0, path);
         list.truncate(RECENT_MAX);
+        self.save_recent(&list);
+    }
+
+    /// Takes `path` off the recent list (the file itself is not touched); the list as it is now.
+    pub fn forget(&self, path: &str) -> Vec<RecentProject> {
+        let mut list = self.recent_paths();
+        list.retain(|p| p != path);
+        self.save_recent(&list);
+        self.recent()
+    }
+
+    fn save_recent(&self, list: &[String]) {
+        let Some(file) = &self.recent_file else {
+            return;
+        };
         let written = file
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)

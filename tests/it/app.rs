@@ -253,3 +253,33 @@ async fn app_killed_right_after_an_annotation_keystroke_keeps_the_annotation() {
     .await;
     app.close().await;
 }
+
+/// Issue 13, item 8: a project whose file was deleted stays in Recent marked as gone, and
+/// "Remove from list" takes it off (for good: not back after a restart); the file is never
+/// touched.
+#[tokio::test(flavor = "current_thread")]
+async fn a_deleted_project_can_be_removed_from_the_recent_list() {
+    let s = crate::Sandbox::new();
+    s.ok(&["init", s.project().to_str().unwrap()]);
+    let desktop = Desktop::new();
+    let app = desktop
+        .launch(&["--project", s.project().to_str().unwrap()])
+        .await;
+    app.wait_css("#note-count").await;
+    app.close().await;
+    std::fs::remove_file(s.project()).unwrap();
+
+    let app = desktop.launch(&[]).await;
+    app.wait_until("#projects-title", |t| t == "Projects").await;
+    app.wait_until(".recent li", |t| t.contains("no longer there"))
+        .await;
+    app.screenshot("projects-recent-gone-light.png").await;
+    app.click(".recent li button.forget").await;
+    app.wait_until(".card", |t| t.contains("No recent projects yet."))
+        .await;
+    app.close().await;
+    let app = desktop.launch(&[]).await;
+    app.wait_until(".card", |t| t.contains("No recent projects yet."))
+        .await;
+    app.close().await;
+}

@@ -109,6 +109,11 @@ pub async fn recent_projects() -> Result<Vec<RecentProject>, ApiError> {
     call("recent_projects", json!({})).await
 }
 
+/// Takes a project off the recent list (its file is left alone).
+pub async fn forget_recent_project(path: &str) -> Result<Vec<RecentProject>, ApiError> {
+    call("forget_recent_project", json!({ "path": path })).await
+}
+
 /// One page of matching notes.
 pub async fn search_notes(query: &SearchQuery) -> Result<Vec<NoteSummary>, ApiError> {
     call("search_notes", json!({ "query": query })).await

@@ -143,6 +143,7 @@ pub fn ProjectsPage() -> impl IntoView {
                                                 .into_iter()
                                                 .map(|r| {
                                                     let p = r.path.clone();
+                                                    let gone = r.path.clone();
                                                     view! {
                                                         <li>
                                                             <button
@@ -153,6 +154,24 @@ pub fn ProjectsPage() -> impl IntoView {
                                                             >
                                                                 {r.path.clone()}
                                                             </button>
+                                                            {(!r.exists).then(|| view! {
+                                                                <span class="muted">" — the file is no longer there "</span>
+                                                                <button
+                                                                    class="small forget"
+                                                                    aria-label=format!("Remove {} from the list", r.path)
+                                                                    on:click=move |_| {
+                                                                        let path = gone.clone();
+                                                                        spawn_local(async move {
+                                                                            match client::forget_recent_project(&path).await {
+                                                                                Ok(_) => recent.refetch(),
+                                                                                Err(e) => ctx.fail(e),
+                                                                            }
+                                                                        });
+                                                                    }
+                                                                >
+                                                                    "Remove from list"
+                                                                </button>
+                                                            })}
                                                         </li>
                                                     }
                                                 })
