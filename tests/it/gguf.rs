@@ -173,7 +173,7 @@ fn llama_cpp_runs_our_merged_gguf_with_our_logits_and_greedy_ids() {
         .iter()
         .map(|p| ours(&s, &base, Some(&adapter), p))
         .collect();
-    for (quant, tolerance) in [("f32", 1e-4), ("f16", 1e-2), ("q8_0", 0.15)] {
+    for (quant, tolerance) in [("f32", 1e-4), ("f16", 1e-2), ("q8_0", 0.15), ("q4_1", 0.15)] {
         let file = s.path(&format!("merged-{quant}.gguf"));
         let file_s = file.to_str().unwrap();
         s.ok(&[

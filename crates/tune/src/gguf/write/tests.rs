@@ -457,3 +457,27 @@ fn merged_adapter_export_keeps_the_adapters_logits() {
         assert!(diff <= 1e-4, "prompt {i}: max abs diff {diff} against PEFT");
     }
 }
+
+#[test]
+fn llama3_rope_scaling_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = fixtures().join("tiny-llama3");
+    let model = Llama::from_hf_folder(&folder, DType::F32, &device()).unwrap();
+    let tok = Tokenizer::from_hf_folder(&tiny_folder()).unwrap();
+    let tensors = model.merged_tensors().unwrap();
+    let path = dir.path().join("llama3.gguf");
+    let err = write_model(
+        &path,
+        &ModelFile {
+            name: "tiny-llama3",
+            config: model.config(),
+            tokenizer: &tok,
+            tensors: &tensors,
+            quant: Quant::F32,
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("rope scaling"), "{err}");
+    assert!(!path.exists());
+}
