@@ -7,6 +7,7 @@ mod crash;
 mod desktop;
 mod eval;
 mod evaluate_app;
+mod gguf;
 mod hostile;
 mod import_app;
 mod interop;

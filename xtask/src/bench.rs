@@ -366,40 +366,6 @@ pub(crate) fn machine() -> serde_json::Value {
     })
 }
 
-/// A virtualenv with llama-cpp-python, built once and kept beside the shared target folder.
-fn llama_cpp_python() -> anyhow::Result<std::path::PathBuf> {
-    let venv = crate::target_dir()
-        .parent()
-        .map(Path::to_owned)
-        .unwrap_or_else(crate::target_dir)
-        .join("llamacpp-venv");
-    let python = venv.join("bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import llama_cpp, numpy"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ready {
-        eprintln!(
-            "xtask: installing llama-cpp-python into {} (builds llama.cpp; several minutes)",
-            venv.display()
-        );
-        let mut mk = Command::new("python3");
-        mk.args(["-m", "venv"]).arg(&venv);
-        crate::run(mk)?;
-        let mut pip = Command::new(&python);
-        pip.args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "llama-cpp-python",
-            "numpy",
-        ]);
-        crate::run(pip)?;
-    }
-    Ok(python)
-}
-
 /// `bench generate`: our decode speed against llama.cpp on the same GGUF, prompt and threads.
 fn generate(args: &[String]) -> anyhow::Result<()> {
     let tokens = flag(args, "--tokens", 128)?;
@@ -421,7 +387,7 @@ fn generate(args: &[String]) -> anyhow::Result<()> {
         .as_str()
         .context("no rendered_prompt")?
         .to_owned();
-    let python = llama_cpp_python()?;
+    let python = crate::llama_env::python()?;
     let mut theirs = Command::new(python);
     theirs
         .arg(crate::root().join("xtask/src/bench_llama_cpp.py"))

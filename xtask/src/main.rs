@@ -6,6 +6,7 @@ mod bench;
 mod bench_train;
 mod demo_review;
 mod edges;
+mod llama_env;
 mod model;
 mod studio;
 mod torch_env;
@@ -255,6 +256,8 @@ fn test() -> anyhow::Result<()> {
     tests.env("CLINITUNE_STUDIO_BIN", studio::app_binary());
     // The adapter round trip is checked by PEFT itself, from the cached virtualenv.
     tests.env("CLINITUNE_TORCH_PYTHON", torch_env::python()?);
+    // The GGUF exports are loaded by llama.cpp itself, from its cached virtualenv.
+    tests.env("CLINITUNE_LLAMA_PYTHON", llama_env::python()?);
     run(tests)?;
     Ok(())
 }

@@ -113,7 +113,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         adapter: Vec<PathBuf>,
     },
-    /// Describe models.
+    /// Describe models, or convert one to GGUF.
     #[command(subcommand)]
     Model(ModelCommand),
     /// Train a LoRA adapter: sft, dpo, salt, classify or domain (writes a PEFT adapter,
@@ -123,7 +123,7 @@ pub enum Command {
     /// probabilities and the labels over threshold, one JSON line per item; optionally tune
     /// per-label thresholds, score against gold, or write the labels as suggestions.
     Predict(Box<crate::predict::PredictArgs>),
-    /// Describe or merge saved adapters.
+    /// Describe, merge or export saved adapters (Hugging Face, GGUF, llama.cpp LoRA, Ollama).
     #[command(subcommand)]
     Adapter(AdapterCommand),
     /// Prompt tasks: add a TOML template (new version) or list them.
@@ -410,6 +410,22 @@ pub enum ModelCommand {
         /// Dequantise GGUF weights to float32.
         #[arg(long)]
         dequantize: bool,
+    },
+    /// Convert a model folder, or a GGUF file, into one GGUF file llama.cpp loads (llama
+    /// metadata, tokenizer, chat template). A GGUF source is dequantised first.
+    Export {
+        /// Model folder or .gguf file.
+        #[arg(long, env = "CLINITUNE_MODEL")]
+        model: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: ModelExportFormat,
+        /// How the weight matrices are stored (norms stay f32).
+        #[arg(long, value_enum, default_value = "f16")]
+        quant: Quant,
+        /// The FILE.gguf to write.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -704,7 +720,8 @@ pub enum AdapterCommand {
         /// The adapter folder.
         dir: PathBuf,
     },
-    /// Merge adapters into the base weights and write a Hugging Face folder.
+    /// Merge adapters into the base weights and write a Hugging Face folder (`--format hf`,
+    /// the default) or one GGUF file llama.cpp, LM Studio and Ollama load (`--format gguf`).
     Merge {
         /// Base model folder or .gguf file.
         #[arg(long, env = "CLINITUNE_MODEL")]
@@ -712,8 +729,94 @@ pub enum AdapterCommand {
         /// Adapter folder; repeat to merge several (bottom first).
         #[arg(long, required = true, value_name = "DIR")]
         adapter: Vec<PathBuf>,
-        /// Output folder.
+        /// What to write.
+        #[arg(long, value_enum, default_value = "hf")]
+        format: MergeFormat,
+        /// How a GGUF stores its weight matrices (norms stay f32; rows that are not whole
+        /// 32-value blocks fall back to f16). Only with `--format gguf`.
+        #[arg(long, value_enum)]
+        quant: Option<Quant>,
+        /// Output folder (hf) or FILE.gguf (gguf).
         #[arg(long)]
         out: PathBuf,
     },
+    /// Export one adapter for another runtime.
+    ///
+    /// gguf-lora: OUT is a .gguf file in llama.cpp's LoRA adapter format, for
+    /// `llama-cli -m BASE.gguf --lora OUT`; BASE must be the model the adapter was trained on,
+    /// as a GGUF (`clinitune model export` makes one from a model folder).
+    ///
+    /// ollama: OUT is a folder that receives model.gguf (the base: a .gguf --model is copied
+    /// unchanged, a model folder is converted at --quant), adapter.gguf (the LoRA) and a
+    /// Modelfile (FROM ./model.gguf, ADAPTER ./adapter.gguf, the chat template as TEMPLATE, its
+    /// default system message as SYSTEM, PARAMETER stop lines); then, in OUT, run
+    /// `ollama create NAME -f Modelfile`. The chat template must be ChatML-style (SmolLM2).
+    #[command(verbatim_doc_comment)]
+    Export {
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: AdapterExportFormat,
+        /// The base model the adapter was trained on (folder or .gguf file): its head counts
+        /// decide the query/key row order, and for ollama it is the FROM model.
+        #[arg(long, env = "CLINITUNE_MODEL")]
+        model: PathBuf,
+        /// How the base model's matrices are stored when a model folder is converted (ollama).
+        #[arg(long, value_enum, default_value = "f16")]
+        quant: Quant,
+        /// The adapter folder.
+        adapter: PathBuf,
+        /// FILE.gguf (gguf-lora) or a folder (ollama).
+        out: PathBuf,
+    },
+}
+
+/// What `adapter merge` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MergeFormat {
+    /// A Hugging Face folder: config.json, model.safetensors, tokenizer (float32).
+    Hf,
+    /// One GGUF file with llama metadata, tokenizer and chat template.
+    Gguf,
+}
+
+/// What `adapter export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdapterExportFormat {
+    /// llama.cpp's LoRA adapter GGUF (`--lora`).
+    GgufLora,
+    /// A folder Ollama imports: base GGUF, adapter GGUF and Modelfile.
+    Ollama,
+}
+
+/// What `model export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelExportFormat {
+    /// One GGUF file with llama metadata, tokenizer and chat template.
+    Gguf,
+}
+
+/// How GGUF weight matrices are stored (llama.cpp's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Quant {
+    /// 32-bit floats (exact).
+    F32,
+    /// 16-bit floats.
+    F16,
+    /// 8-bit blocks of 32 with a scale.
+    #[value(name = "q8_0")]
+    Q8_0,
+    /// 4-bit blocks of 32 with a scale and minimum (embedding and output head stay q8_0).
+    #[value(name = "q4_1")]
+    Q4_1,
+}
+
+impl From<Quant> for studio::training::GgufQuant {
+    fn from(q: Quant) -> Self {
+        match q {
+            Quant::F32 => studio::training::GgufQuant::F32,
+            Quant::F16 => studio::training::GgufQuant::F16,
+            Quant::Q8_0 => studio::training::GgufQuant::Q8_0,
+            Quant::Q4_1 => studio::training::GgufQuant::Q4_1,
+        }
+    }
 }

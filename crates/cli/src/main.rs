@@ -392,13 +392,84 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Adapter(args::AdapterCommand::Merge {
             model,
             adapter,
-            out: dir,
+            format,
+            quant,
+            out: dest,
         }) => {
-            let path = studio::training::merge(&model, &adapter, &dir).map_err(api)?;
+            let path = match (format, quant) {
+                (args::MergeFormat::Hf, Some(_)) => {
+                    bail!("--quant applies to --format gguf; a Hugging Face folder is float32")
+                }
+                (args::MergeFormat::Hf, None) => {
+                    studio::training::merge(&model, &adapter, &dest).map_err(api)?
+                }
+                (args::MergeFormat::Gguf, quant) => {
+                    let quant = quant.unwrap_or(args::Quant::F16).into();
+                    studio::training::export_gguf(&model, &adapter, &dest, quant).map_err(api)?
+                }
+            };
             if json {
                 render::json(&mut out, &serde_json::json!({ "out": path }))?;
             } else {
                 writeln!(out, "merged model written to {}", path.display())?;
+            }
+        }
+        Command::Adapter(args::AdapterCommand::Export {
+            format,
+            model,
+            quant,
+            adapter,
+            out: dest,
+        }) => match format {
+            args::AdapterExportFormat::GgufLora => {
+                let path =
+                    studio::training::export_lora_gguf(&model, &adapter, &dest).map_err(api)?;
+                if json {
+                    render::json(&mut out, &serde_json::json!({ "out": path }))?;
+                } else {
+                    writeln!(out, "LoRA adapter written to {}", path.display())?;
+                    writeln!(
+                        out,
+                        "use it with: llama-cli -m BASE.gguf --lora {}",
+                        path.display()
+                    )?;
+                }
+            }
+            args::AdapterExportFormat::Ollama => {
+                let files = studio::training::export_ollama(&model, &adapter, &dest, quant.into())
+                    .map_err(api)?;
+                if json {
+                    render::json(
+                        &mut out,
+                        &serde_json::json!({
+                            "out": dest,
+                            "base": files.base,
+                            "adapter": files.adapter,
+                            "modelfile": files.modelfile,
+                        }),
+                    )?;
+                } else {
+                    writeln!(out, "Ollama files written to {}", dest.display())?;
+                    writeln!(
+                        out,
+                        "import with: cd {} && ollama create NAME -f Modelfile",
+                        dest.display()
+                    )?;
+                }
+            }
+        },
+        Command::Model(args::ModelCommand::Export {
+            model,
+            format: args::ModelExportFormat::Gguf,
+            quant,
+            out: dest,
+        }) => {
+            let path =
+                studio::training::export_gguf(&model, &[], &dest, quant.into()).map_err(api)?;
+            if json {
+                render::json(&mut out, &serde_json::json!({ "out": path }))?;
+            } else {
+                writeln!(out, "model written to {}", path.display())?;
             }
         }
         Command::Model(args::ModelCommand::Info { model, dequantize }) => {

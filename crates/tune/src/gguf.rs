@@ -23,6 +23,8 @@ use crate::error::Error;
 use crate::llama::{Llama, Weights};
 use crate::tokenizer::Tokenizer;
 
+pub mod write;
+
 /// An opened GGUF file (metadata read; tensors read on demand).
 pub struct Gguf {
     path: PathBuf,
@@ -363,7 +365,19 @@ impl Gguf {
             .get("tokenizer.chat_template")
             .and_then(|v| v.to_string().ok())
             .cloned();
-        Ok(Tokenizer::from_parts(inner, template, bos, eos))
+        let pre = self
+            .content
+            .metadata
+            .get("tokenizer.ggml.pre")
+            .and_then(|v| v.to_string().ok())
+            .cloned();
+        Ok(
+            Tokenizer::from_parts(inner, template, bos, eos).with_gguf_extras(
+                token("tokenizer.ggml.padding_token_id"),
+                token("tokenizer.ggml.unknown_token_id"),
+                pre,
+            ),
+        )
     }
 }
 
@@ -378,33 +392,49 @@ fn fast_format(q: QTensor, device: &Device) -> Result<QTensor, Error> {
     }
 }
 
+/// llama.cpp's names of a decoder block's tensors beside Hugging Face's (`blk.N.` and
+/// `model.layers.N.` omitted), as `gguf-py/gguf/constants.py` and `tensor_mapping.py` pair them.
+const BLOCK_NAMES: [(&str, &str); 9] = [
+    ("attn_norm.weight", "input_layernorm.weight"),
+    ("ffn_norm.weight", "post_attention_layernorm.weight"),
+    ("attn_q.weight", "self_attn.q_proj.weight"),
+    ("attn_k.weight", "self_attn.k_proj.weight"),
+    ("attn_v.weight", "self_attn.v_proj.weight"),
+    ("attn_output.weight", "self_attn.o_proj.weight"),
+    ("ffn_gate.weight", "mlp.gate_proj.weight"),
+    ("ffn_up.weight", "mlp.up_proj.weight"),
+    ("ffn_down.weight", "mlp.down_proj.weight"),
+];
+
+/// The same pairs for the tensors outside the blocks.
+const MODEL_NAMES: [(&str, &str); 3] = [
+    ("token_embd.weight", "model.embed_tokens.weight"),
+    ("output_norm.weight", "model.norm.weight"),
+    ("output.weight", "lm_head.weight"),
+];
+
 /// The Hugging Face name of a llama.cpp tensor name.
 fn hf_name(gguf: &str) -> Option<String> {
-    let fixed = match gguf {
-        "token_embd.weight" => Some("model.embed_tokens.weight"),
-        "output_norm.weight" => Some("model.norm.weight"),
-        "output.weight" => Some("lm_head.weight"),
-        _ => None,
-    };
-    if let Some(name) = fixed {
-        return Some(name.to_owned());
+    if let Some((_, hf)) = MODEL_NAMES.iter().find(|(g, _)| *g == gguf) {
+        return Some((*hf).to_owned());
     }
     let rest = gguf.strip_prefix("blk.")?;
     let (layer, part) = rest.split_once('.')?;
     let layer: usize = layer.parse().ok()?;
-    let hf = match part {
-        "attn_norm.weight" => "input_layernorm.weight",
-        "ffn_norm.weight" => "post_attention_layernorm.weight",
-        "attn_q.weight" => "self_attn.q_proj.weight",
-        "attn_k.weight" => "self_attn.k_proj.weight",
-        "attn_v.weight" => "self_attn.v_proj.weight",
-        "attn_output.weight" => "self_attn.o_proj.weight",
-        "ffn_gate.weight" => "mlp.gate_proj.weight",
-        "ffn_up.weight" => "mlp.up_proj.weight",
-        "ffn_down.weight" => "mlp.down_proj.weight",
-        _ => return None,
-    };
+    let (_, hf) = BLOCK_NAMES.iter().find(|(g, _)| *g == part)?;
     Some(format!("model.layers.{layer}.{hf}"))
+}
+
+/// The llama.cpp name of a Hugging Face tensor name (the inverse of [`hf_name`]).
+fn gguf_name(hf: &str) -> Option<String> {
+    if let Some((gguf, _)) = MODEL_NAMES.iter().find(|(_, h)| *h == hf) {
+        return Some((*gguf).to_owned());
+    }
+    let rest = hf.strip_prefix("model.layers.")?;
+    let (layer, part) = rest.split_once('.')?;
+    let layer: usize = layer.parse().ok()?;
+    let (gguf, _) = BLOCK_NAMES.iter().find(|(_, h)| *h == part)?;
+    Some(format!("blk.{layer}.{gguf}"))
 }
 
 /// Undoes llama.cpp's row permutation of a query/key projection `(heads·head_dim, in)`.
@@ -413,6 +443,23 @@ pub fn unpermute(w: &Tensor, heads: usize) -> Result<Tensor, Error> {
     let half = out / heads / 2;
     // (heads, half, 2, in) → (heads, 2, half, in) → (out, in)
     Ok(w.reshape((heads, half, 2, inp))?
+        .transpose(1, 2)?
+        .contiguous()?
+        .reshape((out, inp))?)
+}
+
+/// llama.cpp's row permutation of a query/key projection `(heads·head_dim, in)`, as its
+/// converter applies it (`LlamaModel.permute`) so that rotary pairs sit side by side.
+pub fn permute(w: &Tensor, heads: usize) -> Result<Tensor, Error> {
+    let (out, inp) = w.dims2()?;
+    if heads == 0 || !out.is_multiple_of(2 * heads) {
+        return Err(Error::Invalid {
+            message: format!("cannot split {out} projection rows into {heads} heads of pairs"),
+        });
+    }
+    let half = out / heads / 2;
+    // (heads, 2, half, in) → (heads, half, 2, in) → (out, in)
+    Ok(w.reshape((heads, 2, half, inp))?
         .transpose(1, 2)?
         .contiguous()?
         .reshape((out, inp))?)

@@ -23,6 +23,10 @@ pub struct Tokenizer {
     chat_template: Option<String>,
     bos_token: Option<String>,
     eos_token: Option<String>,
+    pad_token: Option<String>,
+    unk_token: Option<String>,
+    /// llama.cpp's pre-tokenizer name (`tokenizer.ggml.pre`) when read from a GGUF file.
+    gguf_pre: Option<String>,
 }
 
 fn special(value: &serde_json::Value) -> Option<String> {
@@ -64,6 +68,9 @@ impl Tokenizer {
             chat_template,
             bos_token: config.get("bos_token").and_then(special),
             eos_token: config.get("eos_token").and_then(special),
+            pad_token: config.get("pad_token").and_then(special),
+            unk_token: config.get("unk_token").and_then(special),
+            gguf_pre: None,
         })
     }
 
@@ -79,7 +86,49 @@ impl Tokenizer {
             chat_template,
             bos_token,
             eos_token,
+            pad_token: None,
+            unk_token: None,
+            gguf_pre: None,
         }
+    }
+
+    /// Adds what a GGUF file says beyond BOS/EOS: padding and unknown tokens and llama.cpp's
+    /// pre-tokenizer name, so a GGUF written from this tokenizer carries them over.
+    pub(crate) fn with_gguf_extras(
+        mut self,
+        pad_token: Option<String>,
+        unk_token: Option<String>,
+        pre: Option<String>,
+    ) -> Tokenizer {
+        self.pad_token = pad_token;
+        self.unk_token = unk_token;
+        self.gguf_pre = pre;
+        self
+    }
+
+    /// The `tokenizers` tokenizer inside (vocabulary, merges, added tokens).
+    pub(crate) fn inner(&self) -> &tokenizers::Tokenizer {
+        &self.inner
+    }
+
+    /// llama.cpp's pre-tokenizer name, when the tokenizer came from a GGUF file.
+    pub(crate) fn gguf_pre(&self) -> Option<&str> {
+        self.gguf_pre.as_deref()
+    }
+
+    /// The chat template (Jinja), if the model ships one.
+    pub fn chat_template(&self) -> Option<&str> {
+        self.chat_template.as_deref()
+    }
+
+    /// The padding token, if the model names one.
+    pub fn pad_token(&self) -> Option<&str> {
+        self.pad_token.as_deref()
+    }
+
+    /// The unknown-token placeholder, if the model names one.
+    pub fn unk_token(&self) -> Option<&str> {
+        self.unk_token.as_deref()
     }
 
     /// Token ids of `text`; special tokens written in the text are recognised as such.
@@ -113,7 +162,7 @@ impl Tokenizer {
             message: e.to_string(),
         })?;
         crate::lora::write_atomic(&path, json.as_bytes())?;
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "tokenizer_class": "PreTrainedTokenizerFast",
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,
@@ -121,6 +170,14 @@ impl Tokenizer {
             "clean_up_tokenization_spaces": false,
             "model_max_length": 8192,
         });
+        for (key, token) in [
+            ("pad_token", &self.pad_token),
+            ("unk_token", &self.unk_token),
+        ] {
+            if let (Some(token), Some(map)) = (token, config.as_object_mut()) {
+                map.insert(key.to_owned(), serde_json::json!(token));
+            }
+        }
         let text = serde_json::to_string_pretty(&config).expect("config serialises");
         crate::lora::write_atomic(&dir.join("tokenizer_config.json"), text.as_bytes())
     }
