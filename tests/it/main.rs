@@ -8,6 +8,7 @@ mod eval;
 mod hostile;
 mod import_app;
 mod interop;
+mod merge;
 mod model;
 mod predict;
 mod review;

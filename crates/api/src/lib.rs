@@ -2,7 +2,7 @@
 //!
 //! Everything here is plain serde data: ids, notes, annotations, label schemas, job progress,
 //! the review loop (prompt tasks, model outputs, preference pairs, SFT examples),
-//! inter-annotator agreement, evaluation figures, classifier predictions and the one error type that crosses the Tauri boundary,
+//! inter-annotator agreement, merging team projects, evaluation figures, classifier predictions and the one error type that crosses the Tauri boundary,
 //! [`ApiError`]. This crate must never depend on rusqlite, candle, tokio or tauri, so that the
 //! UI can share it.
 //!
@@ -19,6 +19,7 @@ mod app;
 mod error;
 mod evaluation;
 mod labels;
+mod merge;
 #[macro_use]
 mod notes;
 mod pairs;
@@ -39,6 +40,7 @@ pub use evaluation::{
 pub use labels::{
     AttributeDef, AttributeKind, AttributeValue, Label, LabelLook, LabelScope, SchemaSummary,
 };
+pub use merge::{LabelConflict, MergeSummary, UnmatchedNote};
 pub use notes::{
     AnnotationStatus, DocLabel, DocLabelId, ExportSummary, Fragment, GenerateRequest,
     GenerateResult, ImportRequest, ImportSummary, JobProgress, ModelInfo, NoteDetail, NoteId,

@@ -78,6 +78,9 @@ pub enum Command {
         #[arg(long = "b", value_name = "ANNOTATOR")]
         annotator_b: String,
     },
+    /// Merge another project file into this one: annotations, statuses, outputs, reviews and
+    /// training pairs of the notes both have (matched by content), each annotator kept apart.
+    Merge(crate::merge::MergeArgs),
     /// Generate text with a local model (streams tokens; --json prints ids and text).
     Generate(GenerateArgs),
     /// Token ids of a text.

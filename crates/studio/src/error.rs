@@ -210,6 +210,12 @@ impl From<Error> for ApiError {
                     ErrorKind::Corrupt,
                     Some("Update Clinitune to open this project; it was not changed."),
                 ),
+                store::Error::OlderSchema { .. } => (
+                    ErrorKind::InvalidInput,
+                    Some(
+                        "Open that project once with this version of Clinitune to bring it up to date, then merge again; this project was not changed.",
+                    ),
+                ),
                 store::Error::AlreadyExists { .. } => (
                     ErrorKind::Conflict,
                     Some("Open it instead, or choose another path."),
