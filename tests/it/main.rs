@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod desktop;
 mod eval;
+mod handoff;
 mod hostile;
 mod import_app;
 mod interop;

@@ -63,6 +63,6 @@ pub use review::{
 };
 pub use training::{
     AdapterInfo, Device, DeviceOption, LoraSettings, LoraTarget, Objective, RunStatus, Scheduler,
-    TrainData, TrainDataSize, TrainEstimate, TrainEvent, TrainFinish, TrainLength, TrainOptions,
-    TrainPlan, TrainRequest, TrainRun, TrainSettings, TrainStep, TrainSummary,
+    TrainData, TrainDataSize, TrainEstimate, TrainEvent, TrainFinish, TrainJobExport, TrainLength,
+    TrainOptions, TrainPlan, TrainRequest, TrainRun, TrainSettings, TrainStep, TrainSummary,
 };

@@ -603,8 +603,17 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Output folder: adapter files, trainer_state.json, checkpoint/.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "export_job")]
+    pub out: Option<PathBuf>,
+    /// Instead of training here, write a TRL + Accelerate job to this folder (data, job.json
+    /// with these settings, train.py, requirements.txt, accelerate.yaml, README.md) to run on
+    /// a bigger machine; its adapter imports back.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "resume"])]
+    pub export_job: Option<PathBuf>,
+    /// With --export-job: the base model's Hugging Face folder for TRL, when --model is a
+    /// .gguf file (TRL trains on the Hugging Face weights).
+    #[arg(long, value_name = "DIR", requires = "export_job")]
+    pub hf_model: Option<PathBuf>,
     /// Continue from a saved PEFT adapter (its r, alpha and targets win over the flags).
     #[arg(long, value_name = "DIR")]
     pub init_adapter: Option<PathBuf>,

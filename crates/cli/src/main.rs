@@ -4,6 +4,7 @@
 mod args;
 mod eval;
 mod hints;
+mod job;
 mod merge;
 mod predict;
 mod progress;

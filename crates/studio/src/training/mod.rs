@@ -1,12 +1,14 @@
 //! Training jobs: a [`TrainRequest`](api::TrainRequest) resolved into settings
 //! ([`plan::resolve`]), the run's examples built in memory ([`data`]), the run itself with
 //! progress, cancellation and resumable checkpoints ([`train`]), and saved adapters described
-//! and merged ([`adapters`]). `demo` makes training sets from the demo corpus.
+//! and merged ([`adapters`]), or the plan handed to TRL + Accelerate as a job folder ([`job`]).
+//! `demo` makes training sets from the demo corpus.
 
 mod adapters;
 mod data;
 mod demo;
 pub mod history;
+pub mod job;
 pub mod plan;
 mod run;
 
