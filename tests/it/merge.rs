@@ -167,6 +167,36 @@ fn team() -> Team {
         "--annotator",
         "bob",
     ]);
+    // Bob also drafts a summary of n1 with the tiny model and edits it: an output, an edit, a
+    // preference pair and an SFT example.
+    let model = crate::shared_dir().join("fixtures/tiny-llama");
+    let made = s.json(&[
+        "--project",
+        path(&bob),
+        "run",
+        "--task",
+        "social-history-summary",
+        "--model",
+        path(&model),
+        "--note",
+        "n1",
+        "--max-tokens",
+        "4",
+    ]);
+    let output = made[0]["id"].as_i64().unwrap().to_string();
+    let edit = s.path("edit.txt");
+    std::fs::write(&edit, "Lives alone in a shelter.").unwrap();
+    s.ok(&[
+        "--project",
+        path(&bob),
+        "review",
+        "edit",
+        &output,
+        "--text-file",
+        path(&edit),
+        "--annotator",
+        "bob",
+    ]);
     Team { s, alice, bob }
 }
 
@@ -194,6 +224,13 @@ fn merged_team_projects_agree_as_one_project_and_a_second_merge_changes_nothing(
     assert_eq!(summary["annotations_skipped"], 1, "{summary}");
     assert_eq!(summary["statuses_updated"], 1, "{summary}");
     assert_eq!(summary["labels_added"], serde_json::json!(["ALCOHOL"]));
+    assert_eq!(summary["outputs_added"], 1, "{summary}");
+    assert_eq!(summary["reviews_added"], 1, "{summary}");
+    assert_eq!(summary["pairs_added"], 1, "{summary}");
+    assert_eq!(summary["sft_added"], 1, "{summary}");
+    let pairs = s.json(&["--project", path(&alice), "pairs", "list"]);
+    assert_eq!(pairs[0]["annotator"], "bob", "{pairs}");
+    assert_eq!(pairs[0]["chosen"], "Lives alone in a shelter.");
     assert_eq!(
         summary["label_conflicts"][0]["label"], "SMOKING",
         "{summary}"
@@ -254,6 +291,8 @@ fn merged_team_projects_agree_as_one_project_and_a_second_merge_changes_nothing(
     assert_eq!(row_counts(&alice), before);
     assert_eq!(again["annotations_added"], 0, "{again}");
     assert_eq!(again["statuses_updated"], 0, "{again}");
+    assert_eq!(again["outputs_added"], 0, "{again}");
+    assert_eq!(again["pairs_added"], 0, "{again}");
     assert_eq!(again["notes_matched"], 5, "{again}");
     assert_eq!(agreement(&s, &alice), merged);
     // Bob's file was only read.
