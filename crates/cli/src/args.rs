@@ -120,7 +120,8 @@ pub enum Command {
     #[command(subcommand)]
     Model(ModelCommand),
     /// Train a LoRA adapter: sft, dpo, salt, classify or domain (writes a PEFT adapter,
-    /// trainer_state.json and a resumable checkpoint to --out).
+    /// trainer_state.json and a resumable checkpoint to --out), or write the run as a TRL +
+    /// Accelerate job for a bigger machine (--export-job DIR).
     Train(Box<TrainArgs>),
     /// Classify texts or the project's notes with a trained classifier adapter: per-label
     /// probabilities and the labels over threshold, one JSON line per item; optionally tune

@@ -547,7 +547,9 @@ fn readme(settings: &TrainSettings, hf: Option<&Path>, examples: u64) -> String 
          ## What comes out\n\
          \n\
          `output/` holds the PEFT adapter (`adapter_config.json`, `adapter_model.safetensors`), \
-         the Trainer's checkpoints, and `trl_args.json`, every argument the trainer ran with.\n\
+         the Trainer's checkpoints, and `trl_args.json`, every argument the trainer ran with (a DPO \
+         job that continues an adapter also leaves `ref/`, TRL's frozen copy of the starting \
+         adapter, its reference model).\n\
          {classify_note}\n\
          ## Back in Clinitune\n\
          \n\
