@@ -2,7 +2,7 @@
 //!
 //! Everything here is plain serde data: ids, notes, annotations, label schemas, job progress,
 //! the review loop (prompt tasks, model outputs, preference pairs, SFT examples),
-//! inter-annotator agreement, evaluation figures, classifier predictions and the one error type that crosses the Tauri boundary,
+//! inter-annotator agreement, merging team projects, evaluation figures, classifier predictions and the one error type that crosses the Tauri boundary,
 //! [`ApiError`]. This crate must never depend on rusqlite, candle, tokio or tauri, so that the
 //! UI can share it.
 //!
@@ -20,6 +20,7 @@ mod audit;
 mod error;
 mod evaluation;
 mod labels;
+mod merge;
 #[macro_use]
 mod notes;
 mod pairs;
@@ -49,6 +50,7 @@ pub use evaluations::{
 pub use labels::{
     AttributeDef, AttributeKind, AttributeValue, Label, LabelLook, LabelScope, SchemaSummary,
 };
+pub use merge::{LabelConflict, MergeSummary, UnmatchedNote};
 pub use notes::{
     AnnotationStatus, DocLabel, DocLabelId, ExportSummary, Fragment, GenerateRequest,
     GenerateResult, ImportRequest, ImportSummary, JobProgress, ModelInfo, NoteDetail, NoteId,
@@ -71,6 +73,6 @@ pub use review::{
 };
 pub use training::{
     AdapterInfo, Device, DeviceOption, LoraSettings, LoraTarget, Objective, RunStatus, Scheduler,
-    TrainData, TrainDataSize, TrainEstimate, TrainEvent, TrainFinish, TrainLength, TrainOptions,
-    TrainPlan, TrainRequest, TrainRun, TrainSettings, TrainStep, TrainSummary,
+    TrainData, TrainDataSize, TrainEstimate, TrainEvent, TrainFinish, TrainJobExport, TrainLength,
+    TrainOptions, TrainPlan, TrainRequest, TrainRun, TrainSettings, TrainStep, TrainSummary,
 };

@@ -655,3 +655,23 @@ pub enum TrainEvent {
         error: crate::ApiError,
     },
 }
+
+/// A training job written for another engine (`clinitune train … --export-job DIR`): TRL
+/// JSONL data, `job.json` (the settings the plan resolved, as TRL's argument names), `train.py`,
+/// `requirements.txt`, `accelerate.yaml` and a README, to run on a bigger machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainJobExport {
+    /// The job folder.
+    pub dir: String,
+    /// The files written, relative to `dir`.
+    pub files: Vec<String>,
+    /// Training examples written.
+    pub examples: u64,
+    /// Held-out examples written (a separate evaluation file), if any.
+    pub eval_examples: Option<u64>,
+    /// The Hugging Face model folder the job trains on; `None` when the plan's model is a GGUF
+    /// file and no Hugging Face folder was given (the script then asks for one).
+    pub hf_model: Option<String>,
+    /// The settings the plan resolved, which the job reproduces.
+    pub settings: TrainSettings,
+}

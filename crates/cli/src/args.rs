@@ -78,6 +78,9 @@ pub enum Command {
         #[arg(long = "b", value_name = "ANNOTATOR")]
         annotator_b: String,
     },
+    /// Merge another project file into this one: annotations, statuses, outputs, reviews and
+    /// training pairs of the notes both have (matched by content), each annotator kept apart.
+    Merge(crate::merge::MergeArgs),
     /// Generate text with a local model (streams tokens; --json prints ids and text).
     Generate(GenerateArgs),
     /// Token ids of a text.
@@ -117,7 +120,8 @@ pub enum Command {
     #[command(subcommand)]
     Model(ModelCommand),
     /// Train a LoRA adapter: sft, dpo, salt, classify or domain (writes a PEFT adapter,
-    /// trainer_state.json and a resumable checkpoint to --out).
+    /// trainer_state.json and a resumable checkpoint to --out), or write the run as a TRL +
+    /// Accelerate job for a bigger machine (--export-job DIR).
     Train(Box<TrainArgs>),
     /// Classify texts or the project's notes with a trained classifier adapter: per-label
     /// probabilities and the labels over threshold, one JSON line per item; optionally tune
@@ -619,8 +623,17 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Output folder: adapter files, trainer_state.json, checkpoint/.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "export_job")]
+    pub out: Option<PathBuf>,
+    /// Instead of training here, write a TRL + Accelerate job to this folder (data, job.json
+    /// with these settings, train.py, requirements.txt, accelerate.yaml, README.md) to run on
+    /// a bigger machine; its adapter imports back.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "resume"])]
+    pub export_job: Option<PathBuf>,
+    /// With --export-job: the base model's Hugging Face folder for TRL, when --model is a
+    /// .gguf file (TRL trains on the Hugging Face weights).
+    #[arg(long, value_name = "DIR", requires = "export_job")]
+    pub hf_model: Option<PathBuf>,
     /// Continue from a saved PEFT adapter (its r, alpha and targets win over the flags).
     #[arg(long, value_name = "DIR")]
     pub init_adapter: Option<PathBuf>,

@@ -4,6 +4,8 @@
 mod args;
 mod eval;
 mod hints;
+mod job;
+mod merge;
 mod predict;
 mod progress;
 mod render;
@@ -540,6 +542,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{n} examples per file written to {}", dir.display())?;
             }
         }
+        Command::Merge(a) => merge::run(&cli.project, json, a, &mut out)?,
         Command::Task(cmd) => review::task(&cli.project, json, cmd, &mut out)?,
         Command::Run(a) => review::run(&cli.project, json, device, a, &mut out)?,
         Command::Outputs(cmd) => review::outputs(&cli.project, json, cmd, &mut out)?,

@@ -28,6 +28,7 @@ pub fn run(
         (Some(TrainData::Project), Some(p)) => Some(Project::open(p).map_err(crate::api)?),
         _ => None,
     };
+    let export = a.export_job.clone().map(|dir| (dir, a.hf_model.clone()));
     let request = TrainRequest {
         objective: a.objective.into(),
         model: a.model.display().to_string(),
@@ -36,7 +37,7 @@ pub fn run(
         eval_fraction: a.eval_fraction,
         eval_steps: a.eval_steps,
         early_stopping_patience: a.early_stopping_patience,
-        out: a.out.display().to_string(),
+        out: a.out.unwrap_or_default().display().to_string(),
         init_adapter: a.init_adapter.map(|p| p.display().to_string()),
         base_adapter: a.base_adapter.map(|p| p.display().to_string()),
         steps: a.steps,
@@ -60,6 +61,17 @@ pub fn run(
         device: Some(device),
         labels: a.labels,
     };
+    if let Some((dir, hf_model)) = export {
+        let done = crate::job::export(
+            opened.as_ref(),
+            &request,
+            &dir,
+            hf_model.as_deref(),
+            json,
+            out,
+        )?;
+        return Ok(done);
+    }
     let cancel = CancelToken::new();
     {
         // First Ctrl-C: stop after the current step with a checkpoint; a second one exits.

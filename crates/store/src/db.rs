@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// `PRAGMA application_id` of a Clinitune project ("ClTu"), so other SQLite files are refused.
-const APPLICATION_ID: i64 = 0x436C_5475;
+pub(crate) const APPLICATION_ID: i64 = 0x436C_5475;
 
 /// Migrations in order; the project's `user_version` is the number applied.
 const MIGRATIONS: &[&str] = &[

@@ -47,6 +47,17 @@ pub enum Error {
         /// Newest version this build knows.
         supported: i64,
     },
+    /// The project was written by an older Clinitune and is only read here (a merge source),
+    /// so it cannot be brought up to date in place.
+    #[error("{} has schema version {found}; this Clinitune merges version {supported} only", path.display())]
+    OlderSchema {
+        /// The file.
+        path: PathBuf,
+        /// Version in the file.
+        found: i64,
+        /// The version this build writes.
+        supported: i64,
+    },
     /// Reading or writing a file failed.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {

@@ -4,7 +4,8 @@
 //! reads and [`Tx`] (one IMMEDIATE transaction) for writes. Importers ([`import`]) stream CSV,
 //! JSONL, text folders and brat standoff into the store in batches, one transaction each, so a
 //! killed import leaves every committed batch complete and nothing half-written. [`export`]
-//! writes brat and JSONL back out. The review loop's rows — prompt tasks, model outputs, edits,
+//! writes brat and JSONL back out. [`Store::merge_from`] brings another project file's work into this one
+//! (team projects), matching notes by content hash. The review loop's rows — prompt tasks, model outputs, edits,
 //! rankings, preference pairs and SFT examples — live in `tasks`, `outputs` and `datasets`.
 //!
 //! Invariants: every statement uses bound parameters; offsets are UTF-8 byte offsets on char
@@ -25,6 +26,7 @@ mod db;
 mod error;
 mod evaluations;
 mod history;
+mod merge;
 mod notes;
 mod outputs;
 mod tasks;

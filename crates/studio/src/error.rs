@@ -107,6 +107,10 @@ pub enum Error {
     /// Training failed after the model was loaded: data, a step, a checkpoint or a save.
     #[error(transparent)]
     Train(tune::Error),
+    /// A run cannot be handed to another engine as planned; the message says why and what to
+    /// do instead.
+    #[error("cannot export this run as a TRL job: {0}")]
+    NotExportable(String),
     /// The user cancelled the job.
     #[error("cancelled")]
     Cancelled,
@@ -209,6 +213,12 @@ impl From<Error> for ApiError {
                 store::Error::NewerSchema { .. } => (
                     ErrorKind::Corrupt,
                     Some("Update Clinitune to open this project; it was not changed."),
+                ),
+                store::Error::OlderSchema { .. } => (
+                    ErrorKind::InvalidInput,
+                    Some(
+                        "Open that project once with this version of Clinitune to bring it up to date, then merge again; this project was not changed.",
+                    ),
                 ),
                 store::Error::AlreadyExists { .. } => (
                     ErrorKind::Conflict,
@@ -322,6 +332,7 @@ impl From<Error> for ApiError {
             ),
             Error::Train(tune::Error::Candle(_)) => (ErrorKind::Internal, None),
             Error::Train(_) => (ErrorKind::InvalidInput, None),
+            Error::NotExportable(_) => (ErrorKind::InvalidInput, None),
             Error::Cancelled => (ErrorKind::Cancelled, None),
             Error::ReadFile { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 (ErrorKind::NotFound, Some("Check the file's path."))

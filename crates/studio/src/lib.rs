@@ -5,7 +5,8 @@
 //! [`notes`] (search, show, stats), [`schemas`] (label schemas, the built-in SDoH and outcome
 //! schemas), [`transfer`] (import and export jobs with progress and cancellation),
 //! [`demo`] (the synthetic corpus), [`models`] (load, tokenize, generate), [`training`] (LoRA
-//! runs, adapters), [`agreement`] (inter-annotator agreement and adjudication) and
+//! runs, adapters), [`agreement`] (inter-annotator agreement and adjudication), [`merge`] (a
+//! colleague's project file merged into this one, each annotator's work kept apart) and
 //! [`evaluation`] (scoring predictions: F1, AUROC, ROUGE with bootstrap intervals),
 //! [`prediction`] (a trained classifier over a JSONL file or the notes: probabilities,
 //! thresholds chosen on validation, labels written as suggestions). The review
@@ -30,6 +31,7 @@ pub mod demo;
 pub mod evaluation;
 pub mod extraction;
 pub mod jobs;
+pub mod merge;
 pub mod models;
 pub mod notes;
 pub mod pairs;

@@ -1,14 +1,16 @@
 //! Training jobs: a [`TrainRequest`](api::TrainRequest) resolved into settings
 //! ([`plan::resolve`]), the run's examples built in memory ([`data`]), the run itself with
 //! progress, cancellation and resumable checkpoints ([`train`]), saved adapters described
-//! and merged ([`adapters`]), and models and adapters exported for llama.cpp and Ollama
-//! ([`export`]). `demo` makes training sets from the demo corpus.
+//! and merged ([`adapters`]), models and adapters exported for llama.cpp and Ollama
+//! ([`export`]), or the plan handed to TRL + Accelerate as a job folder ([`job`]).
+//! `demo` makes training sets from the demo corpus.
 
 mod adapters;
 mod data;
 mod demo;
 mod export;
 pub mod history;
+pub mod job;
 mod ollama;
 pub mod plan;
 mod run;
