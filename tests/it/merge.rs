@@ -197,6 +197,17 @@ fn team() -> Team {
         "--annotator",
         "bob",
     ]);
+    // ... and accepts it too: a mark kept in the audit log, which must stay a valid chain
+    // once merged.
+    s.ok(&[
+        "--project",
+        path(&bob),
+        "review",
+        "accept",
+        &output,
+        "--annotator",
+        "bob",
+    ]);
     Team { s, alice, bob }
 }
 
@@ -225,9 +236,14 @@ fn merged_team_projects_agree_as_one_project_and_a_second_merge_changes_nothing(
     assert_eq!(summary["statuses_updated"], 1, "{summary}");
     assert_eq!(summary["labels_added"], serde_json::json!(["ALCOHOL"]));
     assert_eq!(summary["outputs_added"], 1, "{summary}");
-    assert_eq!(summary["reviews_added"], 1, "{summary}");
+    assert_eq!(summary["reviews_added"], 2, "{summary}");
+    assert_eq!(
+        s.json(&["--project", path(&alice), "audit", "verify"])["intact"],
+        true
+    );
     assert_eq!(summary["pairs_added"], 1, "{summary}");
-    assert_eq!(summary["sft_added"], 1, "{summary}");
+    // The edit's SFT example and the accepted original's.
+    assert_eq!(summary["sft_added"], 2, "{summary}");
     let pairs = s.json(&["--project", path(&alice), "pairs", "list"]);
     assert_eq!(pairs[0]["annotator"], "bob", "{pairs}");
     assert_eq!(pairs[0]["chosen"], "Lives alone in a shelter.");
@@ -294,6 +310,10 @@ fn merged_team_projects_agree_as_one_project_and_a_second_merge_changes_nothing(
     assert_eq!(again["outputs_added"], 0, "{again}");
     assert_eq!(again["pairs_added"], 0, "{again}");
     assert_eq!(again["notes_matched"], 5, "{again}");
+    assert_eq!(
+        s.json(&["--project", path(&alice), "audit", "verify"])["intact"],
+        true
+    );
     assert_eq!(agreement(&s, &alice), merged);
     // Bob's file was only read.
     assert_eq!(

@@ -79,17 +79,36 @@ impl Tx<'_> {
         note: Option<NoteId>,
         detail: &serde_json::Value,
     ) -> Result<()> {
+        self.audit_at(None, actor, action, entity, entity_id, note, detail)
+    }
+
+    /// [`Tx::audit`] with the time given (an entry carried over from another project keeps
+    /// its own), else now.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn audit_at(
+        &self,
+        at: Option<&str>,
+        actor: &str,
+        action: &str,
+        entity: &str,
+        entity_id: Option<i64>,
+        note: Option<NoteId>,
+        detail: &serde_json::Value,
+    ) -> Result<()> {
         let last: Option<(i64, Option<Vec<u8>>)> = self
             .conn()
             .prepare_cached("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
             .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
             .map_err(Error::sql("reading the audit log"))?;
-        let at: String = self
-            .conn()
-            .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| {
-                r.get(0)
-            })
-            .map_err(Error::sql("reading the clock"))?;
+        let at: String = match at {
+            Some(at) => at.to_owned(),
+            None => self
+                .conn()
+                .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| {
+                    r.get(0)
+                })
+                .map_err(Error::sql("reading the clock"))?,
+        };
         let (last_id, prev_hash) = last.unwrap_or((0, None));
         let row = Row {
             id: last_id + 1,

@@ -10,7 +10,7 @@ use super::Ids;
 use super::rows::{self, Source, int, text};
 use crate::db::Tx;
 use crate::error::{Error, Result};
-use api::MergeSummary;
+use api::{MergeSummary, NoteId};
 
 const TASK_COLUMNS: &[&str] = &[
     "id",
@@ -248,13 +248,21 @@ pub(super) fn merge_reviews(
                 |r| r.get(0),
             )
             .map_err(Error::sql("reading model outputs"))?;
-        tx.conn()
-            .prepare_cached(
-                "INSERT INTO audit_log (at, actor, action, entity, entity_id, note_id, detail)
-                 VALUES (?1, ?2, ?3, 'model_output', ?4, ?5, '{\"merged\":true}')",
-            )
-            .and_then(|mut st| st.execute(params![row[3], row[0], row[1], output, note]))
-            .map_err(Error::sql("writing the audit log"))?;
+        let (Some(actor), Some(action), Some(at)) = (text(&row[0]), text(&row[1]), text(&row[3]))
+        else {
+            return Err(Error::Invalid(
+                "an accept or reject in the other project's audit log cannot be read".to_owned(),
+            ));
+        };
+        tx.audit_at(
+            Some(at),
+            actor,
+            action,
+            "model_output",
+            Some(output),
+            Some(NoteId(note)),
+            &serde_json::json!({ "merged": true }),
+        )?;
         s.reviews_added += 1;
     }
     Ok(())
