@@ -12,7 +12,6 @@ use api::{
     RecentProject, SchemaSummary, SearchQuery, Span, SpanId, SpanRequest,
 };
 use tauri::{AppHandle, Emitter, State};
-use tauri_plugin_dialog::DialogExt;
 
 use crate::state::AppState;
 
@@ -348,24 +347,29 @@ pub fn adjudicate(state: State<'_, AppState>, note: NoteId, span: SpanId) -> Rep
 /// they cancel.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn choose_file(app: AppHandle, purpose: String) -> Reply<Option<String>> {
-    let dialog = app.dialog().file();
-    let picked = match purpose.as_str() {
-        "open_project" => dialog
-            .add_filter("Clinitune project", &["clinitune"])
-            .blocking_pick_file(),
-        "new_project" => dialog
-            .add_filter("Clinitune project", &["clinitune"])
-            .set_file_name("notes.clinitune")
-            .blocking_save_file(),
-        "schema" => dialog
-            .add_filter("Label schema", &["toml"])
-            .blocking_pick_file(),
-        "model" => dialog
-            .add_filter("Language model", &["gguf"])
-            .blocking_pick_file(),
-        "jsonl" => dialog
-            .add_filter("JSON lines", &["jsonl", "json"])
-            .blocking_pick_file(),
+    use crate::transfer::{Pick, pick};
+    let what = match purpose.as_str() {
+        "open_project" => Pick::File {
+            filter: "Clinitune project",
+            extensions: &["clinitune"],
+        },
+        "new_project" => Pick::Save {
+            filter: "Clinitune project",
+            extensions: &["clinitune"],
+            name: "notes.clinitune",
+        },
+        "schema" => Pick::File {
+            filter: "Label schema",
+            extensions: &["toml"],
+        },
+        "model" => Pick::File {
+            filter: "Language model",
+            extensions: &["gguf"],
+        },
+        "jsonl" => Pick::File {
+            filter: "JSON lines",
+            extensions: &["jsonl", "json"],
+        },
         other => {
             return Err(ApiError::new(
                 api::ErrorKind::InvalidInput,
@@ -373,7 +377,5 @@ pub fn choose_file(app: AppHandle, purpose: String) -> Reply<Option<String>> {
             ));
         }
     };
-    Ok(picked
-        .and_then(|f| f.into_path().ok())
-        .map(|p| p.display().to_string()))
+    Ok(pick(&app, what).map(|p| p.display().to_string()))
 }

@@ -17,9 +17,9 @@ use api::{
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
-use tauri_plugin_dialog::DialogExt;
 
 use crate::state::{AppState, LoadedModel};
+use crate::transfer::{Pick, pick};
 
 type Reply<T> = Result<T, ApiError>;
 
@@ -303,13 +303,14 @@ pub fn pairs_export(
         DatasetFormat::TrlPreference => "preference-pairs.jsonl",
         DatasetFormat::TrlSft => "sft-examples.jsonl",
     };
-    let picked = app
-        .dialog()
-        .file()
-        .add_filter("JSON Lines", &["jsonl"])
-        .set_file_name(name)
-        .blocking_save_file()
-        .and_then(|f| f.into_path().ok());
+    let picked = pick(
+        &app,
+        Pick::Save {
+            filter: "JSON Lines",
+            extensions: &["jsonl"],
+            name,
+        },
+    );
     let Some(out) = picked else {
         return Ok(None);
     };
@@ -328,12 +329,13 @@ pub fn pairs_import(
     app: AppHandle,
     state: State<'_, AppState>,
 ) -> Reply<Option<DatasetImportSummary>> {
-    let picked = app
-        .dialog()
-        .file()
-        .add_filter("JSON Lines", &["jsonl"])
-        .blocking_pick_file()
-        .and_then(|f| f.into_path().ok());
+    let picked = pick(
+        &app,
+        Pick::File {
+            filter: "JSON Lines",
+            extensions: &["jsonl"],
+        },
+    );
     let Some(file) = picked else {
         return Ok(None);
     };
@@ -343,11 +345,7 @@ pub fn pairs_import(
 /// Asks for an adapter folder (a trained LoRA adapter) with the system dialog.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn choose_adapter(app: AppHandle) -> Option<String> {
-    app.dialog()
-        .file()
-        .blocking_pick_folder()
-        .and_then(|f| f.into_path().ok())
-        .map(|p| p.display().to_string())
+    pick(&app, Pick::Folder).map(|p| p.display().to_string())
 }
 
 /// The page the app was asked to open on (`--page`, `$CLINITUNE_PAGE`).

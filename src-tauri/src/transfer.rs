@@ -20,7 +20,7 @@ type Reply<T> = Result<T, ApiError>;
 pub const TEST_PICK_ENV: &str = "CLINITUNE_TEST_PICK";
 
 /// What the dialog asks for.
-enum Pick<'a> {
+pub(crate) enum Pick<'a> {
     /// An existing file, offered with these extensions.
     File {
         filter: &'a str,
@@ -37,7 +37,7 @@ enum Pick<'a> {
 }
 
 /// Asks the user for a path with the system dialog; `None` when they cancel.
-fn pick(app: &AppHandle, what: Pick<'_>) -> Option<PathBuf> {
+pub(crate) fn pick(app: &AppHandle, what: Pick<'_>) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(TEST_PICK_ENV).filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(path));
     }

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `clinitune` binary on real project files, as a script would use it.
 
+mod annotate_views;
 mod app;
 mod audit;
 mod cli;
@@ -14,6 +15,8 @@ mod import_app;
 mod interop;
 mod merge;
 mod model;
+mod network;
+mod payloads;
 mod predict;
 mod review;
 mod review_app;

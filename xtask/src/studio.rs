@@ -9,7 +9,8 @@ use anyhow::Context;
 use crate::{cargo, root, run, target_dir};
 
 /// Debian packages the app and its end-to-end tests need (Tauri's WebKitGTK, the WebDriver
-/// for it, and an X server without a desktop).
+/// for it, an X server without a desktop, and strace, which proves the CLI opens no network
+/// socket).
 const APT_PACKAGES: &[&str] = &[
     "libwebkit2gtk-4.1-dev",
     "libgtk-3-dev",
@@ -18,6 +19,7 @@ const APT_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     "xvfb",
     "xauth",
+    "strace",
 ];
 
 /// The tauri-driver release the end-to-end tests use.

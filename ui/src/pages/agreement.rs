@@ -29,6 +29,8 @@ pub fn AgreementPage() -> impl IntoView {
     let report = RwSignal::new(None::<api::AgreementReport>);
     let note_text = RwSignal::new(String::new());
     let comparison = RwSignal::new(None::<api::NoteComparison>);
+    // The compared note's text, to quote the spans instead of showing their offsets.
+    let compared_text = RwSignal::new(String::new());
 
     let problem = RwSignal::new(None::<&'static str>);
     let compute = move || {
@@ -63,7 +65,13 @@ pub fn AgreementPage() -> impl IntoView {
         let (x, y) = (a.get_untracked(), b.get_untracked());
         spawn_local(async move {
             match client::compare_note(NoteId(id), &x, &y).await {
-                Ok(c) => comparison.set(Some(c)),
+                Ok(c) => {
+                    match client::show_note(c.note).await {
+                        Ok(n) => compared_text.set(n.text),
+                        Err(e) => ctx.fail(e),
+                    }
+                    comparison.set(Some(c));
+                }
                 Err(e) => ctx.fail(e),
             }
         });
@@ -154,7 +162,7 @@ pub fn AgreementPage() -> impl IntoView {
                         <thead><tr><th>"Label"</th><th>"A"</th><th>"B"</th><th>"Agreement"</th><th>"Keep"</th></tr></thead>
                         <tbody>
                             {c.spans.into_iter().map(|s| {
-                                let show = |f: &Option<Vec<api::Fragment>>| f.as_ref().map(|f| f.iter().map(|x| format!("{}–{}", x.start, x.end)).collect::<Vec<_>>().join(", ")).unwrap_or_else(|| "—".to_owned());
+                                let show = |f: &Option<Vec<api::Fragment>>| quote(&compared_text.get_untracked(), f.as_deref());
                                 let agreement = match s.agreement {
                                     SpanAgreement::Exact => "exact",
                                     SpanAgreement::Overlap => "overlap",
@@ -163,7 +171,7 @@ pub fn AgreementPage() -> impl IntoView {
                                 };
                                 view! {
                                     <tr>
-                                        <td>{s.label.clone()}</td><td>{show(&s.fragments_a)}</td><td>{show(&s.fragments_b)}</td><td>{agreement}</td>
+                                        <td>{s.label.clone()}</td><td class="quote">{show(&s.fragments_a)}</td><td class="quote">{show(&s.fragments_b)}</td><td>{agreement}</td>
                                         <td>
                                             {s.span_a.map(|id| view! { <button on:click=move |_| keep(note, id)>"A"</button> })}
                                             {s.span_b.map(|id| view! { <button on:click=move |_| keep(note, id)>"B"</button> })}
@@ -185,3 +193,18 @@ pub fn AgreementPage() -> impl IntoView {
 
 #[cfg(test)]
 mod tests;
+
+/// A side's span as the words it covers (fragments joined by “…”), or "—" when that side
+/// has none; offsets outside the text or off a character boundary show as "?".
+pub(crate) fn quote(text: &str, fragments: Option<&[api::Fragment]>) -> String {
+    match fragments {
+        None => "—".to_owned(),
+        Some(f) => {
+            let parts: Vec<&str> = f
+                .iter()
+                .map(|x| text.get(x.start..x.end).unwrap_or("?"))
+                .collect();
+            format!("“{}”", parts.join(" … "))
+        }
+    }
+}

@@ -43,16 +43,23 @@ struct Editor {
     words: Memo<Vec<Word>>,
     /// Note ids of the list positions around the current one, for `j`/`k`.
     neighbors: RwSignal<std::collections::HashMap<usize, NoteId>>,
+    /// What the last deletion removed (label, quoted text), offered for undo until the next
+    /// change.
+    deleted: RwSignal<Option<(String, String)>>,
+    /// Blind view: only my own spans and document labels are shown.
+    blind: RwSignal<bool>,
 }
 
 impl Editor {
-    /// Runs a saving command, tracking the saved state.
+    /// Runs a saving command, tracking the saved state. Any change ends the offer to undo
+    /// the last deletion.
     fn save<T: 'static>(
         self,
         fut: impl Future<Output = Result<T, ApiError>> + 'static,
         done: impl FnOnce(T) + 'static,
     ) {
         self.saved.set(SaveState::Saving);
+        self.deleted.set(None);
         spawn_local(async move {
             match fut.await {
                 Ok(v) => {
@@ -194,6 +201,12 @@ impl Editor {
                 match cur.map_or(Some(0), |i| (i + 1 < names.len()).then_some(i + 1)) {
                     Some(i) => {
                         attributes.insert(def.name.clone(), names[i].to_owned());
+                        // A value may preset others (every housing type is adverse).
+                        if let Some(value) = def.values.get(i) {
+                            for (name, preset) in &value.defaults {
+                                attributes.insert(name.clone(), preset.clone());
+                            }
+                        }
                     }
                     None => {
                         attributes.remove(&def.name);
@@ -290,12 +303,33 @@ impl Editor {
             return;
         };
         self.active.set(None);
+        let what = self.note.with_untracked(|n| {
+            let n = n.as_ref()?;
+            let span = n.spans.iter().find(|s| s.id == id)?;
+            let quote: String = span
+                .fragments
+                .iter()
+                .filter_map(|f| n.text.get(f.start..f.end))
+                .collect::<Vec<_>>()
+                .join(" … ");
+            let display = self
+                .ctx
+                .labels
+                .with_untracked(|ls| {
+                    ls.iter()
+                        .find(|l| l.name == span.label)
+                        .map(|l| l.display.clone())
+                })
+                .unwrap_or_else(|| span.label.clone());
+            Some((display, quote))
+        });
         self.save(async move { client::remove_span(id).await }, move |()| {
             self.note.update(|n| {
                 if let Some(n) = n {
                     n.spans.retain(|s| s.id != id);
                 }
             });
+            self.deleted.set(what);
         });
     }
 
@@ -310,6 +344,7 @@ impl Editor {
                 }
             },
             move |n: Option<NoteDetail>| {
+                self.deleted.set(None);
                 if let Some(n) = n {
                     self.note.set(Some(n));
                 }
@@ -418,6 +453,10 @@ impl Editor {
             }
             "d" => {
                 self.mark_done();
+                true
+            }
+            "b" => {
+                self.blind.update(|b| *b = !*b);
                 true
             }
             "a" => self.review(true),
@@ -532,6 +571,8 @@ pub fn AnnotatePage() -> impl IntoView {
         saved: RwSignal::new(SaveState::Saved),
         words,
         neighbors: RwSignal::new(std::collections::HashMap::new()),
+        deleted: RwSignal::new(None),
+        blind: RwSignal::new(false),
     };
     let help = RwSignal::new(false);
     let text_ref = NodeRef::<html::Div>::new();
@@ -541,6 +582,7 @@ pub fn AnnotatePage() -> impl IntoView {
         let Some((id, _)) = ctx.current.get() else {
             return;
         };
+        ed.deleted.set(None);
         spawn_local(async move {
             let asked = now_ms();
             match client::show_note(id).await {
@@ -609,12 +651,19 @@ pub fn AnnotatePage() -> impl IntoView {
     };
 
     // The spans list, as one HTML string like the text.
+    let me = move || {
+        ctx.project
+            .with(|p| p.as_ref().map(|p| p.annotator.clone()))
+            .unwrap_or_default()
+    };
     let spans_html = Memo::new(move |_| {
+        let blind = ed.blind.get();
+        let me = me();
         note.with(|n| {
             let Some(n) = n.as_ref() else { return String::new() };
             let esc = text::escape_html;
             let mut html = String::new();
-            for s in &n.spans {
+            for s in n.spans.iter().filter(|s| !blind || s.annotator == me) {
                 let quote = s.fragments.iter().filter_map(|f| n.text.get(f.start..f.end)).collect::<Vec<_>>().join(" … ");
                 let attrs = s.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
                 let color = ctx.labels.with(|ls| ls.iter().find(|l| l.name == s.label).map(|l| l.color.clone())).unwrap_or_default();
@@ -644,13 +693,17 @@ pub fn AnnotatePage() -> impl IntoView {
     // or the labels: one DOM update instead of a call per segment (20,000 characters with 200
     // spans switch in one go). Clicks and the active span are handled on the container.
     let text_html = Memo::new(move |_| {
+        let blind = ed.blind.get();
+        let me = me();
         note.with(|n| {
             let Some(n) = n.as_ref() else { return String::new() };
-            // Rejected suggestions stay in the project, not on the text.
+            // Rejected suggestions stay in the project, not on the text; the blind view shows
+            // only my own spans.
             let shown: Vec<Span> = n
                 .spans
                 .iter()
                 .filter(|s| s.status != AnnotationStatus::Rejected)
+                .filter(|s| !blind || s.annotator == me)
                 .cloned()
                 .collect();
             let color_of = |label: &str| {
@@ -682,6 +735,19 @@ pub fn AnnotatePage() -> impl IntoView {
                 ));
                 html.push_str(&text::escape_html(n.text.get(seg.start..seg.end).unwrap_or_default()));
                 html.push_str("</span>");
+                // A label tag where a span ends, so labels are told apart by name, not only by
+                // colour (not selectable: selections map to the text alone).
+                for span in covering.iter().filter(|s| s.fragments.last().is_some_and(|f| f.end == seg.end)) {
+                    let label = ctx
+                        .labels
+                        .with(|ls| ls.iter().find(|l| l.name == span.label).map(|l| l.display.clone()))
+                        .unwrap_or_else(|| span.label.clone());
+                    html.push_str(&format!(
+                        "<span class=\"tag\" aria-hidden=\"true\" style=\"border-color:{}\">{}</span>",
+                        text::escape_html(&color_of(&span.label)),
+                        text::escape_html(&label)
+                    ));
+                }
             }
             html
         })
@@ -778,6 +844,10 @@ pub fn AnnotatePage() -> impl IntoView {
                         </div>
                     </div>
                     <aside class="side" aria-label="Labels and annotations">
+                        <label class="blind-toggle" title="Hide other annotators' spans and labels while you annotate (b)">
+                            <input type="checkbox" id="blind-view" prop:checked=move || ed.blind.get() on:change=move |ev| ed.blind.set(event_target_checked(&ev)) />
+                            "Blind: only my annotations"
+                        </label>
                         <h2>"Span labels"</h2>
                         <ul class="labels">
                             {move || {
@@ -817,6 +887,13 @@ pub fn AnnotatePage() -> impl IntoView {
                             }
                             inner_html=move || spans_html.get()
                         ></ul>
+                        {move || ed.deleted.get().map(|(label, quote)| view! {
+                            <p class="undo-notice" id="undo-notice" role="status">
+                                {format!("Deleted {label} “{quote}”. ")}
+                                <button class="small" id="undo-delete" on:click=move |_| ed.history(false)>"Undo (u)"</button>
+                            </p>
+                        })}
+                        {move || active_span_panel(ed)}
                         <h2>"Document labels"</h2>
                         <ul class="doc-labels">
                             {move || {
@@ -847,6 +924,27 @@ pub fn AnnotatePage() -> impl IntoView {
                                     .collect_view()
                             }}
                         </ul>
+                        {move || {
+                            let me = me();
+                            let others: Vec<DocLabel> = if ed.blind.get() {
+                                Vec::new()
+                            } else {
+                                note.with(|n| {
+                                    n.as_ref()
+                                        .map(|n| n.doc_labels.iter().filter(|d| d.annotator != me && d.status == AnnotationStatus::Gold).cloned().collect())
+                                        .unwrap_or_default()
+                                })
+                            };
+                            (!others.is_empty()).then(|| view! {
+                                <h2>"Others' document labels"</h2>
+                                <ul class="doc-others" id="doc-others">
+                                    {others.into_iter().map(|d| {
+                                        let display = ctx.labels.with(|ls| ls.iter().find(|l| l.name == d.label).map(|l| l.display.clone())).unwrap_or_else(|| d.label.clone());
+                                        view! { <li>{display}<span class="muted">{format!(" by {}", d.annotator)}</span></li> }
+                                    }).collect_view()}
+                                </ul>
+                            })
+                        }}
                         {move || {
                             let suggested: Vec<DocLabel> = note.with(|n| {
                                 n.as_ref()
@@ -890,6 +988,7 @@ pub fn AnnotatePage() -> impl IntoView {
                             <dt>"Ctrl+Shift+Z"</dt><dd>"redo"</dd>
                             <dt>"d"</dt><dd>"mark the note done"</dd>
                             <dt>"a / x"</dt><dd>"accept / reject the suggested span (then the suggested document labels)"</dd>
+                            <dt>"b"</dt><dd>"blind view: show only my own annotations, or everyone's"</dd>
                             <dt>"j / k"</dt><dd>"next / previous note"</dd>
                             <dt>"Esc"</dt><dd>"clear the selection, close this"</dd>
                             <dt>"?"</dt><dd>"show or hide this list"</dd>
@@ -1022,4 +1121,74 @@ fn highlight_style(colors: &[String]) -> String {
         .collect();
     style.push_str(&format!("box-shadow:{};", lines.join(",")));
     style
+}
+
+/// The active span: its label, text and who made it, and each attribute of its label with its
+/// key, current value and what each value means (the values `y` and other attribute keys
+/// cycle through).
+fn active_span_panel(ed: Editor) -> Option<AnyView> {
+    let id = ed.active.get()?;
+    let (span, quote) = ed.note.with(|n| {
+        let n = n.as_ref()?;
+        let span = n.spans.iter().find(|s| s.id == id)?.clone();
+        let quote = span
+            .fragments
+            .iter()
+            .filter_map(|f| n.text.get(f.start..f.end))
+            .collect::<Vec<_>>()
+            .join(" … ");
+        Some((span, quote))
+    })?;
+    let label = ed
+        .ctx
+        .labels
+        .with(|ls| ls.iter().find(|l| l.name == span.label).cloned())?;
+    let attributes = label
+        .attributes
+        .iter()
+        .map(|def| {
+            let current = span
+                .attributes
+                .get(&def.name)
+                .cloned()
+                .or_else(|| def.default.clone())
+                .unwrap_or_else(|| "not set".to_owned());
+            let key = def.hotkey.clone().unwrap_or_default();
+            let values = def
+                .values
+                .iter()
+                .map(|v| {
+                    let class = if Some(&v.name) == span.attributes.get(&def.name) {
+                        "current"
+                    } else {
+                        ""
+                    };
+                    view! { <li class=class><code>{v.name.clone()}</code>{format!(" — {}", v.description)}</li> }
+                })
+                .collect_view();
+            view! {
+                <li data-attribute=def.name.clone()>
+                    <kbd>{key}</kbd>" "<strong>{def.name.clone()}</strong>{format!(": {current}")}
+                    <span class="muted">{format!(" — {}", def.description)}</span>
+                    <ul class="attribute-values">{values}</ul>
+                </li>
+            }
+        })
+        .collect_view();
+    Some(
+        view! {
+            <section class="active-span" id="active-span" aria-label="The selected span">
+                <h2>"Selected span"</h2>
+                <p>
+                    <strong>{label.display.clone()}</strong>
+                    {format!(" “{quote}” · {} · {}", span.annotator, span.status.as_str())}
+                </p>
+                {(!label.attributes.is_empty()).then(|| view! {
+                    <p class="muted">"Attribute keys toggle a flag or step to the next value:"</p>
+                    <ul class="attributes">{attributes}</ul>
+                })}
+            </section>
+        }
+        .into_any(),
+    )
 }
