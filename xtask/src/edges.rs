@@ -26,6 +26,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         "clinitune-studio",
         &["store", "tune", "rusqlite", "candle-core"],
     ),
+    // The fuzz targets call the libraries' public entry points, never SQL or a shell.
+    ("fuzz", &["rusqlite", "tauri", "clap"]),
 ];
 
 /// Fails when a workspace crate depends directly on something its layer must not use.
