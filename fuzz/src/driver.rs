@@ -332,13 +332,21 @@ pub fn fuzz(target: &'static Target, settings: &Settings) -> Result<Report, Stri
     Ok(report)
 }
 
-/// Runs every file under `dir` (`dir/TARGET/*`) through its target; the crashes, as
-/// `(file, message, location)`. Files of unknown targets are an error.
-pub fn replay(dir: &Path) -> Result<(usize, Vec<(PathBuf, String, String)>), String> {
-    let mut checked = 0;
-    let mut crashes = Vec::new();
+/// What replaying the kept inputs found.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    /// Inputs run.
+    pub checked: usize,
+    /// Those that still crash: file, panic message and location.
+    pub crashes: Vec<(PathBuf, String, String)>,
+}
+
+/// Runs every file under `dir` (`dir/TARGET/*`) through its target. A folder named after no
+/// target is an error.
+pub fn replay(dir: &Path) -> Result<Replayed, String> {
+    let mut replayed = Replayed::default();
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok((0, crashes));
+        return Ok(replayed);
     };
     let mut folders: Vec<PathBuf> = entries
         .flatten()
@@ -355,12 +363,12 @@ pub fn replay(dir: &Path) -> Result<(usize, Vec<(PathBuf, String, String)>), Str
             .ok_or_else(|| format!("{}: no target called {name:?}", folder.display()))?;
         let mut harness = target.harness()?;
         for (path, bytes) in crate::seeds::files_in(&folder) {
-            checked += 1;
+            replayed.checked += 1;
             if let Verdict::Crashed { message, location } = execute(harness.as_mut(), &bytes) {
-                crashes.push((path, message, location));
+                replayed.crashes.push((path, message, location));
                 harness = target.harness()?;
             }
         }
     }
-    Ok((checked, crashes))
+    Ok(replayed)
 }

@@ -44,7 +44,8 @@ fn run() -> Result<ExitCode, String> {
             }
             "--replay" => {
                 let dir = PathBuf::from(value()?);
-                let (checked, crashes) = replay(&dir)?;
+                let replayed = replay(&dir)?;
+                let (checked, crashes) = (replayed.checked, replayed.crashes);
                 for (file, message, location) in &crashes {
                     writeln!(out, "{}: {message} at {location}", file.display())
                         .map_err(|e| e.to_string())?;

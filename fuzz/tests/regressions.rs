@@ -4,7 +4,8 @@
 
 #[test]
 fn saved_crashing_inputs_are_read_or_refused_without_panicking() {
-    let (checked, crashes) = fuzz::driver::replay(&fuzz::seeds::regressions()).unwrap();
+    let replayed = fuzz::driver::replay(&fuzz::seeds::regressions()).unwrap();
+    let (checked, crashes) = (replayed.checked, replayed.crashes);
     let listed: Vec<String> = crashes
         .iter()
         .map(|(file, message, location)| format!("{}: {message} at {location}", file.display()))
