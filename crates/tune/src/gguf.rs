@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,6 +23,7 @@ use crate::error::Error;
 use crate::llama::{Llama, Weights};
 use crate::tokenizer::Tokenizer;
 
+mod header;
 pub mod write;
 
 /// An opened GGUF file (metadata read; tensors read on demand).
@@ -43,10 +44,25 @@ impl Gguf {
             path: path.to_owned(),
             source,
         })?;
-        let content = Content::read(&mut BufReader::new(file)).map_err(|e| Error::Config {
+        let not_gguf = |message: String| Error::Config {
             path: path.to_owned(),
-            message: format!("not a readable GGUF file: {e}"),
+            message: format!("not a readable GGUF file: {message}"),
+        };
+        let len = file
+            .metadata()
+            .map_err(|source| Error::Io {
+                path: path.to_owned(),
+                source,
+            })?
+            .len();
+        let mut reader = BufReader::new(file);
+        // Values candle's reader would panic on are refused first.
+        header::check(&mut reader, len).map_err(not_gguf)?;
+        reader.rewind().map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
         })?;
+        let content = Content::read(&mut reader).map_err(|e| not_gguf(e.to_string()))?;
         // A tensor with no elements (or more than memory can address) is a damaged file;
         // refused here, before any reader divides by or allocates for its shape.
         for (name, info) in &content.tensor_infos {

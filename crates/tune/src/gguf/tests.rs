@@ -192,3 +192,46 @@ fn gguf_tensor_with_a_zero_dimension_is_refused_on_open() {
     std::fs::write(&path, tiny_gguf(&[32, 1], &row)).unwrap();
     assert!(Gguf::open(&path).is_ok());
 }
+
+/// A GGUF v3 file with no tensors and one metadata pair, `general.alignment` as a u32.
+fn gguf_with_alignment(alignment: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(b"GGUF");
+    b.extend_from_slice(&3u32.to_le_bytes()); // version
+    b.extend_from_slice(&0u64.to_le_bytes()); // tensors
+    b.extend_from_slice(&1u64.to_le_bytes()); // metadata pairs
+    let key = b"general.alignment";
+    b.extend_from_slice(&(key.len() as u64).to_le_bytes());
+    b.extend_from_slice(key);
+    b.extend_from_slice(&4u32.to_le_bytes()); // GGUF_TYPE_UINT32
+    b.extend_from_slice(&alignment.to_le_bytes());
+    b
+}
+
+// Issue 17, item 3 (found by `cargo xtask reliability fuzz`): an alignment of 0 made candle's
+// reader divide by zero; any alignment that is not a power of two is refused on open.
+#[test]
+fn gguf_alignment_that_is_not_a_power_of_two_is_refused_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aligned.gguf");
+    for bad in [0, 3, 48] {
+        std::fs::write(&path, gguf_with_alignment(bad)).unwrap();
+        let message = Gguf::open(&path).err().unwrap().to_string();
+        assert!(message.contains("power of two"), "{bad}: {message}");
+    }
+    std::fs::write(&path, gguf_with_alignment(64)).unwrap();
+    assert!(Gguf::open(&path).is_ok());
+}
+
+// Issue 17, item 3: a string that declares more bytes than the file has is refused before
+// anything that size is allocated.
+#[test]
+fn gguf_metadata_longer_than_the_file_is_refused_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.gguf");
+    let mut b = gguf_with_alignment(32);
+    b[24..32].copy_from_slice(&u64::MAX.to_le_bytes()); // the key's length
+    std::fs::write(&path, b).unwrap();
+    let message = Gguf::open(&path).err().unwrap().to_string();
+    assert!(message.contains("left in the file"), "{message}");
+}
