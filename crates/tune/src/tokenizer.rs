@@ -226,6 +226,10 @@ impl Tokenizer {
     }
 }
 
+/// Template instructions one render may run: real chat templates need a few hundred per
+/// message, so a conversation of thousands of messages fits; a runaway loop does not.
+const TEMPLATE_FUEL: u64 = 5_000_000;
+
 /// Renders `template` over `messages` with Jinja set up as transformers does.
 pub fn render_chat(
     template: &str,
@@ -235,6 +239,9 @@ pub fn render_chat(
     eos_token: Option<&str>,
 ) -> Result<String, Error> {
     let mut env = minijinja::Environment::new();
+    // A template comes with a downloaded model: one that loops without end (found by
+    // `cargo xtask reliability fuzz`) stops with an error instead of hanging generation.
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     env.add_function(

@@ -54,3 +54,24 @@ fn template_errors_are_reported() {
     let err = render_chat("{% for m in messages %}", &[], false, None, None).unwrap_err();
     assert!(err.to_string().starts_with("chat template:"), "{err}");
 }
+
+// Issue 17, item 3 (found by `cargo xtask reliability fuzz`): a template that loops without end
+// stops with an error; a long conversation through a real template still renders.
+#[test]
+fn runaway_template_stops_and_long_conversations_still_render() {
+    let endless =
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+    let err = render_chat(endless, &[], false, None, None).unwrap_err();
+    assert!(err.to_string().contains("fuel"), "{err}");
+
+    let template =
+        std::fs::read_to_string(fixtures().join("tiny-llama/chat_template.jinja")).unwrap();
+    let messages: Vec<ChatMessage> = (0..5000)
+        .map(|i| ChatMessage {
+            role: if i % 2 == 0 { "user" } else { "assistant" }.to_owned(),
+            content: format!("message {i}"),
+        })
+        .collect();
+    let text = render_chat(&template, &messages, true, None, None).unwrap();
+    assert!(text.contains("message 4999"));
+}
