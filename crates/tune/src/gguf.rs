@@ -77,6 +77,21 @@ impl Gguf {
                     ),
                 });
             }
+            // A shape that promises more bytes than the file holds is refused here, before
+            // its size is computed (it could overflow) or allocated.
+            let block = info.ggml_dtype.block_size();
+            let bytes = elements
+                .map(|n| n / block.max(1))
+                .and_then(|blocks| blocks.checked_mul(info.ggml_dtype.type_size()));
+            if bytes.is_none_or(|b| b as u64 > len) {
+                return Err(Error::Tensor {
+                    name: name.clone(),
+                    message: format!(
+                        "has shape {dims:?}, more than the {len} bytes of {}; the GGUF file is damaged",
+                        path.display()
+                    ),
+                });
+            }
         }
         Ok(Gguf {
             path: path.to_owned(),

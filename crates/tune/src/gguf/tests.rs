@@ -235,3 +235,14 @@ fn gguf_metadata_longer_than_the_file_is_refused_on_open() {
     let message = Gguf::open(&path).err().unwrap().to_string();
     assert!(message.contains("left in the file"), "{message}");
 }
+
+// Issue 17, item 3: a tensor whose shape promises more bytes than the file has (here about an
+// exabyte) is refused on open, before anything that size is computed or allocated.
+#[test]
+fn gguf_tensor_larger_than_the_file_is_refused_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.gguf");
+    std::fs::write(&path, tiny_gguf(&[1 << 40, 1 << 20], &[0; 34])).unwrap();
+    let message = Gguf::open(&path).err().unwrap().to_string();
+    assert!(message.contains("more than the"), "{message}");
+}
