@@ -162,10 +162,23 @@ impl Gguf {
             Some(_) => self.meta_usize("llama.attention.head_count_kv")?,
             None => heads,
         };
+        // The same checks as a config.json's: these values divide shapes later on.
+        if heads == 0 || kv_heads == 0 || !heads.is_multiple_of(kv_heads) {
+            return Err(self.bad(
+                "llama.attention.head_count",
+                format!("{heads} heads is not a multiple of {kv_heads} key/value heads"),
+            ));
+        }
         let head_dim = match self.content.metadata.get("llama.rope.dimension_count") {
             Some(_) => self.meta_usize("llama.rope.dimension_count")?,
-            None => hidden / heads.max(1),
+            None => hidden / heads,
         };
+        if !head_dim.is_multiple_of(2) {
+            return Err(self.bad(
+                "llama.rope.dimension_count",
+                format!("head dimension {head_dim} must be even for rotary embeddings"),
+            ));
+        }
         let vocab = self.strings("tokenizer.ggml.tokens")?.len();
         Ok(Config {
             vocab_size: vocab,
@@ -471,6 +484,11 @@ fn gguf_name(hf: &str) -> Option<String> {
 /// Undoes llama.cpp's row permutation of a query/key projection `(heads·head_dim, in)`.
 pub fn unpermute(w: &Tensor, heads: usize) -> Result<Tensor, Error> {
     let (out, inp) = w.dims2()?;
+    if heads == 0 || !out.is_multiple_of(2 * heads) {
+        return Err(Error::Invalid {
+            message: format!("cannot split {out} projection rows into {heads} heads of pairs"),
+        });
+    }
     let half = out / heads / 2;
     // (heads, half, 2, in) → (heads, 2, half, in) → (out, in)
     Ok(w.reshape((heads, half, 2, inp))?

@@ -246,3 +246,15 @@ fn gguf_tensor_larger_than_the_file_is_refused_on_open() {
     let message = Gguf::open(&path).err().unwrap().to_string();
     assert!(message.contains("more than the"), "{message}");
 }
+
+// Issue 17, item 3: a query/key projection that does not split into the heads (0 heads from a
+// damaged GGUF header) is an error, not a division by zero.
+#[test]
+fn unpermute_refuses_rows_that_do_not_split_into_heads() {
+    let w = Tensor::zeros((8, 4), DType::F32, &Device::Cpu).unwrap();
+    for heads in [0, 3] {
+        let message = unpermute(&w, heads).unwrap_err().to_string();
+        assert!(message.contains("heads of pairs"), "{heads}: {message}");
+    }
+    assert!(unpermute(&w, 2).is_ok());
+}
