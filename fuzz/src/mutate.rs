@@ -1,7 +1,8 @@
 //! Deterministic mutations of byte strings, libFuzzer-style but without coverage feedback: each
 //! round applies one to four of bit flips, byte inserts and deletes, chunk duplication, splicing
-//! with another input, "interesting" integers overwritten at random offsets (the values that make
-//! a header promise gigabytes or nothing) and truncation.
+//! with another input, "interesting" integers overwritten at random offsets or over the next
+//! small integer (the values that make a header promise gigabytes or nothing), numbers in text
+//! replaced by such values, and truncation.
 
 /// SplitMix64: small, fast and the same on every machine, so a run is replayed from its seed.
 #[derive(Debug, Clone)]
@@ -101,7 +102,9 @@ pub fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
 }
 
 fn mutate_once(rng: &mut Rng, out: &mut Vec<u8>, other: &[u8]) {
-    match rng.below(10) {
+    match rng.below(12) {
+        10 => overwrite_small_integer(rng, out),
+        11 => replace_number_text(rng, out),
         0 | 1 => {
             // Bit flip.
             if !out.is_empty() {
@@ -162,6 +165,61 @@ fn mutate_once(rng: &mut Rng, out: &mut Vec<u8>, other: &[u8]) {
             out.truncate(keep);
         }
     }
+}
+
+/// Binary formats keep counts, lengths, types and dimensions as small little-endian integers:
+/// from a random offset, the next 4 bytes that read as one (1 to 4096) are overwritten with an
+/// interesting value, so a header field is hit far more often than at a random offset.
+fn overwrite_small_integer(rng: &mut Rng, out: &mut [u8]) {
+    if out.len() < 4 {
+        return;
+    }
+    let start = rng.below(out.len() - 3);
+    let found = (start..out.len() - 3).find(|&i| {
+        let v = u32::from_le_bytes([out[i], out[i + 1], out[i + 2], out[i + 3]]);
+        (1..=4096).contains(&v)
+    });
+    let Some(at) = found else { return };
+    let value = INTERESTING[rng.below(INTERESTING.len())];
+    let width = if out.len() - at >= 8 && rng.one_in(2) {
+        8
+    } else {
+        4
+    };
+    out[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
+}
+
+/// Numbers written as text that break offsets, counts and sizes.
+const NUMBER_TEXTS: &[&str] = &[
+    "0",
+    "-1",
+    "1",
+    "65536",
+    "2147483648",
+    "4294967295",
+    "4294967296",
+    "9223372036854775807",
+    "18446744073709551615",
+    "1e309",
+    "-0",
+    "1.5",
+];
+
+/// Text formats keep offsets and counts as digits: from a random offset, the next run of ASCII
+/// digits is replaced by one of [`NUMBER_TEXTS`].
+fn replace_number_text(rng: &mut Rng, out: &mut Vec<u8>) {
+    if out.is_empty() {
+        return;
+    }
+    let from = rng.below(out.len());
+    let Some(start) = (from..out.len()).find(|&i| out[i].is_ascii_digit()) else {
+        return;
+    };
+    let end = (start..out.len())
+        .find(|&i| !out[i].is_ascii_digit())
+        .unwrap_or(out.len());
+    let number = NUMBER_TEXTS[rng.below(NUMBER_TEXTS.len())];
+    out.splice(start..end, number.bytes());
 }
 
 /// The smallest input found by removing chunks (halves, quarters, … single bytes) while
