@@ -122,6 +122,7 @@ pub enum Command {
     /// Train a LoRA adapter: sft, dpo, salt, classify or domain (writes a PEFT adapter,
     /// trainer_state.json and a resumable checkpoint to --out), or write the run as a TRL +
     /// Accelerate job for a bigger machine (--export-job DIR).
+    #[command(after_long_help = TRAIN_HELP)]
     Train(Box<TrainArgs>),
     /// Classify texts or the project's notes with a trained classifier adapter: per-label
     /// probabilities and the labels over threshold, one JSON line per item; optionally tune
@@ -710,6 +711,25 @@ pub struct TrainArgs {
     #[arg(long, value_delimiter = ',')]
     pub labels: Option<Vec<String>>,
 }
+
+/// What `train --help` adds about each objective's data and outputs.
+const TRAIN_HELP: &str = "\
+Classification (classify):
+  Data: one JSON object per line, {\"text\": \"...\", \"labels\": [\"HOUSING\", ...]}; an empty
+  list is a text with none of the labels. From a project: each annotated note's gold document
+  labels and span labels.
+  Labels: --labels A,B,C fixes their order; else those found in the data, sorted. The order is
+  saved as labels.json beside the adapter (one label per row of the score head); continuing a
+  classifier (--init-adapter) needs the same labels in the same order.
+  Pooling: the score head reads the hidden state of each text's last token (as transformers'
+  LlamaForSequenceClassification), so a classifier sees the end of what it reads.
+  Thresholds: not chosen here. `clinitune predict --tune-thresholds-on validation` picks one
+  per label on held-out data and saves thresholds.json beside the adapter.
+  Held-out figures: loss and macro AUROC every --eval-steps on --eval-data or --eval-fraction.
+
+Preferences (dpo, salt): {\"prompt\", \"chosen\", \"rejected\"} per line.
+Generation (sft): {\"prompt\", \"completion\"} or {\"messages\": [...]} per line.
+Domain adaptation (domain): {\"text\"} per line.";
 
 /// `audit` subcommands.
 #[derive(Debug, Subcommand)]
