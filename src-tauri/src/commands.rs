@@ -104,8 +104,20 @@ pub fn project_open(
     app: AppHandle,
     state: State<'_, AppState>,
     path: String,
+    passphrase: Option<String>,
 ) -> Reply<ProjectInfo> {
-    let project = studio::Project::open(&PathBuf::from(path))?;
+    let path = PathBuf::from(path);
+    if let Some(p) = passphrase.filter(|p| !p.is_empty()) {
+        studio::keys::remember_passphrase(&path, studio::keys::Passphrase::new(p));
+    }
+    let project = match studio::Project::open(&path) {
+        Ok(p) => p,
+        Err(e) => {
+            // A wrong passphrase is not kept for the next try.
+            studio::keys::forget_passphrase(&path);
+            return Err(e.into());
+        }
+    };
     let info = state.install(project)?;
     state.update_title(&app);
     Ok(info)
@@ -117,6 +129,7 @@ pub fn project_create(
     app: AppHandle,
     state: State<'_, AppState>,
     path: String,
+    passphrase: Option<String>,
 ) -> Reply<ProjectInfo> {
     let path = PathBuf::from(path);
     if path.exists() {
@@ -126,7 +139,17 @@ pub fn project_create(
         )
         .with_hint("open it instead, or choose another name"));
     }
-    let info = state.open_or_create(&path)?;
+    let info = match passphrase.filter(|p| !p.is_empty()) {
+        Some(p) => {
+            let project = studio::Project::create_with_key(
+                &path,
+                &["sdoh".to_owned(), "outcomes".to_owned()],
+                Some(studio::keys::Passphrase::new(p)),
+            )?;
+            state.install(project)?
+        }
+        None => state.open_or_create(&path)?,
+    };
     state.update_title(&app);
     Ok(info)
 }

@@ -91,12 +91,37 @@ pub async fn project_current() -> Result<Option<ProjectInfo>, ApiError> {
 
 /// Opens a project file.
 pub async fn project_open(path: String) -> Result<ProjectInfo, ApiError> {
-    call("project_open", json!({ "path": path })).await
+    call("project_open", json!({ "path": path, "passphrase": null })).await
+}
+
+/// Opens an encrypted project with its passphrase.
+pub async fn project_unlock(path: String, passphrase: String) -> Result<ProjectInfo, ApiError> {
+    call(
+        "project_open",
+        json!({ "path": path, "passphrase": passphrase }),
+    )
+    .await
 }
 
 /// Creates a project file with the built-in schemas.
 pub async fn project_create(path: String) -> Result<ProjectInfo, ApiError> {
-    call("project_create", json!({ "path": path })).await
+    call(
+        "project_create",
+        json!({ "path": path, "passphrase": null }),
+    )
+    .await
+}
+
+/// Creates a project encrypted with `passphrase`, and opens it.
+pub async fn project_create_encrypted(
+    path: String,
+    passphrase: String,
+) -> Result<ProjectInfo, ApiError> {
+    call(
+        "project_create",
+        json!({ "path": path, "passphrase": passphrase }),
+    )
+    .await
 }
 
 /// Opens (creating on first use) the demo project.

@@ -39,6 +39,11 @@ pub enum Command {
         /// A schema file or built-in schema name; repeat for several.
         #[arg(long = "schema", value_name = "FILE")]
         schemas: Vec<String>,
+        /// Encrypt the project (file and write-ahead log) with a passphrase: typed at the
+        /// prompt twice, or taken from $CLINITUNE_PASSPHRASE. Without it the project cannot be
+        /// opened; it cannot be recovered.
+        #[arg(long)]
+        encrypt: bool,
     },
     /// Import notes from CSV, JSONL, a folder of .txt files, a brat corpus, a Label Studio JSON
     /// export or Prodigy JSONL.
@@ -148,6 +153,9 @@ pub enum Command {
     /// Score predictions against gold: F1 and AUROC for labels, ROUGE for texts, with 95% CIs.
     #[command(subcommand)]
     Eval(crate::eval::EvalCommand),
+    /// Change an encrypted project's passphrase (the new one typed twice at the prompt, or
+    /// from $CLINITUNE_NEW_PASSPHRASE; the current one as for any command).
+    Rekey,
     /// The project's audit trail: who did what and when (never note text), hash-chained.
     #[command(subcommand)]
     Audit(AuditCommand),

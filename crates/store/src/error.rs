@@ -119,6 +119,18 @@ pub enum Error {
         /// Its id or name.
         id: String,
     },
+    /// The project is encrypted and no passphrase was given for it.
+    #[error("{} is encrypted: its passphrase is needed to open it", path.display())]
+    Encrypted {
+        /// The project file.
+        path: PathBuf,
+    },
+    /// The passphrase given does not open the project.
+    #[error("the passphrase does not open {}", path.display())]
+    WrongPassphrase {
+        /// The project file.
+        path: PathBuf,
+    },
     /// A request is invalid (bad offsets, label not allowed on spans…).
     #[error("{0}")]
     Invalid(String),
