@@ -76,6 +76,7 @@ const COMMANDS: &[&str] = &[
     "evaluation_compare",
     "evaluation_run",
     "evaluation_save_files",
+    "bias_audit",
     "notes_import",
     "notes_export",
 ];

@@ -85,6 +85,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         crate::evaluate::evaluation_compare,
         crate::evaluate::evaluation_run,
         crate::evaluate::evaluation_save_files,
+        crate::evaluate::bias_audit,
         crate::transfer::notes_import,
         crate::transfer::notes_export,
     ]

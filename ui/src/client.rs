@@ -552,3 +552,21 @@ pub async fn evaluation_save_files(
     )
     .await
 }
+
+/// The bias audit of a classifier run (and a second one to compare): the pairs file is chosen
+/// through the dialog (`None` when cancelled); `on_progress` gets the job id and the progress.
+pub async fn bias_audit(
+    run: &str,
+    compare_run: Option<&str>,
+    on_progress: impl FnMut(api::EvaluateProgress) + 'static,
+) -> Result<Option<api::BiasReport>, ApiError> {
+    let channel = Channel::new(on_progress)?;
+    let reply = call_with(
+        "bias_audit",
+        json!({ "run": run, "compare_run": compare_run }),
+        |args| js_sys::Reflect::set(args, &JsValue::from_str("on_progress"), &channel.js).is_ok(),
+    )
+    .await;
+    channel.close();
+    reply
+}

@@ -27,9 +27,20 @@ fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
 }
 
-/// Whether the project file at `path` is encrypted: a non-empty file that does not start with
-/// SQLite's plain header.
+/// Whether the project file at `path` is encrypted: a file of whole database pages (SQLCipher
+/// writes at least two of 4 KiB) that does not start with SQLite's plain header. A text file or
+/// anything else is "not encrypted", and is then refused as not a project.
 pub fn is_encrypted(path: &Path) -> Result<bool> {
+    let len = std::fs::metadata(path)
+        .map_err(|source| Error::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?
+        .len();
+    if len < 1024 || len % 512 != 0 {
+        return Ok(false);
+    }
     let mut head = [0u8; 16];
     let mut file = std::fs::File::open(path).map_err(|source| Error::Io {
         action: "read",
