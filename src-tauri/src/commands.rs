@@ -30,6 +30,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         project_demo,
         recent_projects,
         forget_recent_project,
+        locked_startup_project,
         search_notes,
         count_notes,
         show_note,
@@ -177,6 +178,13 @@ pub fn project_demo(app: AppHandle, state: State<'_, AppState>) -> Reply<Project
     let info = state.install(project)?;
     state.update_title(&app);
     Ok(info)
+}
+
+/// The project the app was started on when it is encrypted and waits for its passphrase (the
+/// projects page then asks for it); `None` otherwise. Answered once.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn locked_startup_project(state: State<'_, AppState>) -> Option<String> {
+    state.take_locked_startup().map(|p| p.display().to_string())
 }
 
 /// Projects opened before, newest first.

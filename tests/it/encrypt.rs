@@ -209,6 +209,19 @@ async fn the_app_unlocks_an_encrypted_project_and_creates_one() {
         .unwrap();
     app.wait_css("#note-count").await;
     app.close().await;
+
+    // Started on the encrypted project, the app asks for its passphrase straight away.
+    let app = desktop
+        .launch(&["--project", project.to_str().unwrap()])
+        .await;
+    app.wait_until("#unlock", |t| t.contains("is encrypted")).await;
+    app.keys(
+        "#unlock-passphrase",
+        &format!("correct horse battery staple{}", Key::Enter),
+    )
+    .await;
+    app.wait_until("#note-count", |t| t == "1 note").await;
+    app.close().await;
     let head = std::fs::read(&fresh).unwrap();
     assert!(
         head.len() > 16 && &head[..16] != b"SQLite format 3\0",

@@ -134,6 +134,11 @@ pub async fn recent_projects() -> Result<Vec<RecentProject>, ApiError> {
     call("recent_projects", json!({})).await
 }
 
+/// The encrypted project the app was started on, waiting for its passphrase (asked once).
+pub async fn locked_startup_project() -> Result<Option<String>, ApiError> {
+    call("locked_startup_project", json!({})).await
+}
+
 /// Takes a project off the recent list (its file is left alone).
 pub async fn forget_recent_project(path: &str) -> Result<Vec<RecentProject>, ApiError> {
     call("forget_recent_project", json!({ "path": path })).await

@@ -22,6 +22,14 @@ pub fn ProjectsPage() -> impl IntoView {
     let new_pass = RwSignal::new(String::new());
     let new_pass_again = RwSignal::new(String::new());
 
+    // Started on an encrypted project: ask for its passphrase here.
+    spawn_local(async move {
+        if let Ok(Some(p)) = client::locked_startup_project().await {
+            ctx.error.set(None);
+            path.set(p.clone());
+            locked.set(Some(p));
+        }
+    });
     // Runs an open/create request, then shows the notes; an encrypted project asks for its
     // passphrase.
     let open_with =
