@@ -6,8 +6,10 @@ mod bench;
 mod bench_train;
 mod demo_review;
 mod edges;
+mod kill;
 mod llama_env;
 mod model;
+mod reliability;
 mod studio;
 mod torch_env;
 
@@ -38,6 +40,8 @@ tasks:
   bench store    import/search/annotation benchmark (JSON on the last line)
   bench generate decode speed of the default model against llama.cpp (JSON on the last line)
   bench review   time to save an edit, batch generation notes/s and tokens/s (JSON on the last line)
+  reliability kill   SIGKILL the release CLI at random moments during import, annotation, review,
+                 generation and training; check the project after each kill (JSON on the last line)
 ";
 
 fn main() -> ExitCode {
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("fetch-model") => model::fetch_default().map(drop),
         Some("bench") => bench::run(&args[1..]),
+        Some("reliability") => reliability::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

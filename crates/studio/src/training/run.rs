@@ -50,7 +50,9 @@ pub fn train(
 ) -> Result<TrainSummary, Error> {
     let settings = plan::resolve(request)?;
     let out = PathBuf::from(&settings.out);
-    if !settings.resume && out.join(tune::train::CHECKPOINT_DIR).exists() {
+    // A run killed between the two renames that replace its checkpoint has only
+    // `checkpoint.old`: it is a run to resume all the same, never one to overwrite.
+    if !settings.resume && tune::train::has_checkpoint(&out) {
         return Err(Error::RunExists { out });
     }
     let m = models::load_on(
