@@ -240,7 +240,10 @@ impl AppState {
 
     /// Remembers that the startup project is encrypted and waits for its passphrase.
     pub fn set_locked_startup(&self, path: PathBuf) {
-        *self.locked_startup.lock().unwrap_or_else(|p| p.into_inner()) = Some(path);
+        *self
+            .locked_startup
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(path);
     }
 
     /// The startup project waiting for its passphrase, if any (asked once).

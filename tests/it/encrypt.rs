@@ -214,7 +214,8 @@ async fn the_app_unlocks_an_encrypted_project_and_creates_one() {
     let app = desktop
         .launch(&["--project", project.to_str().unwrap()])
         .await;
-    app.wait_until("#unlock", |t| t.contains("is encrypted")).await;
+    app.wait_until("#unlock", |t| t.contains("is encrypted"))
+        .await;
     app.keys(
         "#unlock-passphrase",
         &format!("correct horse battery staple{}", Key::Enter),
