@@ -214,10 +214,18 @@ impl Db<'_> {
             text,
             meta,
         ) = row;
+        let corrupt = |column: &'static str, reason: &str| Error::Corrupt {
+            table: "notes",
+            id: note.0,
+            column,
+            reason: reason.to_owned(),
+        };
         let metadata = match serde_json::from_str(&meta) {
             Ok(serde_json::Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
+            _ => return Err(corrupt("metadata", "is not a JSON object")),
         };
+        let status = NoteStatus::parse(&status)
+            .ok_or_else(|| corrupt("status", "is not one this version knows"))?;
         Ok(NoteDetail {
             id: note,
             external_id,
@@ -226,7 +234,7 @@ impl Db<'_> {
             subject_id,
             hadm_id,
             chart_date,
-            status: NoteStatus::parse(&status).unwrap_or(NoteStatus::Todo),
+            status,
             text,
             metadata,
             spans: self.spans_of_note(note)?,
@@ -297,11 +305,17 @@ impl Db<'_> {
             let (id, external_id, category, status, raw_snippet, chars) =
                 row.map_err(|e| search_error(&query.text, e))?;
             let (snippet, highlights) = split_marks(&raw_snippet);
+            let status = NoteStatus::parse(&status).ok_or_else(|| Error::Corrupt {
+                table: "notes",
+                id,
+                column: "status",
+                reason: "is not one this version knows".to_owned(),
+            })?;
             out.push(NoteSummary {
                 id: NoteId(id),
                 external_id,
                 category,
-                status: NoteStatus::parse(&status).unwrap_or(NoteStatus::Todo),
+                status,
                 snippet,
                 highlights,
                 chars: usize::try_from(chars).unwrap_or(0),

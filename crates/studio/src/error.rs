@@ -210,6 +210,12 @@ impl From<Error> for ApiError {
                     ErrorKind::InvalidInput,
                     Some("Open a .clinitune project file, or create a new project."),
                 ),
+                store::Error::Corrupt { .. } => (
+                    ErrorKind::Corrupt,
+                    Some(
+                        "Nothing was changed. Restore the project from a backup, or tell whoever supports Clinitune which row it names.",
+                    ),
+                ),
                 store::Error::Encrypted { .. } => (
                     ErrorKind::Locked,
                     Some("Give the project's passphrase to open it."),
