@@ -860,3 +860,70 @@ fn a_classifier_is_not_merged_and_is_continued_only_on_its_own_labels() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Issue 16, item 1: after `predict --as-suggestions`, the notes list can put the notes the
+/// classifier was least sure of first — ordered by the smallest distance of a label's
+/// probability from its threshold, worked out here from the predictions `predict` wrote.
+#[test]
+fn notes_are_listed_least_certain_first_after_suggestions() {
+    let s = Sandbox::new();
+    let adapter = train_classifier(&s);
+    s.ok(&["init", s.project().to_str().unwrap(), "--schema", "sdoh"]);
+    let notes = s.path("notes.jsonl");
+    let lines: Vec<Value> = test_items()
+        .iter()
+        .enumerate()
+        .map(|(i, item)| serde_json::json!({"id": format!("n{i}"), "text": item["text"]}))
+        .collect();
+    write_jsonl(&notes, &lines);
+    s.ok(&["import", notes.to_str().unwrap()]);
+    // Before any prediction the order is the notes' own.
+    let before: Vec<i64> = s
+        .json(&["notes", "list", "--order", "uncertainty"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_i64().unwrap())
+        .collect();
+    let mut sorted = before.clone();
+    sorted.sort();
+    assert_eq!(before, sorted);
+
+    let out = s.path("p.jsonl");
+    s.ok(&[
+        "predict",
+        "--model",
+        &tiny(),
+        "--adapter",
+        &adapter,
+        "--threshold",
+        "0.5",
+        "--as-suggestions",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let mut margins: Vec<(f64, i64)> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let m = v["probabilities"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|p| (p.as_f64().unwrap() - 0.5).abs())
+                .fold(f64::INFINITY, f64::min);
+            (m, v["id"].as_i64().unwrap())
+        })
+        .collect();
+    margins.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let expected: Vec<i64> = margins.iter().map(|(_, id)| *id).collect();
+    let listed: Vec<i64> = s
+        .json(&["notes", "list", "--order", "uncertainty"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, expected);
+}

@@ -306,7 +306,8 @@ pub struct Filters {
     /// Skip this many results.
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
-    /// Order: by note id (fast) or best match first (ranks every match).
+    /// Order: by note id (fast), best match first (ranks every match) or least certain first
+    /// (the notes a classifier was least sure of, after predict --as-suggestions).
     #[arg(long, value_enum, default_value_t = Order::Id)]
     pub order: Order,
 }
@@ -318,6 +319,8 @@ pub enum Order {
     Id,
     /// Best match first (BM25).
     Relevance,
+    /// The notes a classifier was least sure about first (after `predict --as-suggestions`).
+    Uncertainty,
 }
 
 /// `schema` subcommands.

@@ -729,6 +729,7 @@ fn notes(
             order: match f.order {
                 args::Order::Id => api::SearchOrder::Id,
                 args::Order::Relevance => api::SearchOrder::Relevance,
+                args::Order::Uncertainty => api::SearchOrder::Uncertainty,
             },
         })
     };

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_review.sql"),
     include_str!("migrations/0003_evaluations.sql"),
     include_str!("migrations/0004_audit_chain.sql"),
+    include_str!("migrations/0005_uncertainty.sql"),
 ];
 
 /// An open project file.
