@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "project_demo",
     "recent_projects",
     "forget_recent_project",
+    "locked_startup_project",
     "search_notes",
     "count_notes",
     "show_note",
@@ -76,6 +77,7 @@ const COMMANDS: &[&str] = &[
     "evaluation_compare",
     "evaluation_run",
     "evaluation_save_files",
+    "bias_audit",
     "notes_import",
     "notes_export",
 ];

@@ -30,6 +30,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         project_demo,
         recent_projects,
         forget_recent_project,
+        locked_startup_project,
         search_notes,
         count_notes,
         show_note,
@@ -85,6 +86,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         crate::evaluate::evaluation_compare,
         crate::evaluate::evaluation_run,
         crate::evaluate::evaluation_save_files,
+        crate::evaluate::bias_audit,
         crate::transfer::notes_import,
         crate::transfer::notes_export,
     ]
@@ -104,8 +106,20 @@ pub fn project_open(
     app: AppHandle,
     state: State<'_, AppState>,
     path: String,
+    passphrase: Option<String>,
 ) -> Reply<ProjectInfo> {
-    let project = studio::Project::open(&PathBuf::from(path))?;
+    let path = PathBuf::from(path);
+    if let Some(p) = passphrase.filter(|p| !p.is_empty()) {
+        studio::keys::remember_passphrase(&path, studio::keys::Passphrase::new(p));
+    }
+    let project = match studio::Project::open(&path) {
+        Ok(p) => p,
+        Err(e) => {
+            // A wrong passphrase is not kept for the next try.
+            studio::keys::forget_passphrase(&path);
+            return Err(e.into());
+        }
+    };
     let info = state.install(project)?;
     state.update_title(&app);
     Ok(info)
@@ -117,6 +131,7 @@ pub fn project_create(
     app: AppHandle,
     state: State<'_, AppState>,
     path: String,
+    passphrase: Option<String>,
 ) -> Reply<ProjectInfo> {
     let path = PathBuf::from(path);
     if path.exists() {
@@ -126,7 +141,17 @@ pub fn project_create(
         )
         .with_hint("open it instead, or choose another name"));
     }
-    let info = state.open_or_create(&path)?;
+    let info = match passphrase.filter(|p| !p.is_empty()) {
+        Some(p) => {
+            let project = studio::Project::create_with_key(
+                &path,
+                &["sdoh".to_owned(), "outcomes".to_owned()],
+                Some(studio::keys::Passphrase::new(p)),
+            )?;
+            state.install(project)?
+        }
+        None => state.open_or_create(&path)?,
+    };
     state.update_title(&app);
     Ok(info)
 }
@@ -153,6 +178,13 @@ pub fn project_demo(app: AppHandle, state: State<'_, AppState>) -> Reply<Project
     let info = state.install(project)?;
     state.update_title(&app);
     Ok(info)
+}
+
+/// The project the app was started on when it is encrypted and waits for its passphrase (the
+/// projects page then asks for it); `None` otherwise. Answered once.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn locked_startup_project(state: State<'_, AppState>) -> Option<String> {
+    state.take_locked_startup().map(|p| p.display().to_string())
 }
 
 /// Projects opened before, newest first.

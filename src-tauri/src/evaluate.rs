@@ -5,16 +5,16 @@
 use std::path::Path;
 
 use api::{
-    ApiError, ComparisonReport, EvaluateProgress, EvaluationDetail, EvaluationId,
-    EvaluationSummary, MetricSettings, Split,
+    ApiError, BiasReport, BiasRequest, ComparisonReport, ErrorKind, EvaluateProgress,
+    EvaluationDetail, EvaluationId, EvaluationSummary, MetricSettings, Split,
 };
-use tauri::State;
 use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
 
 use crate::review::for_app;
 use crate::state::AppState;
 use crate::train::own_run;
-use crate::transfer::blocking;
+use crate::transfer::{Pick, blocking, pick};
 
 type Reply<T> = Result<T, ApiError>;
 
@@ -106,4 +106,66 @@ pub fn evaluation_save_files(
         )
         .map(|e| e.summary)
     })
+}
+
+/// The bias audit of a classifier run (and, to compare, a second run on the same model): the
+/// pairs file (SHADR's demographic CSV, or JSONL of original, inserted and group) is chosen
+/// through the dialog; `None` when the clinician cancels it. Progress goes to `on_progress`
+/// with the job id that cancels it.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn bias_audit(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    run: String,
+    compare_run: Option<String>,
+    on_progress: Channel<EvaluateProgress>,
+) -> Reply<Option<BiasReport>> {
+    let project_path = state.project_path()?;
+    let first = studio::evaluation::runs::run_request(&own_run(&project_path, &run)?, None)
+        .map_err(for_app)?;
+    let second = match compare_run.filter(|r| !r.is_empty()) {
+        Some(other) => Some(
+            studio::evaluation::runs::run_request(&own_run(&project_path, &other)?, None)
+                .map_err(for_app)?,
+        ),
+        None => None,
+    };
+    if let Some(second) = &second
+        && second.model != first.model
+    {
+        return Err(ApiError::new(
+            ErrorKind::InvalidInput,
+            "the two runs were trained on different base models; compare runs of the same model",
+        ));
+    }
+    let (job, cancel) = state.jobs.start();
+    let result = blocking(move || {
+        let Some(pairs) = pick(
+            &app,
+            Pick::File {
+                filter: "Sentence pairs (CSV or JSON Lines)",
+                extensions: &["csv", "jsonl"],
+            },
+        ) else {
+            return Ok(None);
+        };
+        let request = BiasRequest {
+            model: first.model,
+            adapters: first.adapters,
+            compare_adapters: second.map(|s| s.adapters).unwrap_or_default(),
+            pairs: pairs.display().to_string(),
+            threshold: None,
+            settings: MetricSettings::default(),
+            device: first.device,
+        };
+        let mut progress = |progress| {
+            let _ = on_progress.send(EvaluateProgress { job, progress });
+        };
+        studio::evaluation::bias::audit(&request, &mut progress, &cancel)
+            .map(Some)
+            .map_err(for_app)
+    })
+    .await;
+    state.jobs.finish(job);
+    result
 }

@@ -50,6 +50,10 @@ fn main() {
                 match state.open_or_create(&path) {
                     Err(e) => {
                         tracing::warn!(kind = ?e.kind, "cannot open the startup project");
+                        if e.kind == api::ErrorKind::Locked {
+                            // Encrypted: the projects page asks for its passphrase.
+                            state.set_locked_startup(path.clone());
+                        }
                         state.set_startup_error(e);
                     }
                     // `cargo xtask studio` asks for the demo ready for the loop.

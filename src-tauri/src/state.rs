@@ -18,6 +18,8 @@ const RECENT_MAX: usize = 10;
 pub struct AppState {
     project: Mutex<Option<Project>>,
     startup_error: Mutex<Option<ApiError>>,
+    /// The startup project, when it is encrypted and waits for its passphrase.
+    locked_startup: Mutex<Option<PathBuf>>,
     /// Who is annotating: `$CLINITUNE_ANNOTATOR`, else the login name.
     pub annotator: String,
     recent_file: Option<PathBuf>,
@@ -90,6 +92,7 @@ impl AppState {
         AppState {
             project: Mutex::new(None),
             startup_error: Mutex::new(None),
+            locked_startup: Mutex::new(None),
             annotator,
             recent_file: app
                 .path()
@@ -233,6 +236,22 @@ impl AppState {
             return Ok(None);
         }
         self.info().map(Some)
+    }
+
+    /// Remembers that the startup project is encrypted and waits for its passphrase.
+    pub fn set_locked_startup(&self, path: PathBuf) {
+        *self
+            .locked_startup
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(path);
+    }
+
+    /// The startup project waiting for its passphrase, if any (asked once).
+    pub fn take_locked_startup(&self) -> Option<PathBuf> {
+        self.locked_startup
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Keeps an error from opening the startup project for the page to show.

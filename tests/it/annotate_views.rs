@@ -3,6 +3,7 @@
 //! attributes with their keys and the meaning of each value (what `y` cycles through); a span
 //! deleted with Delete can be brought back from the notice it leaves.
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fantoccini::key::Key;
@@ -149,4 +150,97 @@ async fn annotate_page_shows_others_labels_hides_them_when_blind_explains_attrib
             .is_err()
     );
     app.close().await;
+}
+
+/// Issue 17, item 2: the app and the CLI write to one project at once — the app labelling
+/// words by keyboard while two CLI processes add spans to other notes. Every write lands, no
+/// process sees "database is locked", and the app never shows a failed save.
+#[tokio::test(flavor = "current_thread")]
+async fn the_app_and_two_clis_write_one_project_at_once_and_lose_nothing() {
+    let s = Sandbox::new();
+    s.ok(&["init", s.project().to_str().unwrap(), "--schema", "sdoh"]);
+    let notes = s.path("notes.jsonl");
+    let lines: String = (0..3)
+        .map(|i| {
+            format!(
+                "{}\n",
+                serde_json::json!({"id": format!("n{i}"), "text": "Lives alone in a walk-up; no car; retired teacher who smokes daily."})
+            )
+        })
+        .collect();
+    std::fs::write(&notes, lines).unwrap();
+    s.ok(&["import", notes.to_str().unwrap()]);
+
+    let desktop = Desktop::new();
+    let app = desktop
+        .launch(&[
+            "--project",
+            s.project().to_str().unwrap(),
+            "--page",
+            "notes",
+        ])
+        .await;
+    app.wait_css("#note-row-0 .note-id").await;
+    app.click("#note-row-0 .note-id").await;
+    app.wait_until("#note-title", |t| t.starts_with("Note #"))
+        .await;
+
+    // Two CLI writers, 15 spans each, on notes n1 and n2, started together.
+    let per_writer = 15;
+    let mut children = Vec::new();
+    for w in 1..=2 {
+        let mut script = String::new();
+        for k in 0..per_writer {
+            script.push_str(&format!(
+                "{bin:?} annotate span --note n{w} --label HOUSING --start {k} --end {}\n",
+                k + 1,
+                bin = crate::clinitune_bin()
+            ));
+        }
+        children.push(
+            Command::new("sh")
+                .args(["-e", "-c", &script])
+                .env("CLINITUNE_PROJECT", s.project())
+                .env("CLINITUNE_ANNOTATOR", format!("writer{w}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    // Meanwhile the app labels five words of n0, one keystroke each.
+    for _ in 0..5 {
+        app.keys("#note-text", &Key::Right.to_string()).await;
+        app.keys("#note-text", "h").await;
+        app.wait_saved().await;
+    }
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "a CLI writer failed: {err}");
+        assert!(!err.contains("locked"), "{err}");
+    }
+    let saved = app
+        .attr("#save-state", "data-state")
+        .await
+        .unwrap_or_default();
+    assert_eq!(saved, "saved", "the app does not show its changes saved");
+    app.close().await;
+    assert_eq!(span_count_of(&s, "n0", "tester"), 5);
+    for w in 1..=2 {
+        assert_eq!(
+            span_count_of(&s, &format!("n{w}"), &format!("writer{w}")),
+            per_writer
+        );
+    }
+}
+
+fn span_count_of(s: &Sandbox, note: &str, annotator: &str) -> usize {
+    let shown = s.json(&["notes", "show", note]);
+    shown["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["annotator"] == annotator)
+        .count()
 }

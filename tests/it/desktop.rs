@@ -109,6 +109,16 @@ impl Desktop {
 
     /// [`Desktop::launch`] with extra environment variables for the app (e.g. the model).
     pub async fn launch_with(&self, args: &[&str], envs: &[(&str, &str)]) -> App {
+        self.launch_program(&app_bin(), args, envs).await
+    }
+
+    /// [`Desktop::launch_with`] through another program that runs the app (a tracing wrapper).
+    pub async fn launch_program(
+        &self,
+        program: &std::path::Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> App {
         let port = free_port();
         let native = free_port();
         let driver = Command::new("tauri-driver")
@@ -135,7 +145,7 @@ impl Desktop {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".to_owned(),
-            json!({ "application": app_bin(), "args": args }),
+            json!({ "application": program, "args": args }),
         );
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);

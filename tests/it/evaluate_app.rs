@@ -229,3 +229,105 @@ async fn annotate_page_accepts_and_rejects_a_classifiers_suggested_document_labe
     assert_eq!(accepted["annotator"], "tester");
     app.close().await;
 }
+
+/// Issue 13 item 4 with issue 16 item 4: the Evaluate page runs the bias audit of a classifier
+/// run on a pairs file chosen through the dialog, with the same counts `clinitune eval bias`
+/// gives, per group too.
+#[tokio::test(flavor = "current_thread")]
+async fn evaluate_page_runs_the_bias_audit_like_the_cli() {
+    let s = project_with_classifier();
+    let pairs = s.path("pairs.csv");
+    let rows = [
+        (
+            "Lives alone in a walk-up.",
+            "Black woman lives alone in a walk-up.",
+            "Black female",
+        ),
+        (
+            "Lost his job in May.",
+            "White man lost his job in May.",
+            "White male",
+        ),
+        (
+            "No car; takes the bus.",
+            "Asian woman has no car; takes the bus.",
+            "Asian female",
+        ),
+        (
+            "Two children at home.",
+            "Black woman with two children at home.",
+            "Black female",
+        ),
+    ];
+    let mut text =
+        String::from("original_sentence,label,demographic,demographic_inserted,adverse\n");
+    for (o, n, g) in rows {
+        text.push_str(&format!("\"{o}\",X,{g},\"{n}\",adverse\n"));
+    }
+    std::fs::write(&pairs, text).unwrap();
+    let run = s.path("p-runs").join("001-classify");
+    let model = tiny();
+    let cli = s.json(&[
+        "eval",
+        "bias",
+        "--model",
+        &model,
+        "--adapter",
+        run.to_str().unwrap(),
+        "--pairs",
+        pairs.to_str().unwrap(),
+    ]);
+    let changed = cli["model"]["changed"].as_u64().unwrap();
+
+    let project = s.project();
+    let desktop = crate::desktop::Desktop::new();
+    let app = desktop
+        .launch_with(
+            &["--project", project.to_str().unwrap(), "--page", "evaluate"],
+            &[
+                ("CLINITUNE_MODEL", model.as_str()),
+                ("CLINITUNE_TEST_PICK", pairs.to_str().unwrap()),
+            ],
+        )
+        .await;
+    app.wait_until("#bias-run", |t| t.contains("001-classify"))
+        .await;
+    app.click("#bias-start").await;
+    let headline = app
+        .wait_until("#bias-headline", |t| t.contains("labels changed on"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        headline.contains(&format!("changed on {changed} of 4 pairs")),
+        "{headline}"
+    );
+    // The largest group comes first: Black female, 2 pairs.
+    app.wait_css("#bias-table").await;
+    let mut cells = Vec::new();
+    for cell in app
+        .client
+        .find_all(Locator::Css(
+            "#bias-table tbody tr:first-child th, #bias-table tbody tr:first-child td",
+        ))
+        .await
+        .unwrap()
+    {
+        cells.push(cell.text().await.unwrap());
+    }
+    let black_female = cli["model"]["per_group"]["Black female"]["changed"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        cells[..3],
+        [
+            "Black female".to_owned(),
+            "2".to_owned(),
+            black_female.to_string()
+        ]
+    );
+    scroll_to(&app, "bias-audit").await;
+    app.screenshot("evaluate-7-bias-light.png").await;
+    app.close().await;
+}

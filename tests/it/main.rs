@@ -6,6 +6,7 @@ mod audit;
 mod cli;
 mod crash;
 mod desktop;
+mod encrypt;
 mod eval;
 mod evaluate_app;
 mod gguf;

@@ -774,3 +774,156 @@ fn bias_audit_counts_changed_predictions_like_predict_and_tests_two_classifiers(
         "{text}"
     );
 }
+
+/// Issue 16's findings: merging a classifier into the language model would drop its score
+/// head, so it is refused (Hugging Face folder and GGUF alike); continuing a classifier on
+/// other labels, or the same labels in another order, is refused saying what differs.
+#[test]
+fn a_classifier_is_not_merged_and_is_continued_only_on_its_own_labels() {
+    let s = Sandbox::new();
+    let adapter = train_classifier(&s);
+    for format in ["hf", "gguf"] {
+        let out = s.path(&format!("merged-{format}"));
+        let out = if format == "gguf" {
+            out.with_extension("gguf")
+        } else {
+            out
+        };
+        let err = s.fails(&[
+            "adapter",
+            "merge",
+            "--model",
+            &tiny(),
+            "--adapter",
+            &adapter,
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(err.contains("classification adapter"), "{format}: {err}");
+        assert!(!out.exists(), "{format}: something was written");
+    }
+
+    let tiny_path = tiny();
+    let continue_on = |name: &str, lines: Vec<Value>, labels: Option<&str>| {
+        let data = s.path(&format!("{name}.jsonl"));
+        write_jsonl(&data, &lines);
+        let out = s.path(name);
+        let mut args = vec![
+            "train",
+            "classify",
+            "--model",
+            &tiny_path,
+            "--data",
+            data.to_str().unwrap(),
+            "--init-adapter",
+            &adapter,
+            "--out",
+            out.to_str().unwrap(),
+            "--steps",
+            "1",
+        ];
+        let labels_owned;
+        if let Some(l) = labels {
+            labels_owned = l.to_owned();
+            args.extend(["--labels", labels_owned.as_str()]);
+        }
+        s.run(&args)
+    };
+    let other = vec![
+        serde_json::json!({"text": "Smokes a pack a day.", "labels": ["SMOKING"]}),
+        serde_json::json!({"text": "Lives alone.", "labels": ["HOUSING"]}),
+    ];
+    let out = continue_on("other-labels", other, None);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(
+        err.contains("Only in the adapter") && err.contains("SMOKING"),
+        "{err}"
+    );
+
+    let same: Vec<Value> = sentences()
+        .into_iter()
+        .map(|(t, l)| serde_json::json!({"text": t, "labels": l}))
+        .collect();
+    let reversed = "TRANSPORTATION,OTHER,HOUSING,EMPLOYMENT";
+    let out = continue_on("reordered", same.clone(), Some(reversed));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(err.contains("order"), "{err}");
+
+    let out = continue_on("same", same, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Issue 16, item 1: after `predict --as-suggestions`, the notes list can put the notes the
+/// classifier was least sure of first — ordered by the smallest distance of a label's
+/// probability from its threshold, worked out here from the predictions `predict` wrote.
+#[test]
+fn notes_are_listed_least_certain_first_after_suggestions() {
+    let s = Sandbox::new();
+    let adapter = train_classifier(&s);
+    s.ok(&["init", s.project().to_str().unwrap(), "--schema", "sdoh"]);
+    let notes = s.path("notes.jsonl");
+    let lines: Vec<Value> = test_items()
+        .iter()
+        .enumerate()
+        .map(|(i, item)| serde_json::json!({"id": format!("n{i}"), "text": item["text"]}))
+        .collect();
+    write_jsonl(&notes, &lines);
+    s.ok(&["import", notes.to_str().unwrap()]);
+    // Before any prediction the order is the notes' own.
+    let before: Vec<i64> = s
+        .json(&["notes", "list", "--order", "uncertainty"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_i64().unwrap())
+        .collect();
+    let mut sorted = before.clone();
+    sorted.sort();
+    assert_eq!(before, sorted);
+
+    let out = s.path("p.jsonl");
+    s.ok(&[
+        "predict",
+        "--model",
+        &tiny(),
+        "--adapter",
+        &adapter,
+        "--threshold",
+        "0.5",
+        "--as-suggestions",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let mut margins: Vec<(f64, i64)> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let m = v["probabilities"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|p| (p.as_f64().unwrap() - 0.5).abs())
+                .fold(f64::INFINITY, f64::min);
+            (m, v["id"].as_i64().unwrap())
+        })
+        .collect();
+    margins.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let expected: Vec<i64> = margins.iter().map(|(_, id)| *id).collect();
+    let listed: Vec<i64> = s
+        .json(&["notes", "list", "--order", "uncertainty"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, expected);
+}

@@ -479,3 +479,25 @@ fn the_plan_printed_and_stored_is_the_one_trained_with() {
     assert_eq!(stored["scheduler"], "cosine");
     assert_eq!(stored["objective"], "sft");
 }
+
+// Issue 17, item 1 (found while building the kill harness): a run killed between the two
+// renames that replace its checkpoint has only `checkpoint.old`; a new run without --resume
+// then trained from scratch over it. It is refused like any checkpointed run, and resumes.
+#[test]
+fn run_killed_between_checkpoint_renames_is_refused_without_resume_and_resumes() {
+    let s = Sandbox::new();
+    let data = sft_data(&s);
+    let model = tiny();
+    let out = s.path("killed");
+    let out_s = out.to_string_lossy().into_owned();
+    s.json_lines(&train_args(&data, &model, &out_s, "2"));
+    // What a kill between `rename(checkpoint, checkpoint.old)` and the next rename leaves.
+    std::fs::rename(out.join("checkpoint"), out.join("checkpoint.old")).unwrap();
+    let err = s.fails(&train_args(&data, &model, &out_s, "4"));
+    assert!(err.contains("--resume"), "{err}");
+    let mut resume = train_args(&data, &model, &out_s, "4");
+    resume.push("--resume");
+    let resumed = s.json_lines(&resume);
+    assert_eq!(resumed.first().unwrap()["step"], 3);
+    assert_eq!(s.json(&["adapter", "info", &out_s])["global_step"], 4);
+}

@@ -91,12 +91,37 @@ pub async fn project_current() -> Result<Option<ProjectInfo>, ApiError> {
 
 /// Opens a project file.
 pub async fn project_open(path: String) -> Result<ProjectInfo, ApiError> {
-    call("project_open", json!({ "path": path })).await
+    call("project_open", json!({ "path": path, "passphrase": null })).await
+}
+
+/// Opens an encrypted project with its passphrase.
+pub async fn project_unlock(path: String, passphrase: String) -> Result<ProjectInfo, ApiError> {
+    call(
+        "project_open",
+        json!({ "path": path, "passphrase": passphrase }),
+    )
+    .await
 }
 
 /// Creates a project file with the built-in schemas.
 pub async fn project_create(path: String) -> Result<ProjectInfo, ApiError> {
-    call("project_create", json!({ "path": path })).await
+    call(
+        "project_create",
+        json!({ "path": path, "passphrase": null }),
+    )
+    .await
+}
+
+/// Creates a project encrypted with `passphrase`, and opens it.
+pub async fn project_create_encrypted(
+    path: String,
+    passphrase: String,
+) -> Result<ProjectInfo, ApiError> {
+    call(
+        "project_create",
+        json!({ "path": path, "passphrase": passphrase }),
+    )
+    .await
 }
 
 /// Opens (creating on first use) the demo project.
@@ -107,6 +132,11 @@ pub async fn project_demo() -> Result<ProjectInfo, ApiError> {
 /// Projects opened before.
 pub async fn recent_projects() -> Result<Vec<RecentProject>, ApiError> {
     call("recent_projects", json!({})).await
+}
+
+/// The encrypted project the app was started on, waiting for its passphrase (asked once).
+pub async fn locked_startup_project() -> Result<Option<String>, ApiError> {
+    call("locked_startup_project", json!({})).await
 }
 
 /// Takes a project off the recent list (its file is left alone).
@@ -526,4 +556,22 @@ pub async fn evaluation_save_files(
         json!({ "gold": gold, "predictions": predictions }),
     )
     .await
+}
+
+/// The bias audit of a classifier run (and a second one to compare): the pairs file is chosen
+/// through the dialog (`None` when cancelled); `on_progress` gets the job id and the progress.
+pub async fn bias_audit(
+    run: &str,
+    compare_run: Option<&str>,
+    on_progress: impl FnMut(api::EvaluateProgress) + 'static,
+) -> Result<Option<api::BiasReport>, ApiError> {
+    let channel = Channel::new(on_progress)?;
+    let reply = call_with(
+        "bias_audit",
+        json!({ "run": run, "compare_run": compare_run }),
+        |args| js_sys::Reflect::set(args, &JsValue::from_str("on_progress"), &channel.js).is_ok(),
+    )
+    .await;
+    channel.close();
+    reply
 }

@@ -7,8 +7,10 @@ mod bench_train;
 mod demo_review;
 mod edges;
 mod fuzz;
+mod kill;
 mod llama_env;
 mod model;
+mod reliability;
 mod studio;
 mod torch_env;
 
@@ -39,6 +41,8 @@ tasks:
   bench store    import/search/annotation benchmark (JSON on the last line)
   bench generate decode speed of the default model against llama.cpp (JSON on the last line)
   bench review   time to save an edit, batch generation notes/s and tokens/s (JSON on the last line)
+  reliability kill   SIGKILL the release CLI at random moments during import, annotation, review,
+                 generation and training; check the project after each kill (JSON on the last line)
   reliability fuzz [--seconds N] [--target NAME] [--seed S]
                  mutation-fuzz every reader of outside input for N s each (default 60; JSON on
                  the last line); crashing inputs are kept, minimised, under fuzz/regressions/
@@ -53,7 +57,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("fetch-model") => model::fetch_default().map(drop),
         Some("bench") => bench::run(&args[1..]),
-        Some("reliability") => reliability(&args[1..]),
+        Some("reliability") => reliability::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -66,15 +70,6 @@ fn main() -> ExitCode {
             eprintln!("xtask: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// `cargo xtask reliability <check>`: the reliability checks of issue 17, each bounded in time.
-fn reliability(args: &[String]) -> anyhow::Result<()> {
-    match args.first().map(String::as_str) {
-        Some("fuzz") => fuzz::run(&args[1..]),
-        Some("kill") => bail!("`reliability kill` is not built in this branch"),
-        other => bail!("unknown reliability check {other:?}; try `cargo xtask reliability fuzz`"),
     }
 }
 

@@ -18,6 +18,8 @@ pub enum ErrorKind {
     Cancelled,
     /// A bug or an unexpected failure; the message says what to report.
     Internal,
+    /// The project is encrypted: its passphrase is needed, or the one given does not open it.
+    Locked,
 }
 
 /// The one error type that reaches the UI and the CLI's JSON output.

@@ -242,6 +242,9 @@ pub enum SearchOrder {
     Id,
     /// Best match first (BM25): ranks every match, so slower on common words.
     Relevance,
+    /// The notes a classifier was least sure about first (its probability closest to a
+    /// threshold, from the last prediction written as suggestions); notes it never saw last.
+    Uncertainty,
 }
 
 /// Counts over a project.

@@ -39,6 +39,11 @@ pub enum Command {
         /// A schema file or built-in schema name; repeat for several.
         #[arg(long = "schema", value_name = "FILE")]
         schemas: Vec<String>,
+        /// Encrypt the project (file and write-ahead log) with a passphrase: typed at the
+        /// prompt twice, or taken from $CLINITUNE_PASSPHRASE. Without it the project cannot be
+        /// opened; it cannot be recovered.
+        #[arg(long)]
+        encrypt: bool,
     },
     /// Import notes from CSV, JSONL, a folder of .txt files, a brat corpus, a Label Studio JSON
     /// export or Prodigy JSONL.
@@ -122,6 +127,7 @@ pub enum Command {
     /// Train a LoRA adapter: sft, dpo, salt, classify or domain (writes a PEFT adapter,
     /// trainer_state.json and a resumable checkpoint to --out), or write the run as a TRL +
     /// Accelerate job for a bigger machine (--export-job DIR).
+    #[command(after_long_help = TRAIN_HELP)]
     Train(Box<TrainArgs>),
     /// Classify texts or the project's notes with a trained classifier adapter: per-label
     /// probabilities and the labels over threshold, one JSON line per item; optionally tune
@@ -147,6 +153,9 @@ pub enum Command {
     /// Score predictions against gold: F1 and AUROC for labels, ROUGE for texts, with 95% CIs.
     #[command(subcommand)]
     Eval(crate::eval::EvalCommand),
+    /// Change an encrypted project's passphrase (the new one typed twice at the prompt, or
+    /// from $CLINITUNE_NEW_PASSPHRASE; the current one as for any command).
+    Rekey,
     /// The project's audit trail: who did what and when (never note text), hash-chained.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -297,7 +306,8 @@ pub struct Filters {
     /// Skip this many results.
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
-    /// Order: by note id (fast) or best match first (ranks every match).
+    /// Order: by note id (fast), best match first (ranks every match) or least certain first
+    /// (the notes a classifier was least sure of, after predict --as-suggestions).
     #[arg(long, value_enum, default_value_t = Order::Id)]
     pub order: Order,
 }
@@ -309,6 +319,8 @@ pub enum Order {
     Id,
     /// Best match first (BM25).
     Relevance,
+    /// The notes a classifier was least sure about first (after `predict --as-suggestions`).
+    Uncertainty,
 }
 
 /// `schema` subcommands.
@@ -710,6 +722,25 @@ pub struct TrainArgs {
     #[arg(long, value_delimiter = ',')]
     pub labels: Option<Vec<String>>,
 }
+
+/// What `train --help` adds about each objective's data and outputs.
+const TRAIN_HELP: &str = "\
+Classification (classify):
+  Data: one JSON object per line, {\"text\": \"...\", \"labels\": [\"HOUSING\", ...]}; an empty
+  list is a text with none of the labels. From a project: each annotated note's gold document
+  labels and span labels.
+  Labels: --labels A,B,C fixes their order; else those found in the data, sorted. The order is
+  saved as labels.json beside the adapter (one label per row of the score head); continuing a
+  classifier (--init-adapter) needs the same labels in the same order.
+  Pooling: the score head reads the hidden state of each text's last token (as transformers'
+  LlamaForSequenceClassification), so a classifier sees the end of what it reads.
+  Thresholds: not chosen here. `clinitune predict --tune-thresholds-on validation` picks one
+  per label on held-out data and saves thresholds.json beside the adapter.
+  Held-out figures: loss and macro AUROC every --eval-steps on --eval-data or --eval-fraction.
+
+Preferences (dpo, salt): {\"prompt\", \"chosen\", \"rejected\"} per line.
+Generation (sft): {\"prompt\", \"completion\"} or {\"messages\": [...]} per line.
+Domain adaptation (domain): {\"text\"} per line.";
 
 /// `audit` subcommands.
 #[derive(Debug, Subcommand)]

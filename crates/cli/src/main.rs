@@ -6,6 +6,7 @@ mod eval;
 mod hints;
 mod job;
 mod merge;
+mod passphrase;
 mod predict;
 mod progress;
 mod render;
@@ -110,6 +111,17 @@ fn open(cli_project: &Option<PathBuf>) -> anyhow::Result<Project> {
     Project::open(&project_path(cli_project)?).map_err(api)
 }
 
+/// Exports leave the encryption behind: say so, every time.
+pub(crate) fn warn_if_encrypted(project: &Project) {
+    if project.is_encrypted().unwrap_or(false) {
+        eprintln!(
+            "warning: {} is encrypted, but what is exported here is not; keep it where the \
+             project's data may be",
+            project.path().display()
+        );
+    }
+}
+
 /// The annotator: the flag, else `$CLINITUNE_ANNOTATOR`, else the user name.
 fn annotator(given: &Option<String>) -> String {
     given
@@ -135,9 +147,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.json;
     let device = studio::training::plan::device_choice(cli.device.into());
     let mut out = std::io::stdout().lock();
+    // An encrypted project asks for its passphrase once, before any command opens it.
+    if let Some(path) = &cli.project
+        && !matches!(cli.command, Command::Init { .. })
+    {
+        passphrase::unlock(path)?;
+    }
     match cli.command {
-        Command::Init { path, schemas } => {
-            let project = Project::create(&path, &schemas).map_err(api)?;
+        Command::Init {
+            path,
+            schemas,
+            encrypt,
+        } => {
+            let key = if encrypt {
+                Some(passphrase::new_passphrase(
+                    passphrase::ENV,
+                    "Passphrase for the new project",
+                )?)
+            } else {
+                None
+            };
+            let project = Project::create_with_key(&path, &schemas, key).map_err(api)?;
             let labels = studio::schemas::labels(&project).map_err(api)?;
             if json {
                 render::json(
@@ -233,6 +263,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             notes_only,
         } => {
             let project = open(&cli.project)?;
+            warn_if_encrypted(&project);
             let what = match (format, notes_only) {
                 (ExportFormat::Brat, false) => studio::transfer::Export::Brat,
                 (ExportFormat::Brat, true) => bail!("--notes-only needs --format jsonl"),
@@ -591,6 +622,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(args::AuditCommand::Export { out: file }) => {
             let project = open(&cli.project)?;
+            warn_if_encrypted(&project);
             let count = match &file {
                 Some(path) => {
                     let mut name = path.as_os_str().to_owned();
@@ -613,6 +645,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(path) = &file {
                 eprintln!("{count} audit entries written to {}", path.display());
             }
+        }
+        Command::Rekey => {
+            let mut project = open(&cli.project)?;
+            if !project.is_encrypted().map_err(api)? {
+                bail!(
+                    "{} is not encrypted; create an encrypted project (init --encrypt) and \
+                     import into it",
+                    project.path().display()
+                );
+            }
+            let new = passphrase::new_passphrase(passphrase::NEW_ENV, "New passphrase")?;
+            project.rekey(new, &annotator(&None)).map_err(api)?;
+            writeln!(
+                out,
+                "The passphrase of {} is changed; the old one no longer opens it.",
+                project.path().display()
+            )?;
         }
         Command::DemoCorpus {
             out: path,
@@ -680,6 +729,7 @@ fn notes(
             order: match f.order {
                 args::Order::Id => api::SearchOrder::Id,
                 args::Order::Relevance => api::SearchOrder::Relevance,
+                args::Order::Uncertainty => api::SearchOrder::Uncertainty,
             },
         })
     };

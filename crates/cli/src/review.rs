@@ -696,6 +696,7 @@ pub fn pairs(
             out: path,
         } => {
             let project = open(project)?;
+            crate::warn_if_encrypted(&project);
             let request = DatasetExportRequest {
                 format: match format {
                     FormatArg::TrlPreference => DatasetFormat::TrlPreference,

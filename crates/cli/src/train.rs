@@ -94,6 +94,8 @@ pub fn run(
     }
     bar.set_message(request.objective.name());
     let mut write_error = None;
+    // The last held-out figures, for the summary (a classifier's macro AUROC).
+    let mut last_eval: Option<(usize, std::collections::BTreeMap<String, f64>)> = None;
     let summary = studio::training::train(
         opened.as_ref(),
         &request,
@@ -129,6 +131,12 @@ pub fn run(
             if let Some(e) = step.eval.as_ref().and_then(|e| e.get("eval_loss")) {
                 prefix.push_str(&format!(" · eval {e:.4}"));
             }
+            if let Some(a) = step.eval.as_ref().and_then(|e| e.get("eval_macro_auroc")) {
+                prefix.push_str(&format!(" · eval AUROC {a:.3}"));
+            }
+            if let Some(eval) = &step.eval {
+                last_eval = Some((step.step, eval.clone()));
+            }
             bar.set_prefix(prefix);
             if json && write_error.is_none() {
                 let line = serde_json::to_string(step).unwrap_or_default();
@@ -162,6 +170,11 @@ pub fn run(
                 summary.best_step.unwrap_or(0)
             )?;
         }
+        if let Some((step, eval)) = &last_eval
+            && let Some(auroc) = eval.get("eval_macro_auroc")
+        {
+            writeln!(out, "held-out macro AUROC {auroc:.3} at step {step}")?;
+        }
     }
     Ok(if summary.finish == TrainFinish::Cancelled {
         ExitCode::from(130)
@@ -177,6 +190,10 @@ fn settings_line(plan: &TrainPlan) -> String {
         _ => serde_json::Map::new(),
     };
     fields.insert("device".to_owned(), plan.device.name().into());
+    // With a number of steps, the epochs setting plays no part: do not print it as if it did.
+    if fields.get("steps").is_some_and(|v| !v.is_null()) {
+        fields.remove("epochs");
+    }
     let mut pairs: Vec<String> = fields
         .iter()
         .filter(|(_, v)| !v.is_null())

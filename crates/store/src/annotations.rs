@@ -6,7 +6,7 @@ use api::{AnnotationStatus, DocLabel, DocLabelId, Fragment, NoteId, Span, SpanId
 use rusqlite::{OptionalExtension, params};
 
 use crate::db::{Db, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, json_column, known};
 
 /// A span about to be stored. Offsets are UTF-8 byte offsets already checked by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,12 +62,12 @@ fn attributes_json(attributes: &BTreeMap<String, String>) -> String {
     serde_json::to_string(attributes).unwrap_or_else(|_| "{}".to_owned())
 }
 
-fn parse_fragments(json: &str) -> Vec<Fragment> {
-    serde_json::from_str::<Vec<[usize; 2]>>(json)
-        .unwrap_or_default()
+fn parse_fragments(id: i64, json: &str) -> rusqlite::Result<Vec<Fragment>> {
+    let pairs: Vec<[usize; 2]> = json_column("span_annotations", id, "fragments", json)?;
+    Ok(pairs
         .into_iter()
         .map(|[start, end]| Fragment { start, end })
-        .collect()
+        .collect())
 }
 
 impl Tx<'_> {
@@ -330,18 +330,20 @@ s.attributes
             .map_err(Error::sql("reading spans"))?;
         let rows = stmt
             .query_map([value], |r| {
+                let id: i64 = r.get(0)?;
+                let table = "span_annotations";
                 Ok((
                     NoteId(r.get(1)?),
                     Span {
-                        id: SpanId(r.get(0)?),
+                        id: SpanId(id),
                         label: r.get(2)?,
                         annotator: r.get(3)?,
-                        status: AnnotationStatus::parse(&r.get::<_, String>(4)?)
-                            .unwrap_or(AnnotationStatus::Gold),
-                        fragments: parse_fragments(&r.get::<_, String>(5)?),
+                        status: known(table, id, "status", &r.get::<_, String>(4)?, |s| {
+                            AnnotationStatus::parse(s)
+                        })?,
+                        fragments: parse_fragments(id, &r.get::<_, String>(5)?)?,
                         comment: r.get(6)?,
-                        attributes: serde_json::from_str(&r.get::<_, String>(7)?)
-                            .unwrap_or_default(),
+                        attributes: json_column(table, id, "attributes", &r.get::<_, String>(7)?)?,
                     },
                 ))
             })
@@ -385,16 +387,18 @@ d.attributes
             .map_err(Error::sql("reading labels"))?;
         let rows = stmt
             .query_map([value], |r| {
+                let id: i64 = r.get(0)?;
+                let table = "doc_annotations";
                 Ok((
                     NoteId(r.get(1)?),
                     DocLabel {
-                        id: DocLabelId(r.get(0)?),
+                        id: DocLabelId(id),
                         label: r.get(2)?,
                         annotator: r.get(3)?,
-                        status: AnnotationStatus::parse(&r.get::<_, String>(4)?)
-                            .unwrap_or(AnnotationStatus::Gold),
-                        attributes: serde_json::from_str(&r.get::<_, String>(5)?)
-                            .unwrap_or_default(),
+                        status: known(table, id, "status", &r.get::<_, String>(4)?, |s| {
+                            AnnotationStatus::parse(s)
+                        })?,
+                        attributes: json_column(table, id, "attributes", &r.get::<_, String>(5)?)?,
                     },
                 ))
             })

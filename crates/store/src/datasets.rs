@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use crate::db::{Db, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, json_column, known};
 
 /// A preference pair about to be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,8 +304,13 @@ const PAIR_COLUMNS: &str = "p.id, p.note_id, t.name, p.prompt, p.prompt_messages
 const SFT_COLUMNS: &str = "e.id, e.note_id, t.name, e.prompt, e.prompt_messages, e.completion,
     e.origin, a.name, e.split, e.created_at";
 
-fn parse_messages(json: Option<String>) -> Option<Vec<ChatMessage>> {
-    json.and_then(|m| serde_json::from_str(&m).ok())
+fn parse_messages(
+    table: &'static str,
+    id: i64,
+    json: Option<String>,
+) -> rusqlite::Result<Option<Vec<ChatMessage>>> {
+    json.map(|m| json_column(table, id, "prompt_messages", &m))
+        .transpose()
 }
 
 impl Db<'_> {
@@ -323,18 +328,25 @@ impl Db<'_> {
             .map_err(Error::sql("listing preference pairs"))?;
         let rows = stmt
             .query_map([split.map(Split::as_str)], |r| {
+                let id: i64 = r.get(0)?;
+                let table = "preference_pairs";
                 Ok(PreferencePair {
-                    id: PairId(r.get(0)?),
+                    id: PairId(id),
                     note_id: r.get::<_, Option<i64>>(1)?.map(NoteId),
                     task: r.get(2)?,
                     prompt: r.get(3)?,
-                    prompt_messages: parse_messages(r.get(4)?),
+                    prompt_messages: parse_messages(table, id, r.get(4)?)?,
                     chosen: r.get(5)?,
                     rejected: r.get(6)?,
-                    origin: PairOrigin::parse(&r.get::<_, String>(7)?)
-                        .unwrap_or(PairOrigin::Import),
+                    origin: known(
+                        table,
+                        id,
+                        "origin",
+                        &r.get::<_, String>(7)?,
+                        PairOrigin::parse,
+                    )?,
                     annotator: r.get(8)?,
-                    split: Split::parse(&r.get::<_, String>(9)?).unwrap_or(Split::Unassigned),
+                    split: known(table, id, "split", &r.get::<_, String>(9)?, Split::parse)?,
                     created_at: r.get(10)?,
                 })
             })
@@ -357,16 +369,24 @@ impl Db<'_> {
             .map_err(Error::sql("listing SFT examples"))?;
         let rows = stmt
             .query_map([split.map(Split::as_str)], |r| {
+                let id: i64 = r.get(0)?;
+                let table = "sft_examples";
                 Ok(SftExample {
-                    id: SftId(r.get(0)?),
+                    id: SftId(id),
                     note_id: r.get::<_, Option<i64>>(1)?.map(NoteId),
                     task: r.get(2)?,
                     prompt: r.get(3)?,
-                    prompt_messages: parse_messages(r.get(4)?),
+                    prompt_messages: parse_messages(table, id, r.get(4)?)?,
                     completion: r.get(5)?,
-                    origin: SftOrigin::parse(&r.get::<_, String>(6)?).unwrap_or(SftOrigin::Import),
+                    origin: known(
+                        table,
+                        id,
+                        "origin",
+                        &r.get::<_, String>(6)?,
+                        SftOrigin::parse,
+                    )?,
                     annotator: r.get(7)?,
-                    split: Split::parse(&r.get::<_, String>(8)?).unwrap_or(Split::Unassigned),
+                    split: known(table, id, "split", &r.get::<_, String>(8)?, Split::parse)?,
                     created_at: r.get(9)?,
                 })
             })

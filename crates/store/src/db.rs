@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_review.sql"),
     include_str!("migrations/0003_evaluations.sql"),
     include_str!("migrations/0004_audit_chain.sql"),
+    include_str!("migrations/0005_uncertainty.sql"),
 ];
 
 /// An open project file.
@@ -66,6 +67,19 @@ impl Store {
         path: &Path,
         fill: impl FnOnce(Store) -> Result<Store, E>,
     ) -> Result<Store, E> {
+        Store::create_with_key(path, None, fill)
+    }
+
+    /// [`Store::create_with`], encrypted with `passphrase` when one is given (SQLCipher: the
+    /// file and its write-ahead log). The passphrase is remembered for this process.
+    pub fn create_with_key<E: From<Error>>(
+        path: &Path,
+        passphrase: Option<crate::Passphrase>,
+        fill: impl FnOnce(Store) -> Result<Store, E>,
+    ) -> Result<Store, E> {
+        if let Some(p) = &passphrase {
+            crate::keys::check_new_passphrase(p)?;
+        }
         if path.exists() {
             return Err(Error::AlreadyExists {
                 path: path.to_owned(),
@@ -96,7 +110,9 @@ impl Store {
         temp_name.push(format!(".creating-{}-{n}", std::process::id()));
         let temp = dir.join(temp_name);
         remove_database(&temp);
-        let built = Store::build(&temp).map_err(E::from).and_then(fill);
+        let built = Store::build(&temp, passphrase.as_deref().map(String::as_str))
+            .map_err(E::from)
+            .and_then(fill);
         let store = match built {
             Ok(store) => store,
             Err(e) => {
@@ -108,15 +124,22 @@ impl Store {
             remove_database(&temp);
             return Err(e.into());
         }
+        if let Some(p) = passphrase {
+            crate::remember_passphrase(path, p);
+        }
         Ok(Store::open(path)?)
     }
 
-    /// Creates the database at `temp` with the application id and the current schema.
-    fn build(temp: &Path) -> Result<Store> {
+    /// Creates the database at `temp` (encrypted with `key`, when given) with the application
+    /// id and the current schema.
+    fn build(temp: &Path, key: Option<&str>) -> Result<Store> {
         let conn = Connection::open(temp).map_err(|source| Error::Open {
             path: temp.to_owned(),
             source,
         })?;
+        if let Some(key) = key {
+            crate::keys::apply(&conn, temp, key)?;
+        }
         conn.pragma_update(None, "application_id", APPLICATION_ID)
             .map_err(|source| Error::Open {
                 path: temp.to_owned(),
@@ -152,6 +175,16 @@ impl Store {
                 path: path.to_owned(),
             });
         }
+        let encrypted = crate::is_encrypted(path)?;
+        let key = if encrypted {
+            Some(
+                crate::keys::passphrase_for(path).ok_or_else(|| Error::Encrypted {
+                    path: path.to_owned(),
+                })?,
+            )
+        } else {
+            None
+        };
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -160,10 +193,22 @@ impl Store {
             path: path.to_owned(),
             source,
         })?;
+        if let Some(key) = &key {
+            crate::keys::apply(&conn, path, key)?;
+        }
         let app_id: i64 = conn
             .pragma_query_value(None, "application_id", |r| r.get(0))
-            .map_err(|_| Error::NotAProject {
-                path: path.to_owned(),
+            .map_err(|_| {
+                // An encrypted file read with the wrong key looks like no database at all.
+                if encrypted {
+                    Error::WrongPassphrase {
+                        path: path.to_owned(),
+                    }
+                } else {
+                    Error::NotAProject {
+                        path: path.to_owned(),
+                    }
+                }
             })?;
         if app_id != APPLICATION_ID {
             return Err(Error::NotAProject {
@@ -203,6 +248,28 @@ impl Store {
             conn,
             path: path.to_owned(),
         })
+    }
+
+    /// Whether this project is encrypted.
+    pub fn is_encrypted(&self) -> Result<bool> {
+        crate::is_encrypted(&self.path)
+    }
+
+    /// Changes an encrypted project's passphrase (the file is re-encrypted in place, in one
+    /// transaction); the new one is remembered for this process.
+    pub fn rekey(&mut self, passphrase: crate::Passphrase) -> Result<()> {
+        crate::keys::check_new_passphrase(&passphrase)?;
+        if !self.is_encrypted()? {
+            return Err(Error::Invalid(format!(
+                "{} is not encrypted; create an encrypted project and import into it",
+                self.path.display()
+            )));
+        }
+        self.conn
+            .pragma_update(None, "rekey", passphrase.as_str())
+            .map_err(Error::sql("changing the passphrase"))?;
+        crate::remember_passphrase(&self.path, passphrase);
+        Ok(())
     }
 
     /// The project file.

@@ -119,6 +119,33 @@ pub enum Error {
         /// Its id or name.
         id: String,
     },
+    /// A stored value this version cannot read: named by table, row and column, never replaced
+    /// by a default (an unreadable status must not become "gold").
+    #[error(
+        "{table} row {id} cannot be read: its {column} {reason}; the project file may be damaged"
+    )]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The row's id.
+        id: i64,
+        /// The column.
+        column: &'static str,
+        /// What is wrong with the value (never the value itself, which may be note text).
+        reason: String,
+    },
+    /// The project is encrypted and no passphrase was given for it.
+    #[error("{} is encrypted: its passphrase is needed to open it", path.display())]
+    Encrypted {
+        /// The project file.
+        path: PathBuf,
+    },
+    /// The passphrase given does not open the project.
+    #[error("the passphrase does not open {}", path.display())]
+    WrongPassphrase {
+        /// The project file.
+        path: PathBuf,
+    },
     /// A request is invalid (bad offsets, label not allowed on spans…).
     #[error("{0}")]
     Invalid(String),
@@ -130,9 +157,99 @@ pub enum Error {
 impl Error {
     /// Wraps a SQLite error with what the store was doing.
     pub(crate) fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-        move |source| Error::Sqlite { context, source }
+        move |source| {
+            if let rusqlite::Error::FromSqlConversionFailure(_, _, inner) = &source
+                && let Some(u) = inner.downcast_ref::<Unreadable>()
+            {
+                return Error::Corrupt {
+                    table: u.table,
+                    id: u.id,
+                    column: u.column,
+                    reason: u.reason.clone(),
+                };
+            }
+            Error::Sqlite { context, source }
+        }
     }
 }
 
 /// Short for this crate's results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A value read from a row that this version cannot interpret, carried through rusqlite's
+/// row-mapping closures and turned into [`Error::Corrupt`] by [`Error::sql`].
+#[derive(Debug)]
+pub(crate) struct Unreadable {
+    table: &'static str,
+    id: i64,
+    column: &'static str,
+    reason: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} row {}: {} {}",
+            self.table, self.id, self.column, self.reason
+        )
+    }
+}
+
+impl std::error::Error for Unreadable {}
+
+/// The error a row-mapping closure returns for an unreadable value.
+pub(crate) fn unreadable(
+    table: &'static str,
+    id: i64,
+    column: &'static str,
+    reason: impl std::fmt::Display,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        Box::new(Unreadable {
+            table,
+            id,
+            column,
+            reason: reason.to_string(),
+        }),
+    )
+}
+
+/// Reads an enum column: `parse` must know the stored name.
+pub(crate) fn known<T>(
+    table: &'static str,
+    id: i64,
+    column: &'static str,
+    stored: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    parse(stored).ok_or_else(|| {
+        unreadable(
+            table,
+            id,
+            column,
+            format!(
+                "{:?} is not one this version knows",
+                stored.chars().take(24).collect::<String>()
+            ),
+        )
+    })
+}
+
+/// Reads a JSON column.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    id: i64,
+    column: &'static str,
+    stored: &str,
+) -> rusqlite::Result<T> {
+    serde_json::from_str(stored).map_err(|e| {
+        // serde's message names a position and type, never the text around it.
+        unreadable(table, id, column, format!("is not valid JSON here ({e})"))
+    })
+}
+
+#[cfg(test)]
+mod tests;

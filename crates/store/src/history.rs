@@ -150,7 +150,12 @@ impl Tx<'_> {
 
     /// Records a change just made; clears what could have been redone (a new branch of edits).
     pub fn push_history(&self, note: NoteId, annotator: i64, change: &Change) -> Result<()> {
-        let json = |c: &Change| serde_json::to_string(c).unwrap_or_default();
+        // A change that cannot be written as JSON is an error, never an empty undo entry.
+        let json = |c: &Change| {
+            serde_json::to_string(c)
+                .map_err(|e| Error::Invalid(format!("cannot record the change for undo: {e}")))
+        };
+        let (forward, backward) = (json(change)?, json(&change.inverse())?);
         self.conn()
             .prepare_cached(
                 "DELETE FROM annotation_history
@@ -163,14 +168,7 @@ impl Tx<'_> {
                 "INSERT INTO annotation_history (note_id, annotator_id, forward, backward)
                  VALUES (?1, ?2, ?3, ?4)",
             )
-            .and_then(|mut s| {
-                s.execute(params![
-                    note.0,
-                    annotator,
-                    json(change),
-                    json(&change.inverse())
-                ])
-            })
+            .and_then(|mut s| s.execute(params![note.0, annotator, forward, backward]))
             .map_err(Error::sql("recording undo history"))?;
         Ok(())
     }

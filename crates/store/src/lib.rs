@@ -26,6 +26,7 @@ mod db;
 mod error;
 mod evaluations;
 mod history;
+mod keys;
 mod merge;
 mod notes;
 mod outputs;
@@ -37,6 +38,10 @@ pub use db::{Db, Store, Tx};
 pub use error::Error;
 pub use evaluations::NewEvaluation;
 pub use history::{Change, HistoryEntry};
+pub use keys::{
+    MIN_PASSPHRASE_CHARS, Passphrase, check_new_passphrase, forget_passphrase, is_encrypted,
+    remember_passphrase,
+};
 pub use notes::NewNote;
 pub use outputs::{NewOutput, OutputRecord, OutputReview};
 pub use tasks::NewTask;

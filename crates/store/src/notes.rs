@@ -136,6 +136,28 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// Records how close a classifier came to its thresholds on `note` (the smallest distance of
+    /// a probability from its label's threshold), replacing the last one.
+    pub fn set_uncertainty(&self, note: NoteId, margin: f64, adapter: &str) -> Result<()> {
+        if !margin.is_finite() || margin < 0.0 {
+            return Err(Error::Invalid(format!(
+                "an uncertainty margin must be a distance of 0 or more, not {margin}"
+            )));
+        }
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO note_uncertainty (note_id, margin, adapter) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (note_id) DO UPDATE SET margin = excluded.margin,
+                     adapter = excluded.adapter,
+                     at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+            )
+            .and_then(|mut s| s.execute(rusqlite::params![note.0, margin, adapter]))
+            .map_err(Error::sql("recording a prediction's uncertainty"))?;
+        Ok(())
+    }
+}
+
 impl Db<'_> {
     /// A note's workflow status.
     pub fn note_status(&self, note: NoteId) -> Result<NoteStatus> {
@@ -214,10 +236,18 @@ impl Db<'_> {
             text,
             meta,
         ) = row;
+        let corrupt = |column: &'static str, reason: &str| Error::Corrupt {
+            table: "notes",
+            id: note.0,
+            column,
+            reason: reason.to_owned(),
+        };
         let metadata = match serde_json::from_str(&meta) {
             Ok(serde_json::Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
+            _ => return Err(corrupt("metadata", "is not a JSON object")),
         };
+        let status = NoteStatus::parse(&status)
+            .ok_or_else(|| corrupt("status", "is not one this version knows"))?;
         Ok(NoteDetail {
             id: note,
             external_id,
@@ -226,7 +256,7 @@ impl Db<'_> {
             subject_id,
             hadm_id,
             chart_date,
-            status: NoteStatus::parse(&status).unwrap_or(NoteStatus::Todo),
+            status,
             text,
             metadata,
             spans: self.spans_of_note(note)?,
@@ -245,9 +275,16 @@ impl Db<'_> {
         let filters = SEARCH_FILTERS;
         // CROSS JOIN keeps the full-text match as the outer loop: left to itself, SQLite may
         // walk the category index and probe the FTS index per note, a hundred times slower.
+        const UNCERTAINTY: &str =
+            "(SELECT u.margin FROM note_uncertainty u WHERE u.note_id = n.id)";
         let order = match query.order {
-            SearchOrder::Id => "notes_fts.rowid",
-            SearchOrder::Relevance => "notes_fts.rank",
+            SearchOrder::Id => "notes_fts.rowid".to_owned(),
+            SearchOrder::Relevance => "notes_fts.rank".to_owned(),
+            SearchOrder::Uncertainty => format!("{UNCERTAINTY} IS NULL, {UNCERTAINTY}, n.id"),
+        };
+        let plain_order = match query.order {
+            SearchOrder::Uncertainty => format!("{UNCERTAINTY} IS NULL, {UNCERTAINTY}, n.id"),
+            _ => "n.id".to_owned(),
         };
         let sql = match &fts {
             Some(_) => format!(
@@ -262,7 +299,7 @@ impl Db<'_> {
                         substr(n.text, 1, 160), length(n.text)
                  FROM notes n
                  WHERE ?1 IS NULL AND {filters}
-                 ORDER BY n.id LIMIT ?6 OFFSET ?7"
+                 ORDER BY {plain_order} LIMIT ?6 OFFSET ?7"
             ),
         };
         let mut stmt = self
@@ -297,11 +334,17 @@ impl Db<'_> {
             let (id, external_id, category, status, raw_snippet, chars) =
                 row.map_err(|e| search_error(&query.text, e))?;
             let (snippet, highlights) = split_marks(&raw_snippet);
+            let status = NoteStatus::parse(&status).ok_or_else(|| Error::Corrupt {
+                table: "notes",
+                id,
+                column: "status",
+                reason: "is not one this version knows".to_owned(),
+            })?;
             out.push(NoteSummary {
                 id: NoteId(id),
                 external_id,
                 category,
-                status: NoteStatus::parse(&status).unwrap_or(NoteStatus::Todo),
+                status,
                 snippet,
                 highlights,
                 chars: usize::try_from(chars).unwrap_or(0),

@@ -10,7 +10,7 @@ use api::{
 use rusqlite::{OptionalExtension, params};
 
 use crate::db::{Db, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, json_column, known};
 
 /// An output about to be stored, with what made it.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,13 +95,15 @@ fn output_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutputRecord> {
     let params: String = r.get(12)?;
     let parsed: Option<String> = r.get(18)?;
     let messages: String = r.get(23)?;
+    let id: i64 = r.get(0)?;
+    let table = "model_outputs";
     Ok(OutputRecord {
         output: ModelOutput {
-            id: OutputId(r.get(0)?),
+            id: OutputId(id),
             note_id: NoteId(r.get(1)?),
             task: r.get(2)?,
             task_version: r.get(3)?,
-            kind: TaskKind::parse(&kind).unwrap_or(TaskKind::Summarize),
+            kind: known("prompt_tasks", id, "kind", &kind, TaskKind::parse)?,
             run: r.get(5)?,
             sample: r.get(6)?,
             text: r.get(7)?,
@@ -109,19 +111,21 @@ fn output_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutputRecord> {
             model_name: r.get(9)?,
             model_sha256: r.get(10)?,
             adapter: r.get(11)?,
-            params: serde_json::from_str(&params).unwrap_or_default(),
+            params: json_column(table, id, "params", &params)?,
             seed: r.get(13)?,
             stop: r.get(14)?,
             prompt_tokens: r.get(15)?,
             completion_tokens: r.get(16)?,
             truncated: r.get::<_, i64>(17)? != 0,
-            parsed: parsed.and_then(|p| serde_json::from_str(&p).ok()),
+            parsed: parsed
+                .map(|p| json_column(table, id, "parsed", &p))
+                .transpose()?,
             parse_error: r.get(19)?,
             created_at: r.get(20)?,
         },
         task_id: TaskId(r.get(21)?),
         prompt: r.get(22)?,
-        prompt_messages: serde_json::from_str(&messages).unwrap_or_default(),
+        prompt_messages: json_column(table, id, "prompt_messages", &messages)?,
     })
 }
 

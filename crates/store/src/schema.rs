@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 
 use crate::db::{Db, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, json_column, known};
 
 /// Keys the annotator reserves for navigation and editing; no label or attribute may use them.
 pub const RESERVED_HOTKEYS: &[&str] = &["j", "k", "u", "d", "a", "x", "z", "?", " "];
@@ -512,7 +512,7 @@ impl Db<'_> {
     fn labels_where<P: rusqlite::Params>(&self, condition: &str, params: P) -> Result<Vec<Label>> {
         let sql = format!(
             "SELECT l.name, l.display, s.name, l.scope, l.color, l.hotkey, l.description,
-                    l.attributes
+                    l.attributes, l.id
              FROM labels l JOIN label_schemas s ON s.id = l.schema_id
              {condition}
              ORDER BY s.id, l.position"
@@ -523,15 +523,22 @@ impl Db<'_> {
             .map_err(Error::sql("reading labels"))?;
         let rows = stmt
             .query_map(params, |r| {
+                let id: i64 = r.get(8)?;
                 Ok(Label {
                     name: r.get(0)?,
                     display: r.get(1)?,
                     schema: r.get(2)?,
-                    scope: LabelScope::parse(&r.get::<_, String>(3)?).unwrap_or(LabelScope::Both),
+                    scope: known(
+                        "labels",
+                        id,
+                        "scope",
+                        &r.get::<_, String>(3)?,
+                        LabelScope::parse,
+                    )?,
                     color: r.get(4)?,
                     hotkey: r.get(5)?,
                     description: r.get(6)?,
-                    attributes: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+                    attributes: json_column("labels", id, "attributes", &r.get::<_, String>(7)?)?,
                 })
             })
             .map_err(Error::sql("reading labels"))?;

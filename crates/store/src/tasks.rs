@@ -5,7 +5,7 @@ use api::{PromptTask, TaskId, TaskKind};
 use rusqlite::{OptionalExtension, params};
 
 use crate::db::{Db, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, known};
 
 /// A task version about to be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +26,13 @@ const TASK_COLUMNS: &str = "id, name, version, kind, description, created_at, te
 
 fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PromptTask, String)> {
     let kind: String = r.get(3)?;
+    let id: i64 = r.get(0)?;
     Ok((
         PromptTask {
-            id: TaskId(r.get(0)?),
+            id: TaskId(id),
             name: r.get(1)?,
             version: r.get(2)?,
-            kind: TaskKind::parse(&kind).unwrap_or(TaskKind::Summarize),
+            kind: known("prompt_tasks", id, "kind", &kind, TaskKind::parse)?,
             description: r.get(4)?,
             created_at: r.get(5)?,
         },

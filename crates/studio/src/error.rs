@@ -210,6 +210,20 @@ impl From<Error> for ApiError {
                     ErrorKind::InvalidInput,
                     Some("Open a .clinitune project file, or create a new project."),
                 ),
+                store::Error::Corrupt { .. } => (
+                    ErrorKind::Corrupt,
+                    Some(
+                        "Nothing was changed. Restore the project from a backup, or tell whoever supports Clinitune which row it names.",
+                    ),
+                ),
+                store::Error::Encrypted { .. } => (
+                    ErrorKind::Locked,
+                    Some("Give the project's passphrase to open it."),
+                ),
+                store::Error::WrongPassphrase { .. } => (
+                    ErrorKind::Locked,
+                    Some("Check the passphrase (letters and spaces count); nothing was changed."),
+                ),
                 store::Error::NewerSchema { .. } => (
                     ErrorKind::Corrupt,
                     Some("Update Clinitune to open this project; it was not changed."),

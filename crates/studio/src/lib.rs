@@ -31,6 +31,7 @@ pub mod demo;
 pub mod evaluation;
 pub mod extraction;
 pub mod jobs;
+pub mod keys;
 pub mod merge;
 pub mod models;
 pub mod notes;

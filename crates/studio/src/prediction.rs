@@ -136,7 +136,7 @@ pub fn predict(
             predictions.push(prediction);
         }
         if let (Some(s), Some(p)) = (&mut suggestions, &mut project) {
-            s.write(p, batch, &predictions)?;
+            s.write(p, batch, &predictions, &thresholds)?;
         }
         for p in &predictions {
             on_prediction(p);
@@ -618,12 +618,15 @@ impl Suggester {
         })
     }
 
-    /// Suggests each note's predicted labels the schema has, in one transaction.
+    /// Suggests each note's predicted labels the schema has, and records how close the
+    /// classifier came to its thresholds on the note (for ordering by uncertainty), in one
+    /// transaction.
     fn write(
         &mut self,
         project: &mut Project,
         batch: &[Item],
         predictions: &[Prediction],
+        thresholds: &BTreeMap<String, f64>,
     ) -> Result<(), Error> {
         let (added, present) = project.store.write(|tx| {
             let (mut added, mut present) = (0u64, 0u64);
@@ -631,6 +634,16 @@ impl Suggester {
                 let ItemId::Number(n) = item.id else {
                     continue;
                 };
+                let margin = prediction
+                    .probabilities
+                    .iter()
+                    .map(|(label, p)| {
+                        (p - thresholds.get(label).copied().unwrap_or(DEFAULT_THRESHOLD)).abs()
+                    })
+                    .fold(f64::INFINITY, f64::min);
+                if margin.is_finite() {
+                    tx.set_uncertainty(NoteId(n), margin, &self.annotator)?;
+                }
                 for name in &prediction.labels {
                     let Some(label) = self.labels.get(name) else {
                         continue;

@@ -24,6 +24,17 @@ impl Project {
 
     /// Creates a new project file with the given label schemas (files or built-in names).
     pub fn create(path: &Path, schemas: &[String]) -> Result<Project, Error> {
+        Project::create_with_key(path, schemas, None)
+    }
+
+    /// [`Project::create`], encrypted with `passphrase` when one is given: the file and its
+    /// write-ahead log are unreadable without it (SQLCipher), and it is remembered for this
+    /// process only.
+    pub fn create_with_key(
+        path: &Path,
+        schemas: &[String],
+        passphrase: Option<store::Passphrase>,
+    ) -> Result<Project, Error> {
         // Validate every schema before the file exists, so a typo leaves nothing behind.
         let parsed = schemas
             .iter()
@@ -31,7 +42,7 @@ impl Project {
             .collect::<Result<Vec<_>, _>>()?;
         // Built in a temporary file and moved into place when complete: a killed `init` leaves
         // no half-made project, and none without its schemas.
-        let store = Store::create_with(path, |store| {
+        let store = Store::create_with_key(path, passphrase, |store| {
             let mut project = Project { store };
             for schema in &parsed {
                 crate::schemas::add_parsed(&mut project, schema)?;
@@ -54,6 +65,27 @@ impl Project {
             Ok::<_, Error>(project.store)
         })?;
         Ok(Project { store })
+    }
+
+    /// Whether the project file is encrypted.
+    pub fn is_encrypted(&self) -> Result<bool, Error> {
+        Ok(self.store.is_encrypted()?)
+    }
+
+    /// Changes an encrypted project's passphrase, with an audit entry (never the passphrase).
+    pub fn rekey(&mut self, passphrase: store::Passphrase, actor: &str) -> Result<(), Error> {
+        self.store.rekey(passphrase)?;
+        self.store.write(|tx| {
+            tx.audit(
+                actor,
+                "rekey",
+                "project",
+                None,
+                None,
+                &serde_json::json!({}),
+            )
+        })?;
+        Ok(())
     }
 
     /// The project file.

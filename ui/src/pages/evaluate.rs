@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use api::{
-    ComparisonReport, EvaluationDetail, EvaluationId, EvaluationSummary, MetricsReport, Objective,
-    RunStatus, Split, TrainRun, TrainStep,
+    BiasFigures, BiasReport, ComparisonReport, EvaluationDetail, EvaluationId, EvaluationSummary,
+    MetricsReport, Objective, RunStatus, Split, TrainRun, TrainStep,
 };
 use leptos::ev;
 use leptos::prelude::*;
@@ -118,6 +118,7 @@ pub fn EvaluatePage() -> impl IntoView {
                 }.into_any(),
             }}
             <KeptScores runs=runs kept_elsewhere=kept_elsewhere />
+            <BiasAudit runs=runs />
             <ScoreFiles kept_elsewhere=kept_elsewhere />
             <Show when=move || help.get()>
                 <KeysHelp page="Evaluate" keys=EVALUATE_KEYS open=help />
@@ -621,6 +622,184 @@ const HEADLINE_ORDER: [&str; 6] = [
     "rouge2",
     "rougeL",
 ];
+
+/// The bias audit (Guevara et al.): a classifier run on sentences with and without a
+/// demographic descriptor; the share of pairs whose labels change, overall and per group, and
+/// against a second run with McNemar's test.
+#[component]
+fn BiasAudit(runs: RwSignal<Option<Vec<TrainRun>>>) -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let run_choice = RwSignal::new(String::new());
+    let other_choice = RwSignal::new(String::new());
+    let auditing: RwSignal<Option<Scoring>> = RwSignal::new(None);
+    let report: RwSignal<Option<BiasReport>> = RwSignal::new(None);
+    let classifiers = move || {
+        runs.with(|r| {
+            r.as_ref()
+                .map(|r| {
+                    r.iter()
+                        .filter(|r| scorable(r))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    Effect::new(move |_| {
+        if let Some(first) = classifiers().first()
+            && run_choice.with_untracked(String::is_empty)
+        {
+            run_choice.set(first.path.clone());
+        }
+    });
+    let audit = move |_| {
+        let run = run_choice.get_untracked();
+        if run.is_empty() || auditing.with_untracked(Option::is_some) {
+            return;
+        }
+        let other = other_choice.get_untracked();
+        ctx.error.set(None);
+        auditing.set(Some(Scoring::default()));
+        spawn_local(async move {
+            let other = (!other.is_empty()).then_some(other);
+            let result = client::bias_audit(&run, other.as_deref(), move |p| {
+                auditing.set(Some(Scoring {
+                    job: Some(p.job),
+                    done: p.progress.done,
+                    total: p.progress.total,
+                }));
+            })
+            .await;
+            auditing.set(None);
+            match result {
+                Ok(Some(r)) => report.set(Some(r)),
+                Ok(None) => {}
+                Err(e) if e.kind == api::ErrorKind::Cancelled => {}
+                Err(e) => ctx.fail(e),
+            }
+        });
+    };
+    let cancel = move |_| {
+        if let Some(Scoring { job: Some(job), .. }) = auditing.get_untracked() {
+            spawn_local(async move {
+                if let Err(e) = client::cancel_job(job).await {
+                    ctx.fail(e);
+                }
+            });
+        }
+    };
+    view! {
+        <section class="bias-audit" id="bias-audit" aria-labelledby="bias-title">
+            <h2 id="bias-title">"Bias audit"</h2>
+            <p class="muted">"Each sentence is classified as written and with a demographic descriptor inserted (\"Black woman …\"); a fair classifier gives both the same labels. The SHADR demographic file, or JSON lines with \"original\", \"inserted\" and \"group\"."</p>
+            {move || {
+                let list = classifiers();
+                if list.is_empty() {
+                    return view! { <p class="empty">"Train a classifier first (Classify on the Train page) to audit it."</p> }.into_any();
+                }
+                let others = list.clone();
+                view! {
+                    <div class="row">
+                        <label for="bias-run">"Classifier run"</label>
+                        <select id="bias-run" on:change=move |ev| run_choice.set(event_target_value(&ev)) prop:value=move || run_choice.get()>
+                            {list.into_iter().map(|r| view! { <option value=r.path.clone()>{r.name.clone()}</option> }).collect_view()}
+                        </select>
+                        <label for="bias-other">"Compare with"</label>
+                        <select id="bias-other" on:change=move |ev| other_choice.set(event_target_value(&ev)) prop:value=move || other_choice.get()>
+                            <option value="">"nothing"</option>
+                            {others.into_iter().map(|r| view! { <option value=r.path.clone()>{r.name.clone()}</option> }).collect_view()}
+                        </select>
+                        <button class="primary" id="bias-start" on:click=audit prop:disabled=move || auditing.with(Option::is_some)>
+                            {move || if auditing.with(Option::is_some) { "Auditing…" } else { "Choose the pairs file and audit…" }}
+                        </button>
+                        <Show when=move || auditing.with(|s| s.is_some_and(|s| s.job.is_some()))>
+                            <button id="bias-cancel" on:click=cancel>"Cancel"</button>
+                        </Show>
+                        <span class="muted" aria-live="polite">
+                            {move || auditing.get().and_then(|s| s.total.map(|t| format!("{} of {t} sentences", s.done)))}
+                        </span>
+                    </div>
+                }
+                .into_any()
+            }}
+            {move || report.get().map(show_bias)}
+        </section>
+    }
+}
+
+fn show_bias(r: BiasReport) -> impl IntoView {
+    let name = |f: &BiasFigures| {
+        f.adapters
+            .last()
+            .map(|a| base_name(a.trim_end_matches("/adapter")))
+            .unwrap_or_default()
+    };
+    let line = |f: &BiasFigures| {
+        format!(
+            "{}: labels changed on {} of {} pairs — {}",
+            name(f),
+            f.changed,
+            r.n,
+            with_ci(f.change_rate, f.ci95.as_ref())
+        )
+    };
+    let mut groups: Vec<(String, api::GroupChange)> = r
+        .model
+        .per_group
+        .iter()
+        .map(|(g, c)| (g.clone(), *c))
+        .collect();
+    groups.sort_by(|a, b| b.1.n.cmp(&a.1.n).then_with(|| a.0.cmp(&b.0)));
+    let other = r.comparison.as_ref().map(|c| c.other.per_group.clone());
+    let rows = groups
+        .into_iter()
+        .map(|(g, c)| {
+            let theirs = other
+                .as_ref()
+                .and_then(|o| o.get(&g))
+                .map(|o| format!("{:.3}", o.rate));
+            view! {
+                <tr>
+                    <th scope="row">{g}</th>
+                    <td class="num">{c.n}</td>
+                    <td class="num">{c.changed}</td>
+                    <td class="num">{format!("{:.3}", c.rate)}</td>
+                    {theirs.map(|t| view! { <td class="num">{t}</td> })}
+                </tr>
+            }
+        })
+        .collect_view();
+    let comparison = r.comparison.as_ref().map(|c| {
+        view! {
+            <p id="bias-compare">{format!(
+                "{} · changed under the first only: {}, the second only: {}; McNemar exact p = {:.4}",
+                line(&c.other),
+                c.changed_only_first,
+                c.changed_only_other,
+                c.mcnemar_p
+            )}</p>
+        }
+    });
+    let other_name = r.comparison.as_ref().map(|c| name(&c.other));
+    view! {
+        <div class="kept-detail" id="bias-result">
+            <p id="bias-headline"><strong>{line(&r.model)}</strong></p>
+            {comparison}
+            <table class="compare" id="bias-table">
+                <thead><tr>
+                    <th>"Group"</th><th>"Pairs"</th><th>"Changed"</th><th>"Rate"</th>
+                    {other_name.map(|n| view! { <th>{format!("Rate ({n})")}</th> })}
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <p class="muted">{format!(
+                "95% interval: percentile bootstrap over pairs, {} resamples. {} line(s) of the file could not be read.",
+                r.model.bootstrap.resamples,
+                r.skipped.len()
+            )}</p>
+        </div>
+    }
+}
 
 /// A headline figure's name as the page writes it.
 fn figure_name(key: &str) -> &str {

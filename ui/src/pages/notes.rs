@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use api::{NoteStatus, NoteSummary, SearchQuery};
+use api::{NoteStatus, NoteSummary, SearchOrder, SearchQuery};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -317,6 +317,24 @@ pub fn NotesPage() -> impl IntoView {
                             .collect_view()
                     }}
                 </select>
+                <select
+                    id="note-order"
+                    aria-label="Order"
+                    title="Least certain first: the notes a classifier was least sure of (after it suggested labels), so annotating them teaches it most"
+                    prop:value=move || ctx.query.with(|q| order_name(q.order))
+                    on:change=move |ev| {
+                        let order = match event_target_value(&ev).as_str() {
+                            "relevance" => SearchOrder::Relevance,
+                            "uncertainty" => SearchOrder::Uncertainty,
+                            _ => SearchOrder::Id,
+                        };
+                        ctx.query.update(|q| q.order = order);
+                        selected.set(0);
+                    }>
+                    <option value="id">"In note order"</option>
+                    <option value="relevance">"Best match first"</option>
+                    <option value="uncertainty">"Least certain first"</option>
+                </select>
                 <span class="count" id="note-count" aria-live="polite">
                     {move || match total.get() {
                         Some(1) => "1 note".to_owned(),
@@ -464,4 +482,13 @@ pub fn is_typing(ev: &leptos::ev::KeyboardEvent) -> bool {
     ev.target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
         .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
+}
+
+/// The order select's value for `order`.
+fn order_name(order: SearchOrder) -> &'static str {
+    match order {
+        SearchOrder::Id => "id",
+        SearchOrder::Relevance => "relevance",
+        SearchOrder::Uncertainty => "uncertainty",
+    }
 }

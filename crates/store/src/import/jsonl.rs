@@ -109,10 +109,15 @@ fn attributes(v: Option<&Value>) -> BTreeMap<String, String> {
     }
 }
 
-fn status(v: Option<&Value>) -> AnnotationStatus {
-    v.and_then(Value::as_str)
-        .and_then(AnnotationStatus::parse)
-        .unwrap_or(AnnotationStatus::Gold)
+/// An annotation's status: gold when the line gives none; a status this version does not know
+/// refuses the annotation (it must never become gold by default).
+fn status(v: Option<&Value>) -> Result<AnnotationStatus, String> {
+    match v {
+        None | Some(Value::Null) => Ok(AnnotationStatus::Gold),
+        Some(Value::String(s)) => AnnotationStatus::parse(s)
+            .ok_or_else(|| format!("\"status\" must be gold, suggested or rejected, not {s:?}")),
+        Some(other) => Err(format!("\"status\" must be a string, found {other}")),
+    }
 }
 
 /// One line into a record; `Err` refuses the line, the `Vec` lists annotations refused.
@@ -163,12 +168,17 @@ fn parse_line(line: &str, options: &ImportOptions, source: Option<String>) -> Pa
                             annotator: None,
                         }),
                         Value::Object(o) => match o.get("label").and_then(Value::as_str) {
-                            Some(name) => labels.push(RecordLabel {
-                                label: name.trim().to_owned(),
-                                status: status(o.get("status")),
-                                attributes: attributes(o.get("attributes")),
-                                annotator: None,
-                            }),
+                            Some(name) => match status(o.get("status")) {
+                                Ok(status) => labels.push(RecordLabel {
+                                    label: name.trim().to_owned(),
+                                    status,
+                                    attributes: attributes(o.get("attributes")),
+                                    annotator: None,
+                                }),
+                                Err(reason) => {
+                                    problems.push(format!("label {name:?} not imported: {reason}"))
+                                }
+                            },
                             None => {
                                 problems.push(format!("label without a \"label\" name: {item}"))
                             }
@@ -261,7 +271,7 @@ fn parse_span(text: &str, item: &Value) -> Result<RecordSpan, String> {
     }
     Ok(RecordSpan {
         label: label.to_owned(),
-        status: status(o.get("status")),
+        status: status(o.get("status"))?,
         fragments: fragments_to_bytes(text, &fragments)?,
         attributes: attributes(o.get("attributes")),
         comment: o.get("comment").and_then(Value::as_str).map(str::to_owned),

@@ -750,3 +750,31 @@ fn progress_estimates_notes_from_share_of_file_read() {
     assert_eq!(super::notes_estimate(10, 2000, Some(1000)), Some(10));
     assert_eq!(super::notes_estimate(3, 10, None), None);
 }
+
+// See: issue 17, item 8 (an unreadable annotation status must not become gold).
+#[test]
+fn jsonl_annotations_with_an_unknown_status_are_refused_not_made_gold() {
+    let (dir, mut store) = temp_store();
+    let jsonl = concat!(
+        "{\"id\": 1, \"text\": \"Lives alone.\", ",
+        "\"spans\": [{\"start\": 0, \"end\": 5, \"label\": \"SUPPORT\", \"status\": \"probably\"}, ",
+        "{\"start\": 6, \"end\": 11, \"label\": \"SUPPORT\", \"status\": \"suggested\"}], ",
+        "\"labels\": [{\"label\": \"HOUSING\", \"status\": \"golden\"}, {\"label\": \"SUPPORT\"}]}\n",
+    );
+    let path = write(dir.path(), "notes.jsonl", jsonl.as_bytes());
+    let summary = run(&mut store, &path, &ImportOptions::new(Format::Jsonl)).unwrap();
+    assert_eq!(summary.imported, 1);
+    let problems: Vec<&str> = summary.rejected.iter().map(|r| r.reason.as_str()).collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("\"status\" must be gold, suggested or rejected")),
+        "{problems:?}"
+    );
+    let note = &all_notes(&store)[0];
+    assert_eq!(note.spans.len(), 1);
+    assert_eq!(note.spans[0].status, AnnotationStatus::Suggested);
+    assert_eq!(note.doc_labels.len(), 1);
+    assert_eq!(note.doc_labels[0].label, "SUPPORT");
+    assert_eq!(note.doc_labels[0].status, AnnotationStatus::Gold);
+}

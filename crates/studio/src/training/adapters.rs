@@ -77,10 +77,30 @@ pub fn load_with_adapters(
     Ok(m)
 }
 
+/// Refuses to merge a classifier: its score head has no place in a causal language model, and
+/// a merge that silently dropped it would write a model that no longer classifies.
+pub(crate) fn refuse_classifier(dir: &Path, lora: &Lora) -> Result<(), Error> {
+    match lora.score() {
+        Some(score) => Err(Error::Invalid(format!(
+            "{} is a classification adapter (a score head over {} labels): merged into the \
+             language model its head would be lost; use it as an adapter (prediction, \
+             evaluation), and merge only adapters trained to generate text",
+            dir.display(),
+            score.dims().first().copied().unwrap_or(0)
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Merges `adapters` into the base weights and writes a Hugging Face folder transformers
 /// loads: `config.json`, `model.safetensors`, the tokenizer and `generation_config.json`.
 pub fn merge(model: &Path, adapters: &[PathBuf], out: &Path) -> Result<PathBuf, Error> {
-    let m = load_with_adapters(model, adapters, DeviceChoice::Cpu)?;
+    let mut m = models::load_on(model, true, DeviceChoice::Cpu)?;
+    for dir in adapters {
+        let lora = Lora::load(dir, m.model.config(), &tune::Device::Cpu).map_err(reading)?;
+        refuse_classifier(dir, &lora)?;
+        m.model.attach(Arc::new(lora)).map_err(Error::Train)?;
+    }
     std::fs::create_dir_all(out).map_err(|source| Error::Io {
         action: "create",
         path: out.to_owned(),

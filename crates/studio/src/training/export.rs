@@ -50,6 +50,7 @@ pub fn export_gguf(
     let mut m = models::load_on(model, true, DeviceChoice::Cpu)?;
     for dir in adapters {
         let lora = Lora::load(dir, m.model.config(), &tune::Device::Cpu).map_err(reading)?;
+        super::adapters::refuse_classifier(dir, &lora)?;
         m.model.attach(Arc::new(lora)).map_err(Error::Train)?;
     }
     let tensors = m.model.merged_tensors().map_err(Error::Train)?;

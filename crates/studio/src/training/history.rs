@@ -105,7 +105,7 @@ pub fn list(folder: &Path) -> Result<Vec<TrainRun>, Error> {
 pub fn read(dir: &Path) -> TrainRun {
     let settings = read_json::<TrainSettings>(&dir.join(PLAN_FILE));
     let checkpoint = dir.join(tune::train::CHECKPOINT_DIR);
-    let has_checkpoint = checkpoint.is_dir() || dir.join("checkpoint.old").is_dir();
+    let has_checkpoint = tune::train::has_checkpoint(dir);
     // The root state is written when a run ends (completed or cancelled); a run killed on
     // the way has only its checkpoint's.
     // The root state is rewritten with every checkpoint; a killed run has only those.

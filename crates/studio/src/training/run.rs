@@ -50,7 +50,9 @@ pub fn train(
 ) -> Result<TrainSummary, Error> {
     let settings = plan::resolve(request)?;
     let out = PathBuf::from(&settings.out);
-    if !settings.resume && out.join(tune::train::CHECKPOINT_DIR).exists() {
+    // A run killed between the two renames that replace its checkpoint has only
+    // `checkpoint.old`: it is a run to resume all the same, never one to overwrite.
+    if !settings.resume && tune::train::has_checkpoint(&out) {
         return Err(Error::RunExists { out });
     }
     let m = models::load_on(
@@ -86,6 +88,11 @@ pub fn train(
             Lora::init(config, model.config(), settings.seed, &dev).map_err(Error::Train)?
         }
     };
+    if let (Dataset::Classify { labels, .. }, Some(dir)) = (&train_set, &settings.init_adapter)
+        && adapter.score().is_some()
+    {
+        check_init_labels(Path::new(dir), &adapter, labels)?;
+    }
     if let Dataset::Classify { labels, .. } = &train_set
         && adapter.score().is_none()
     {
@@ -212,4 +219,79 @@ pub(crate) fn writing(e: tune::Error) -> Error {
         },
         e => Error::Train(e),
     }
+}
+
+/// A classifier continued from `dir` must be trained on the labels its score head was made
+/// for, in the same order: otherwise rows would silently swap meaning (a run "completes" with
+/// its labels permuted) or the shapes would not fit.
+fn check_init_labels(dir: &Path, adapter: &Lora, labels: &[String]) -> Result<(), Error> {
+    let path = dir.join(crate::prediction::LABELS_FILE);
+    let rows = adapter
+        .score()
+        .and_then(|s| s.dims().first().copied())
+        .unwrap_or(0);
+    let theirs: Vec<String> = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| Error::Adapter {
+            path: path.clone(),
+            message: format!("is not a list of label names ({e})"),
+        })?,
+        Err(_) => {
+            return Err(Error::Adapter {
+                path,
+                message: format!(
+                    "is missing: the adapter's score head has {rows} rows but nothing says which \
+                     label each row is, so it cannot be continued on these labels"
+                ),
+            });
+        }
+    };
+    if theirs == labels {
+        return Ok(());
+    }
+    let same_set = {
+        let mut a = theirs.clone();
+        let mut b = labels.to_vec();
+        a.sort();
+        b.sort();
+        a == b
+    };
+    let message = if same_set {
+        format!(
+            "lists the labels in the order {}, but this run's data gives {}; list the labels in \
+             the adapter's order so each row keeps its meaning",
+            theirs.join(", "),
+            labels.join(", ")
+        )
+    } else {
+        let only_adapter: Vec<&str> = theirs
+            .iter()
+            .filter(|l| !labels.contains(l))
+            .map(String::as_str)
+            .collect();
+        let only_data: Vec<&str> = labels
+            .iter()
+            .filter(|l| !theirs.contains(l))
+            .map(String::as_str)
+            .collect();
+        format!(
+            "was trained on {} labels ({}); this run's data has {} ({}). Only in the adapter: \
+             {}; only in the data: {}. Continue it on data with the adapter's labels, or train \
+             a new classifier",
+            theirs.len(),
+            theirs.join(", "),
+            labels.len(),
+            labels.join(", "),
+            if only_adapter.is_empty() {
+                "none".to_owned()
+            } else {
+                only_adapter.join(", ")
+            },
+            if only_data.is_empty() {
+                "none".to_owned()
+            } else {
+                only_data.join(", ")
+            },
+        )
+    };
+    Err(Error::Adapter { path, message })
 }

@@ -314,6 +314,12 @@ pub type Targets = Vec<Vec<bool>>;
 /// The name of the checkpoint folder inside the output folder.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
 
+/// Whether `out` holds a checkpoint `Trainer::resume` continues from: `checkpoint/`, or
+/// `checkpoint.old/` alone when a run was killed between the two renames that replace it.
+pub fn has_checkpoint(out: &Path) -> bool {
+    out.join(CHECKPOINT_DIR).is_dir() || out.join(format!("{CHECKPOINT_DIR}.old")).is_dir()
+}
+
 /// A training run: the model, the adapters and the optimizer.
 pub struct Trainer<'a> {
     model: &'a Llama,
